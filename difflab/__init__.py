@@ -1,0 +1,53 @@
+"""difflab: one expression IR, differentiated four ways (symbolic, numeric, forward, reverse),
+with JAX as the reference, and a lab that measures how accurate and how fast each way is.
+
+    >>> import difflab as dl
+    >>> f = dl.parse("sin(x) * exp(y) + x**2")
+    >>> dl.evaluate(f, {"x": 1.0, "y": 0.0})
+    1.8414709848078965
+"""
+
+from .evaluate import PointError, evaluate
+from .grammar import ParseError, parse, to_text
+from .ir import (
+    Expr,
+    abs,
+    acos,
+    asin,
+    atan,
+    constant,
+    cos,
+    cosh,
+    exp,
+    expm1,
+    log,
+    log1p,
+    max,
+    mean,
+    min,
+    relu,
+    sigmoid,
+    sin,
+    sinh,
+    softplus,
+    sqrt,
+    sum,
+    tan,
+    tanh,
+    transpose,
+    variable,
+    variables,
+)
+from .metrics import Size, size
+from .sympy_bridge import from_sympy, to_sympy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Expr", "ParseError", "PointError", "Size",
+    "parse", "to_text", "evaluate", "variable", "variables", "constant", "size",
+    "to_sympy", "from_sympy",
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log",
+    "log1p", "expm1", "sqrt", "abs", "sigmoid", "relu", "softplus", "sum", "mean", "max", "min",
+    "transpose",
+]

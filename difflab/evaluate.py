@@ -1,0 +1,165 @@
+"""Evaluation: bind a point to a plan's variables and run every slot through NumPy.
+
+``PRIMAL`` maps each op to the NumPy function that computes it; it is the one definition of
+what an op *means* numerically (the differentiators own their derivative rules, not this).
+Outside an op's domain the result follows IEEE (nan, inf) and NumPy's warnings are silenced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from numbers import Real
+
+import numpy as np
+
+from .ir import Expr
+from .plan import Plan, compile_plan
+
+
+def _sigmoid(x):
+    # 1 / (1 + exp(-x)) without overflow: exp(-log(1 + exp(-x))).
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)  # log(1 + exp(x)), exact for large x
+
+
+def _relu(x):
+    return np.maximum(x, 0.0)
+
+
+def _mean(x):
+    return np.mean(x) if np.ndim(x) else x
+
+
+def _sum(x):
+    return np.sum(x) if np.ndim(x) else x
+
+
+PRIMAL = {
+    "neg": np.negative, "add": np.add, "sub": np.subtract, "mul": np.multiply,
+    "div": np.true_divide, "pow": np.power, "matmul": np.matmul,
+    "max": np.maximum, "min": np.minimum,
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
+    "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "exp": np.exp,
+    "log": np.log, "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt, "abs": np.abs,
+    "sigmoid": _sigmoid, "relu": _relu, "softplus": _softplus,
+    "sum": _sum, "mean": _mean, "transpose": np.transpose,
+}
+
+
+class PointError(KeyError, ValueError):
+    """A point that does not fit the expression: a variable missing or not expected."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+def _as_value(name: str, value, allow_complex: bool = False):
+    """One point entry as a float or a float64 (or complex) array; bad values name the variable."""
+    if type(value) is float:
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, str | bytes):
+        raise TypeError(f"variable {name!r}: expected a number or an array of numbers, "
+                        f"got {value!r}")
+    if isinstance(value, Real):
+        return float(value)
+    if isinstance(value, Expr):
+        raise TypeError(f"variable {name!r}: expected a number, got an expression ({value})")
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # ragged lists and the like
+        raise TypeError(f"variable {name!r}: cannot make an array of {value!r}") from err
+    kinds = "biufc" if allow_complex else "biuf"
+    if arr.dtype.kind not in kinds or arr.dtype.kind == "b":
+        raise TypeError(f"variable {name!r}: expected real numbers, got {arr.dtype} "
+                        f"({type(value).__name__})")
+    if arr.dtype.kind == "c":
+        return arr.astype(np.complex128) if arr.ndim else complex(arr)
+    if arr.ndim == 0:
+        return float(arr)
+    return arr.astype(np.float64, copy=False)
+
+
+def bind(plan: Plan, point: Mapping, allow_complex: bool = False) -> list:
+    """Slot values with the leaves filled in: constants from the plan, variables from ``point``.
+
+    Raises PointError (a KeyError and a ValueError) naming missing or unexpected variables, and
+    TypeError naming a variable whose value is not a number.
+    """
+    if not isinstance(point, Mapping):
+        raise TypeError(f"a point must map variable names to values, got {type(point).__name__}")
+    values: list = [None] * len(plan.ops)
+    for name, slot in plan.var_slots.items():
+        if name not in point:
+            raise PointError(f"missing variable {name!r}: the point gives "
+                             f"{_names(point)}; the expression needs {_names(plan.var_slots)}")
+        values[slot] = _as_value(name, point[name], allow_complex)
+    if len(point) != len(plan.var_slots):
+        extra = [k for k in point if k not in plan.var_slots]
+        raise PointError(f"unexpected variable {extra[0]!r} in the point: the expression "
+                         f"depends only on {_names(plan.var_slots)}")
+    for slot, op in enumerate(plan.ops):
+        if op == "const":
+            values[slot] = plan.attrs[slot]
+    return values
+
+
+def _names(names) -> str:
+    names = sorted(map(str, names))
+    return ", ".join(names) if names else "no variables"
+
+
+def describe_failure(plan: Plan, slot: int, values: list, err: Exception) -> str:
+    """A message naming the op and its argument shapes, e.g. ``matmul: (2, 3) @ (4, 5)``."""
+    op = plan.ops[slot]
+    shapes = [np.shape(values[a]) for a in plan.args[slot]]
+    if op == "matmul":
+        return f"matmul: {shapes[0]} @ {shapes[1]} ({_short(err)})"
+    if len(shapes) == 2:
+        return f"{op}: shapes {shapes[0]} and {shapes[1]} do not broadcast together"
+    return f"{op} of shape {shapes[0]}: {_short(err)}"
+
+
+def _short(err: Exception) -> str:
+    return str(err).split("\n")[0]
+
+
+def run(plan: Plan, values: list) -> list:
+    """Fill every non-leaf slot of ``values`` in order; returns ``values``."""
+    ops, args = plan.ops, plan.args
+    slot = 0
+    try:
+        with np.errstate(all="ignore"):
+            for slot, op in enumerate(ops):
+                a = args[slot]
+                if len(a) == 1:
+                    values[slot] = PRIMAL[op](values[a[0]])
+                elif a:
+                    values[slot] = PRIMAL[op](values[a[0]], values[a[1]])
+    except (ValueError, TypeError) as err:
+        raise ValueError(describe_failure(plan, slot, values, err)) from None
+    return values
+
+
+def as_result(value):
+    """A float for a scalar result, an ndarray otherwise."""
+    if np.ndim(value) == 0:
+        return complex(value) if np.iscomplexobj(value) else float(value)
+    return np.asarray(value)
+
+
+def evaluate(expr: Expr, point: Mapping):
+    """The value of ``expr`` at ``point``.
+
+    Args:
+        expr: an expression (from ``parse``, ``variables`` and operators).
+        point: maps every variable of ``expr`` to a float or an array (NumPy broadcasting).
+    Returns:
+        a float for a scalar result, else an ndarray.
+    """
+    if not isinstance(expr, Expr):
+        raise TypeError(f"evaluate() needs an expression, got {type(expr).__name__}")
+    plan = compile_plan(expr)
+    return as_result(run(plan, bind(plan, point))[plan.out])

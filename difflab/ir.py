@@ -1,0 +1,292 @@
+"""The expression IR: an immutable DAG of nodes (op, arguments, attribute).
+
+Every differentiator reads this one IR. A node is an ``Expr``: ``op`` names the operation,
+``args`` holds the argument nodes, ``attr`` holds a leaf's payload (a constant's value or a
+variable's name). Nodes are built by ``variable``/``constant``, by Python operators
+(``x * 2.0``, ``1.0 + x``, ``-x``, ``x ** 3``, ``A @ B``) and by the functions in ``OPS``
+(``dl.sin`` ...). Equality and hashing are structural and cost O(1) per node to set up, so
+two separately built identical expressions compare equal. Nothing here recurses over the graph:
+``toposort`` is an explicit stack, so million-node chains are fine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import keyword
+import math
+from collections.abc import Iterable
+from numbers import Real
+
+import numpy as np
+
+# op name -> arity. Leaves ("const", "var") have no arguments.
+UNARY = (
+    "neg", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+    "exp", "log", "log1p", "expm1", "sqrt", "abs", "sigmoid", "relu", "softplus",
+    "sum", "mean", "transpose",
+)
+BINARY = ("add", "sub", "mul", "div", "pow", "matmul", "max", "min")
+LEAVES = ("const", "var")
+OPS: dict[str, int] = {**{op: 0 for op in LEAVES}, **{op: 1 for op in UNARY},
+                       **{op: 2 for op in BINARY}}
+
+# The functions of the grammar (called by name in text and exposed as dl.<name>), with arity.
+FUNCTIONS: dict[str, int] = {
+    **{op: 1 for op in UNARY if op != "neg"},
+    "max": 2, "min": 2,
+}
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+REDUCTIONS = ("sum", "mean")
+
+
+_SERIAL = itertools.count()
+
+
+class Expr:
+    """One node of the expression DAG. Treat as immutable; ``==`` compares structure."""
+
+    __slots__ = ("op", "args", "attr", "serial", "_hash", "_cache", "__weakref__")
+    # NumPy must defer to our reflected operators: ``array * x`` builds a node.
+    __array_ufunc__ = None
+
+    def __init__(self, op: str, args: tuple[Expr, ...] = (), attr=None):
+        self.op = op
+        self.args = args
+        self.attr = attr
+        # Arguments exist before their users, so creation order is a topological order.
+        self.serial = next(_SERIAL)
+        if len(args) == 1:
+            self._hash = hash((op, args[0]._hash))
+        elif args:
+            self._hash = hash((op, args[0]._hash, args[1]._hash))
+        else:
+            self._hash = hash((op, _attr_key(attr)))
+        self._cache = None  # derived facts (topological order, plans); never the structure
+
+    def cache(self) -> dict:
+        """Facts derived from this node's structure (topological order, plans), kept on it."""
+        if self._cache is None:
+            self._cache = {}
+        return self._cache
+
+    # ---- structure -------------------------------------------------------------------
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Names of the variables the expression depends on, sorted."""
+        cache = self.cache()
+        if "variables" not in cache:
+            cache["variables"] = tuple(sorted({n.attr for n in toposort(self) if n.op == "var"}))
+        return cache["variables"]
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Expr):
+            return NotImplemented
+        return structurally_equal(self, other)
+
+    def __ne__(self, other) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __bool__(self):
+        raise TypeError("an expression has no truth value; compare with == for structure")
+
+    def __repr__(self) -> str:
+        from .grammar import to_text
+
+        return f"Expr({to_text(self)!r})"
+
+    def __str__(self) -> str:
+        from .grammar import to_text
+
+        return to_text(self)
+
+    # ---- operators build nodes -------------------------------------------------------
+    def __add__(self, other): return _binary("add", self, other)
+    def __radd__(self, other): return _binary("add", other, self)
+    def __sub__(self, other): return _binary("sub", self, other)
+    def __rsub__(self, other): return _binary("sub", other, self)
+    def __mul__(self, other): return _binary("mul", self, other)
+    def __rmul__(self, other): return _binary("mul", other, self)
+    def __truediv__(self, other): return _binary("div", self, other)
+    def __rtruediv__(self, other): return _binary("div", other, self)
+    def __pow__(self, other): return _binary("pow", self, other)
+    def __rpow__(self, other): return _binary("pow", other, self)
+    def __matmul__(self, other): return _binary("matmul", self, other)
+    def __rmatmul__(self, other): return _binary("matmul", other, self)
+    def __neg__(self): return neg(self)
+    def __pos__(self): return self
+
+    @property
+    def T(self) -> Expr:
+        """Transpose (reverses the axes, as NumPy's ``.T``)."""
+        return transpose(self)
+
+
+def _attr_key(attr):
+    """A hashable stand-in for a leaf's payload (arrays hash by shape and bytes)."""
+    if isinstance(attr, np.ndarray):
+        return (attr.shape, attr.tobytes())
+    return attr
+
+
+def _same_attr(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def structurally_equal(a: Expr, b: Expr) -> bool:
+    """True when two DAGs spell the same expression. Iterative; shared pairs checked once."""
+    stack = [(a, b)]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        p, q = stack.pop()
+        if p is q or (id(p), id(q)) in seen:
+            continue
+        if p._hash != q._hash or p.op != q.op or len(p.args) != len(q.args):
+            return False
+        if not _same_attr(p.attr, q.attr):
+            return False
+        seen.add((id(p), id(q)))
+        stack.extend(zip(p.args, q.args, strict=True))
+    return True
+
+
+def toposort(root: Expr) -> list[Expr]:
+    """Every node reachable from ``root``, arguments before users, each once.
+
+    Collects the reachable nodes with an explicit stack, then orders them by creation serial:
+    a node is always created after its arguments.
+    """
+    cache = root.cache()
+    if "topo" in cache:
+        return cache["topo"]
+    seen = {root.serial: root}
+    stack = [root]
+    while stack:
+        for arg in stack.pop().args:
+            if arg.serial not in seen:
+                seen[arg.serial] = arg
+                stack.append(arg)
+    order = [seen[k] for k in sorted(seen)]
+    cache["topo"] = order
+    return order
+
+
+# ---- leaves -----------------------------------------------------------------------------
+def variable(name: str) -> Expr:
+    """A variable named ``name`` (a Python identifier, not a function or constant name).
+
+    Args:
+        name: the variable's name; its value (float or array) comes from the point.
+    Returns:
+        the leaf node.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a variable name must be a string, got {type(name).__name__}")
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"invalid variable name {name!r}: it must be a Python identifier")
+    if name in FUNCTIONS or name in CONSTANTS:
+        raise ValueError(f"invalid variable name {name!r}: it is a function or constant name")
+    return Expr("var", (), name)
+
+
+def variables(names: str | Iterable[str]) -> tuple[Expr, ...]:
+    """Several variables at once: ``x, y = variables("x y")`` (or ``"x, y"``, or a list)."""
+    if isinstance(names, str):
+        names = names.replace(",", " ").split()
+    return tuple(variable(n) for n in names)
+
+
+def constant(value) -> Expr:
+    """A constant leaf: a real number (stored as float64) or a real array."""
+    if isinstance(value, Expr):
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, str | bytes):
+        raise TypeError(f"cannot use {value!r} as a constant: expected a real number or array")
+    if isinstance(value, Real):
+        return Expr("const", (), float(value))
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"cannot use a {arr.dtype} array as a constant: expected real numbers")
+    arr = np.array(arr, dtype=np.float64)  # a private copy, frozen
+    arr.setflags(write=False)
+    if arr.ndim == 0:
+        return Expr("const", (), float(arr))
+    return Expr("const", (), arr)
+
+
+def _as_expr(value) -> Expr:
+    kind = value.__class__
+    if kind is Expr:
+        return value
+    if kind is float:  # the common case, kept cheap: building graphs is a hot path
+        return Expr("const", (), value)
+    return constant(value)
+
+
+def _binary(op: str, a, b) -> Expr:
+    try:
+        return Expr(op, (_as_expr(a), _as_expr(b)))
+    except TypeError:
+        return NotImplemented
+
+
+def _unary(op: str, a) -> Expr:
+    return Expr(op, (_as_expr(a),))
+
+
+# ---- the functions of the grammar --------------------------------------------------------
+def neg(a) -> Expr:
+    """-a. A negated number folds into a negative constant (so ``-2`` is one leaf)."""
+    a = _as_expr(a)
+    if a.op == "const" and isinstance(a.attr, float):
+        return Expr("const", (), -a.attr)
+    return Expr("neg", (a,))
+
+
+def sin(a) -> Expr: return _unary("sin", a)
+def cos(a) -> Expr: return _unary("cos", a)
+def tan(a) -> Expr: return _unary("tan", a)
+def asin(a) -> Expr: return _unary("asin", a)
+def acos(a) -> Expr: return _unary("acos", a)
+def atan(a) -> Expr: return _unary("atan", a)
+def sinh(a) -> Expr: return _unary("sinh", a)
+def cosh(a) -> Expr: return _unary("cosh", a)
+def tanh(a) -> Expr: return _unary("tanh", a)
+def exp(a) -> Expr: return _unary("exp", a)
+def log(a) -> Expr: return _unary("log", a)
+def log1p(a) -> Expr: return _unary("log1p", a)
+def expm1(a) -> Expr: return _unary("expm1", a)
+def sqrt(a) -> Expr: return _unary("sqrt", a)
+def abs(a) -> Expr: return _unary("abs", a)  # noqa: A001 - the grammar's name
+def sigmoid(a) -> Expr: return _unary("sigmoid", a)
+def relu(a) -> Expr: return _unary("relu", a)
+def softplus(a) -> Expr: return _unary("softplus", a)
+def sum(a) -> Expr: return _unary("sum", a)  # noqa: A001 - reduces every axis
+def mean(a) -> Expr: return _unary("mean", a)
+def transpose(a) -> Expr: return _unary("transpose", a)
+def max(a, b) -> Expr: return Expr("max", (_as_expr(a), _as_expr(b)))  # noqa: A001 - elementwise
+def min(a, b) -> Expr: return Expr("min", (_as_expr(a), _as_expr(b)))  # noqa: A001 - elementwise
+def add(a, b) -> Expr: return Expr("add", (_as_expr(a), _as_expr(b)))
+def sub(a, b) -> Expr: return Expr("sub", (_as_expr(a), _as_expr(b)))
+def mul(a, b) -> Expr: return Expr("mul", (_as_expr(a), _as_expr(b)))
+def div(a, b) -> Expr: return Expr("div", (_as_expr(a), _as_expr(b)))
+def pow(a, b) -> Expr: return Expr("pow", (_as_expr(a), _as_expr(b)))  # noqa: A001
+def matmul(a, b) -> Expr: return Expr("matmul", (_as_expr(a), _as_expr(b)))
+
+# op name -> builder, for the parser and the SymPy bridge.
+BUILDERS = {
+    "neg": neg, "sin": sin, "cos": cos, "tan": tan, "asin": asin, "acos": acos, "atan": atan,
+    "sinh": sinh, "cosh": cosh, "tanh": tanh, "exp": exp, "log": log, "log1p": log1p,
+    "expm1": expm1, "sqrt": sqrt, "abs": abs, "sigmoid": sigmoid, "relu": relu,
+    "softplus": softplus, "sum": sum, "mean": mean, "transpose": transpose, "max": max,
+    "min": min, "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "matmul": matmul,
+}
+assert set(BUILDERS) == set(UNARY) | set(BINARY)

@@ -1,0 +1,275 @@
+"""The bridge between the IR and SymPy: ``to_sympy`` and ``from_sympy``.
+
+Arrays become NumPy object arrays of scalar SymPy symbols named after their variable and
+index (``W_0_1``), so broadcasting, ``@`` and reductions work elementwise exactly as in NumPy.
+Three ops have no SymPy function of their own; they are defined here with their derivative,
+their 50-digit evaluation (by rewriting) and a NumPy/mpmath implementation for ``lambdify``:
+``sigmoid``, ``softplus`` and ``relu`` (whose derivative is ``Heaviside(x, 0)``, so
+d relu(0) = 0 as in JAX). ``max``/``min`` map to ``Max``/``Min``, whose derivative
+``Heaviside(a - b)`` takes 1/2 at a tie, again as JAX does.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping
+
+import numpy as np
+import sympy
+from sympy.codegen.cfunctions import expm1 as sp_expm1
+from sympy.codegen.cfunctions import log1p as sp_log1p
+
+from .evaluate import PRIMAL
+from .ir import BUILDERS, Expr, constant, toposort, variable
+
+Shape = tuple[int, ...]
+
+
+class sigmoid(sympy.Function):  # noqa: N801 - SymPy prints the class name
+    """1 / (1 + exp(-x)); d sigmoid = sigmoid (1 - sigmoid)."""
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + sympy.exp(-x))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.exp)._eval_evalf(prec)
+
+
+class softplus(sympy.Function):  # noqa: N801
+    """log(1 + exp(x)); d softplus = sigmoid."""
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return sympy.log(1 + sympy.exp(x))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.exp)._eval_evalf(prec)
+
+
+class relu(sympy.Function):  # noqa: N801
+    """max(x, 0); d relu = Heaviside(x, 0) (0 at the kink, as JAX)."""
+
+    def fdiff(self, argindex=1):
+        return sympy.Heaviside(self.args[0], 0)
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sympy.Max(x, 0)
+
+    def _eval_rewrite_as_Max(self, x, **kwargs):
+        return sympy.Max(x, 0)
+
+    def _eval_evalf(self, prec):
+        return sympy.Max(self.args[0], 0)._eval_evalf(prec)
+
+
+def _heaviside_np(x, h0=0.5):
+    return np.heaviside(x, h0)
+
+
+def _heaviside_mp(x, h0=0.5):
+    import mpmath
+
+    return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else mpmath.mpf(h0))
+
+
+# Implementations for lambdify: numpy (fast, float64) and mpmath (high precision).
+NUMPY_FUNCTIONS = {"sigmoid": PRIMAL["sigmoid"], "softplus": PRIMAL["softplus"],
+                   "relu": PRIMAL["relu"], "Heaviside": _heaviside_np}
+
+
+def _mp(name):
+    import mpmath
+
+    return {
+        "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
+        "softplus": lambda x: mpmath.log1p(mpmath.exp(x)) if x < 0
+        else x + mpmath.log1p(mpmath.exp(-x)),
+        "relu": lambda x: x if x > 0 else mpmath.mpf(0),
+        "Heaviside": _heaviside_mp,
+    }[name]
+
+
+def mpmath_functions() -> dict:
+    """Implementations of the custom functions for ``lambdify(..., modules="mpmath")``."""
+    return {name: _mp(name) for name in ("sigmoid", "softplus", "relu", "Heaviside")}
+
+
+# op -> SymPy function over scalars. Elementwise ops broadcast through np.frompyfunc.
+SYMPY_UNARY = {
+    "neg": operator.neg, "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
+    "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "sinh": sympy.sinh,
+    "cosh": sympy.cosh, "tanh": sympy.tanh, "exp": sympy.exp, "log": sympy.log,
+    "log1p": sp_log1p, "expm1": sp_expm1, "sqrt": sympy.sqrt, "abs": sympy.Abs,
+    "sigmoid": sigmoid, "relu": relu, "softplus": softplus,
+}
+SYMPY_BINARY = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+    "pow": sympy.Pow, "max": sympy.Max, "min": sympy.Min,
+}
+_UFUNC = {op: np.frompyfunc(f, 1, 1) for op, f in SYMPY_UNARY.items()}
+_UFUNC.update({op: np.frompyfunc(f, 2, 1) for op, f in SYMPY_BINARY.items()})
+
+
+def symbol_array(name: str, shape: Shape) -> np.ndarray:
+    """The SymPy symbols standing for variable ``name`` of ``shape`` (an object array).
+
+    A scalar is the symbol ``name``; an array element is ``name_i_j``. All are real.
+    """
+    if shape == ():
+        return np.array(sympy.Symbol(name, real=True), dtype=object)
+    out = np.empty(shape, dtype=object)
+    for index in np.ndindex(*shape):
+        out[index] = sympy.Symbol(name + "_" + "_".join(map(str, index)), real=True)
+    return out
+
+
+def sympy_number(value: float) -> sympy.Expr:
+    """A float as an exact SymPy number (integers stay integers, pi and e stay symbolic)."""
+    if value == float(np.pi):
+        return sympy.pi
+    if value == float(np.e):
+        return sympy.E
+    if np.isfinite(value) and value == int(value) and abs(value) < 2**53:
+        return sympy.Integer(int(value))
+    if not np.isfinite(value):
+        return {np.inf: sympy.oo, -np.inf: -sympy.oo}.get(value, sympy.nan)
+    return sympy.Float(value, 17)
+
+
+def to_sympy_arrays(expr: Expr, shapes: Mapping[str, Shape] | None = None,
+                    symbols: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """``expr`` as an object array of SymPy expressions (0-d for a scalar).
+
+    Args:
+        expr: the expression.
+        shapes: variable name -> shape (default: every variable is a scalar).
+        symbols: variable name -> object array of symbols (default: ``symbol_array``).
+    Returns:
+        an object ndarray whose elements are SymPy expressions.
+    """
+    shapes = dict(shapes or {})
+    values: dict[int, np.ndarray] = {}
+    for node in toposort(expr):
+        op, args = node.op, [values[id(a)] for a in node.args]
+        if op == "var":
+            if symbols is not None and node.attr in symbols:
+                out = symbols[node.attr]
+            else:
+                out = symbol_array(node.attr, tuple(shapes.get(node.attr, ())))
+        elif op == "const":
+            out = np.vectorize(sympy_number, otypes=[object])(np.asarray(node.attr))
+        elif op in _UFUNC:
+            try:
+                out = _UFUNC[op](*args)
+            except ValueError:
+                a, b = (np.shape(x) for x in args)
+                raise ValueError(f"{op}: shapes {a} and {b} do not broadcast together") from None
+        elif op == "matmul":
+            a, b = args
+            if a.ndim == 0 or b.ndim == 0 or a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+                raise ValueError(f"matmul: {a.shape} @ {b.shape}")
+            out = np.matmul(a, b)
+        elif op in ("sum", "mean"):
+            (a,) = args
+            total = sympy.Add(*a.ravel())
+            out = total if op == "sum" else total / max(a.size, 1)
+        elif op == "transpose":
+            out = np.transpose(args[0])
+        else:
+            raise NotImplementedError(f"no SymPy mapping for op {op!r}")
+        values[id(node)] = np.asarray(out, dtype=object) if not isinstance(out, np.ndarray) \
+            else out
+    return values[id(expr)]
+
+
+def to_sympy(expr: Expr, shapes: Mapping[str, Shape] | None = None):
+    """``expr`` in SymPy: a scalar expression, or a ``sympy.Array`` for an array result.
+
+    Args:
+        expr: the expression.
+        shapes: variable name -> shape; arrays become symbols ``name_i_j`` (default: scalars).
+    Returns:
+        a SymPy expression (scalar result) or an immutable ``sympy.Array`` of that shape.
+    """
+    out = to_sympy_arrays(expr, shapes)
+    if out.ndim == 0:
+        return out[()]
+    return sympy.Array(out.tolist(), out.shape)
+
+
+# ---- SymPy -> IR ------------------------------------------------------------------------
+_FROM_FUNCTION = {
+    sympy.sin: "sin", sympy.cos: "cos", sympy.tan: "tan", sympy.asin: "asin",
+    sympy.acos: "acos", sympy.atan: "atan", sympy.sinh: "sinh", sympy.cosh: "cosh",
+    sympy.tanh: "tanh", sympy.exp: "exp", sympy.log: "log", sp_log1p: "log1p",
+    sp_expm1: "expm1", sympy.Abs: "abs", sigmoid: "sigmoid", relu: "relu",
+    softplus: "softplus",
+}
+
+
+def from_sympy(sym) -> Expr:
+    """A SymPy scalar expression as IR (symbols become variables of the same name).
+
+    Raises:
+        ValueError: the expression uses something the grammar cannot say (naming it).
+    """
+    sym = sympy.sympify(sym)
+    done: dict = {}
+    stack: list[tuple[object, bool]] = [(sym, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in done:
+            continue
+        if not ready and node.args and not node.is_Number:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if a not in done)
+            continue
+        done[node] = _from_node(node, [done[a] for a in node.args] if node.args else [])
+    return done[sym]
+
+
+def _fold(op: str, items: list[Expr]) -> Expr:
+    out = items[0]
+    for item in items[1:]:
+        out = BUILDERS[op](out, item)
+    return out
+
+
+def _from_node(node, args: list[Expr]) -> Expr:
+    if node.is_Symbol:
+        return variable(node.name)
+    if node is sympy.pi:
+        return constant(np.pi)
+    if node is sympy.E:
+        return constant(np.e)
+    if node.is_Number:
+        return constant(float(node))
+    if node.is_Add:
+        return _fold("add", args)
+    if node.is_Mul:
+        if node.args[0] == -1 and len(args) > 1:
+            return BUILDERS["neg"](_fold("mul", args[1:]))
+        return _fold("mul", args)
+    if node.is_Pow:
+        base, expo = node.args
+        if expo == -1:
+            return BUILDERS["div"](constant(1.0), args[0])
+        if expo == sympy.Rational(1, 2):
+            return BUILDERS["sqrt"](args[0])
+        if expo == -sympy.Rational(1, 2):
+            return BUILDERS["div"](constant(1.0), BUILDERS["sqrt"](args[0]))
+        return BUILDERS["pow"](*args)
+    if isinstance(node, sympy.Max | sympy.Min):
+        return _fold("max" if isinstance(node, sympy.Max) else "min", args)
+    op = _FROM_FUNCTION.get(node.func)
+    if op is not None and len(args) == 1:
+        return BUILDERS[op](args[0])
+    raise ValueError(f"cannot express SymPy's {node.func.__name__} in difflab's grammar")
