@@ -7,6 +7,8 @@ with JAX as the reference, and a lab that measures how accurate and how fast eac
     1.8414709848078965
 """
 
+from .api import METHODS, grad, hessian, jacobian, prepared
+from .check import GradientMismatch, check_grad
 from .evaluate import PointError, evaluate
 from .grammar import ParseError, parse, to_text
 from .ir import (
@@ -44,6 +46,7 @@ from .sympy_bridge import from_sympy, to_sympy
 __version__ = "0.1.0"
 
 __all__ = [
+    "METHODS", "grad", "jacobian", "hessian", "prepared", "check_grad", "GradientMismatch",
     "Expr", "ParseError", "PointError", "Size",
     "parse", "to_text", "evaluate", "variable", "variables", "constant", "size",
     "to_sympy", "from_sympy",

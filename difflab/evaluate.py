@@ -82,24 +82,33 @@ def _as_value(name: str, value, allow_complex: bool = False):
     return arr.astype(np.float64, copy=False)
 
 
-def bind(plan: Plan, point: Mapping, allow_complex: bool = False) -> list:
-    """Slot values with the leaves filled in: constants from the plan, variables from ``point``.
+def clean_point(plan: Plan, point: Mapping, allow_complex: bool = False) -> dict:
+    """``point`` checked against the plan's variables, values as floats or float64 arrays.
 
     Raises PointError (a KeyError and a ValueError) naming missing or unexpected variables, and
     TypeError naming a variable whose value is not a number.
     """
     if not isinstance(point, Mapping):
         raise TypeError(f"a point must map variable names to values, got {type(point).__name__}")
-    values: list = [None] * len(plan.ops)
-    for name, slot in plan.var_slots.items():
+    clean = {}
+    for name in plan.var_slots:
         if name not in point:
             raise PointError(f"missing variable {name!r}: the point gives "
                              f"{_names(point)}; the expression needs {_names(plan.var_slots)}")
-        values[slot] = _as_value(name, point[name], allow_complex)
-    if len(point) != len(plan.var_slots):
+        clean[name] = _as_value(name, point[name], allow_complex)
+    if len(point) != len(clean):
         extra = [k for k in point if k not in plan.var_slots]
         raise PointError(f"unexpected variable {extra[0]!r} in the point: the expression "
                          f"depends only on {_names(plan.var_slots)}")
+    return clean
+
+
+def bind(plan: Plan, point: Mapping) -> list:
+    """Slot values with the leaves filled in: constants from the plan, variables from ``point``
+    (already cleaned, see ``clean_point``); the other slots are None, for ``run`` to fill."""
+    values: list = [None] * len(plan.ops)
+    for name, slot in plan.var_slots.items():
+        values[slot] = point[name]
     for slot, op in enumerate(plan.ops):
         if op == "const":
             values[slot] = plan.attrs[slot]
@@ -162,4 +171,4 @@ def evaluate(expr: Expr, point: Mapping):
     if not isinstance(expr, Expr):
         raise TypeError(f"evaluate() needs an expression, got {type(expr).__name__}")
     plan = compile_plan(expr)
-    return as_result(run(plan, bind(plan, point))[plan.out])
+    return as_result(run(plan, bind(plan, clean_point(plan, point)))[plan.out])

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .ir import BUILDERS, CONSTANTS, FUNCTIONS, Expr, constant, toposort, variable
+from .ir import BUILDERS, CONSTANTS, FUNCTIONS, Expr, constant, variable
 
 MAX_TEXT = 1_000_000  # characters; longer text is refused before parsing
 
@@ -86,8 +86,13 @@ def parse(text: str) -> Expr:
         else:  # Python reports no column when the text ends too early ("x +")
             pos = len(stripped)
         pos = min(pos, len(stripped))
-        msg = err.msg if err.offset else "the expression ends too early"
-        raise ParseError(f"invalid syntax: {msg}", stripped, pos) from None
+        if not err.offset:
+            msg = "invalid syntax: the expression ends too early"
+        elif err.msg == "invalid syntax":
+            msg = "invalid syntax: unexpected text here"
+        else:
+            msg = f"invalid syntax: {err.msg}"
+        raise ParseError(msg, stripped, pos) from None
     except (RecursionError, MemoryError):
         raise ParseError("expression nested too deeply for the parser") from None
     except ValueError as err:
@@ -148,8 +153,9 @@ def _make(node: ast.AST, kids: list[Expr], text: str) -> Expr:
         if op is None:
             sym = {ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
                    ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^"}.get(type(node.op), "?")
-            raise ParseError(f"operator {sym} is not allowed: expected + - * / ** @", text,
-                             _position(text, node))
+            hint = " (for a power write **)" if sym == "^" else ""
+            raise ParseError(f"operator {sym} is not allowed: expected + - * / ** @{hint}",
+                             text, _position(text, node))
         return BUILDERS[op](*kids)
     if isinstance(node, ast.UnaryOp):
         if isinstance(node.op, ast.USub):
