@@ -162,3 +162,8 @@ def hessian(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | 
             **options) -> dict:
     """The Hessian of a scalar expression: {a: {b: array of shape shape(a) + shape(b)}}."""
     return _call("hessian", expr, point, method, wrt, options)
+
+
+def clear_cache() -> None:
+    """Forget every prepared derivative (so the next call measures preparation afresh)."""
+    _cache.clear()

@@ -56,6 +56,8 @@ def infer_shapes(plan: Plan, shapes: Mapping[str, Shape]) -> list[Shape]:
             shape = tuple(shapes[plan.attrs[slot]])
         elif op == "const":
             shape = np.shape(plan.attrs[slot])
+        elif op in ELEMENTWISE_BINARY and args[0] == args[1]:
+            shape = args[0]  # equal shapes (the common case) need no NumPy call
         elif op in ELEMENTWISE_BINARY:
             try:
                 shape = tuple(np.broadcast_shapes(*args))

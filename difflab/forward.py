@@ -1,0 +1,959 @@
+"""Forward mode: dual numbers, and a tangent sweep over a plan.
+
+Forward mode carries, next to every value ``x``, its tangent ``x_dot = dx/de`` along a chosen
+input direction, and applies the chain rule in evaluation order: ``y = f(x)`` gets
+``y_dot = f'(x) x_dot``. Two faces of that one idea live here.
+
+* ``Dual(value, x_dot)``: a number that plain Python and NumPy code computes with (operators,
+  ufuncs through ``__array_ufunc__``, ``np.sum``/``np.where``/... through
+  ``__array_function__``). ``derivative(f, x)`` and ``jvp(f, primals, tangents)`` seed one.
+  Perturbations are *tagged*: every ``derivative``/``jvp`` call takes a fresh, larger tag, and a
+  Dual's value may itself be a Dual of an older (smaller) tag. An operation works at the
+  largest tag among its operands and treats the others as constants at that level (the values
+  below it are Duals that dispatch again). So nested derivatives never confuse their
+  perturbations (ForwardDiff.jl's tags, JAX's trace levels):
+  ``derivative(lambda x: x * derivative(lambda y: x + y, 1.0), 1.0) == 1.0``, not 2.
+* The plan evaluator (``prepare``, ``prepare_jacobian``, ``prepare_hessian``; ``grad``,
+  ``jacobian``, ``hessian`` one-shot): after the primal pass it walks the plan once more,
+  pushing tangents with a LEADING AXIS OF DIRECTIONS (shape ``(k,) + value shape``), seeded
+  with the identity over every scalar input in ``wrt``, so a whole gradient or Jacobian is one
+  pass. Constants have no tangent (None, never zeros); a tangent is dropped after its last use.
+
+Every rule in ``jvp_rules`` reads ``(primal args, primal result, tangent args)`` and works on
+the TRAILING (value) axes of its tangents, so the same rule serves one direction (the Dual's
+tangent has the value's shape) and many (a leading axis of directions). The Hessian is forward
+over forward: each outer direction e_j enters as a Dual, the plan's tangent sweep runs on those
+Duals, and the Dual part of the gradient is column j.
+"""
+
+from __future__ import annotations
+
+import builtins
+import gc
+import itertools
+import math
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
+from numbers import Real
+
+import numpy as np
+
+from .evaluate import PRIMAL, PointError, clean_point
+from .ir import Expr
+from .plan import compile_plan
+from .protocol import Prepared, Shape, shaped
+from .shapes import ELEMENTWISE_BINARY, infer_shapes
+
+_ZERO = np.float64(0.0)
+_ONE = np.float64(1.0)
+RULE_TABLES = ("jvp_rules",)
+
+
+# ---- the rules: (primal args, primal result, tangent args) -> the result's tangent --------
+# Unary: rule(x, y, x_dot); binary: rule(a, b, y, a_dot, b_dot), where the tangent of an
+# argument that does not vary is None (and no zeros are made for it). Factors are computed from
+# primal values and multiplied onto the tangent, so they broadcast over a leading direction axis.
+def _neg_jvp(x, y, x_dot): return -x_dot
+def _sin_jvp(x, y, x_dot): return x_dot * np.cos(x)
+def _cos_jvp(x, y, x_dot): return -x_dot * np.sin(x)
+def _tan_jvp(x, y, x_dot): return x_dot * (1.0 + y * y)              # sec^2 = 1 + tan^2
+def _asin_jvp(x, y, x_dot): return x_dot / np.sqrt(1.0 - x * x)
+def _acos_jvp(x, y, x_dot): return -x_dot / np.sqrt(1.0 - x * x)
+def _atan_jvp(x, y, x_dot): return x_dot / (1.0 + x * x)
+def _sinh_jvp(x, y, x_dot): return x_dot * np.cosh(x)
+def _cosh_jvp(x, y, x_dot): return x_dot * np.sinh(x)
+def _tanh_jvp(x, y, x_dot): return x_dot * (1.0 - y * y)             # 1 - tanh^2
+def _exp_jvp(x, y, x_dot): return x_dot * y                          # d e^x = e^x
+def _log_jvp(x, y, x_dot): return x_dot / x
+def _log1p_jvp(x, y, x_dot): return x_dot / (1.0 + x)
+def _expm1_jvp(x, y, x_dot): return x_dot * (y + 1.0)                # e^x = expm1(x) + 1
+def _sqrt_jvp(x, y, x_dot): return x_dot * (0.5 / y)                 # 1 / (2 sqrt x)
+def _square_jvp(x, y, x_dot): return x_dot * (2.0 * x)
+def _abs_jvp(x, y, x_dot): return x_dot * np.sign(_strip(x))         # sign(0) = 0: d|x| at 0 is 0
+def _sigmoid_jvp(x, y, x_dot): return x_dot * (y * (1.0 - y))        # s' = s (1 - s)
+def _softplus_jvp(x, y, x_dot): return x_dot * -np.expm1(-y)         # sigmoid(x) = 1 - e^-softplus
+def _relu_jvp(x, y, x_dot): return _select(_strip(x) > 0.0, x_dot)   # 0 at the kink, as JAX
+
+
+def _sum_jvp(x, y, x_dot):
+    # d sum(x) = sum of x_dot over the value axes (the trailing ones), never the direction axis
+    d = np.ndim(x)
+    return np.sum(x_dot, axis=tuple(range(-d, 0))) if d else x_dot
+
+
+def _mean_jvp(x, y, x_dot):
+    shape = np.shape(x)
+    return np.sum(x_dot, axis=tuple(range(-len(shape), 0))) / math.prod(shape) if shape else x_dot
+
+
+def _transpose_jvp(x, y, x_dot):
+    # transpose reverses the value axes; a leading direction axis stays in front
+    d = np.ndim(x)
+    if d < 2:
+        return x_dot
+    lead = np.ndim(x_dot) - d
+    return np.transpose(x_dot, (*range(lead), *range(lead + d - 1, lead - 1, -1)))
+
+
+def _add_jvp(a, b, y, a_dot, b_dot):
+    if b_dot is None:
+        return a_dot
+    return b_dot if a_dot is None else a_dot + b_dot
+
+
+def _sub_jvp(a, b, y, a_dot, b_dot):
+    if b_dot is None:
+        return a_dot
+    return -b_dot if a_dot is None else a_dot - b_dot
+
+
+def _mul_jvp(a, b, y, a_dot, b_dot):
+    if b_dot is None:
+        return a_dot * b
+    return b_dot * a if a_dot is None else a_dot * b + b_dot * a
+
+
+def _div_jvp(a, b, y, a_dot, b_dot):
+    # d(a/b) = (a_dot - b_dot * a/b) / b, with y = a/b
+    if b_dot is None:
+        return a_dot / b
+    return -(b_dot * y) / b if a_dot is None else (a_dot - b_dot * y) / b
+
+
+def _pow_jvp(x, p, y, x_dot, p_dot):
+    # d x^p = p x^(p-1) x_dot + log(x) x^p p_dot. The p-term exists only where p varies, so a
+    # constant exponent never meets log of a negative base (x**3 at -2 is 12, not nan). As
+    # JAX's rule for a float exponent: no special case at p == 0; log x is read as log 1 = 0
+    # where x == 0.
+    y_dot = None
+    if x_dot is not None:
+        y_dot = x_dot * (p * x ** (p - 1.0))  # x is np.float64 or an array: IEEE power
+    if p_dot is not None:
+        xs = _strip(x)
+        if xs.__class__ is np.ndarray:
+            log_x = np.log(np.where(xs == 0.0, 1.0, x))
+        else:
+            log_x = np.log(x) if xs != 0.0 else _ZERO
+        t = p_dot * (log_x * y)
+        y_dot = t if y_dot is None else y_dot + t
+    return y_dot
+
+
+def _extremum_jvp(greater):
+    """max (greater = operator.gt) or min (operator.lt): JAX's balanced rule. The winner takes
+    the tangent; a tie gives each argument half of its tangent (weights from the values)."""
+    def rule(a, b, y, a_dot, b_dot):
+        av, bv = _strip(a), _strip(b)
+        tie = 0.5 * (av == bv)
+        y_dot = None if a_dot is None else a_dot * (greater(av, bv) + tie)
+        if b_dot is not None:
+            t = b_dot * (greater(bv, av) + tie)
+            y_dot = t if y_dot is None else y_dot + t
+        return y_dot
+    return rule
+
+
+def _matmul_jvp(a, b, y, a_dot, b_dot):
+    # d(a @ b) = a_dot @ b + a @ b_dot. A leading direction axis in a_dot acts as a row/batch
+    # axis of a_dot @ b. With a 1-D b, a @ b_dot would contract the direction axis, so that term
+    # is b_dot @ a^T (the same numbers with the directions kept in front).
+    y_dot = None if a_dot is None else a_dot @ b
+    if b_dot is not None:
+        if np.ndim(b) == 1:
+            t = b_dot @ (a if np.ndim(a) == 1 else np.swapaxes(a, -1, -2))
+        else:
+            t = a @ b_dot
+        y_dot = t if y_dot is None else y_dot + t
+    return y_dot
+
+
+def _logaddexp_jvp(a, b, y, a_dot, b_dot):
+    # d log(e^a + e^b) = e^(a - y) a_dot + e^(b - y) b_dot  (Duals only: softplus, sigmoid)
+    y_dot = None if a_dot is None else a_dot * np.exp(a - y)
+    if b_dot is not None:
+        t = b_dot * np.exp(b - y)
+        y_dot = t if y_dot is None else y_dot + t
+    return y_dot
+
+
+def _const_jvp(value, seed): return None   # a constant's tangent is absent, not zeros
+def _var_jvp(value, seed): return seed     # a variable's tangent is its seed
+
+
+jvp_rules: dict[str, Callable] = {
+    "const": _const_jvp, "var": _var_jvp,
+    "neg": _neg_jvp, "sin": _sin_jvp, "cos": _cos_jvp, "tan": _tan_jvp, "asin": _asin_jvp,
+    "acos": _acos_jvp, "atan": _atan_jvp, "sinh": _sinh_jvp, "cosh": _cosh_jvp,
+    "tanh": _tanh_jvp, "exp": _exp_jvp, "log": _log_jvp, "log1p": _log1p_jvp,
+    "expm1": _expm1_jvp, "sqrt": _sqrt_jvp, "abs": _abs_jvp, "sigmoid": _sigmoid_jvp,
+    "relu": _relu_jvp, "softplus": _softplus_jvp, "sum": _sum_jvp, "mean": _mean_jvp,
+    "transpose": _transpose_jvp, "add": _add_jvp, "sub": _sub_jvp, "mul": _mul_jvp,
+    "div": _div_jvp, "pow": _pow_jvp, "matmul": _matmul_jvp,
+    "max": _extremum_jvp(operator.gt), "min": _extremum_jvp(operator.lt),
+    # not ops of the IR, but NumPy ufuncs that Dual code (and PRIMAL) calls
+    "square": _square_jvp, "logaddexp": _logaddexp_jvp,
+}
+
+
+def _strip(v):
+    """The plain number under every Dual layer (for masks: kinks, ties, zero tests)."""
+    while v.__class__ is Dual:
+        v = v.value
+    return v
+
+
+def _shape(v) -> Shape:
+    return np.shape(_strip(v))
+
+
+def _zeros_like(t):
+    shape = _shape(t)
+    return np.zeros(shape) if shape else _ZERO
+
+
+def _select(mask, t):
+    """t where mask holds, else 0: a select (as JAX's), so 0 even where t is inf or nan."""
+    if mask.__class__ is not np.ndarray:
+        return t if mask else _zeros_like(t)
+    return np.where(mask, t, 0.0)
+
+
+# ---- Dual numbers -------------------------------------------------------------------------
+_TAGS = itertools.count(1)  # tag 0: Duals made by hand; each derivative/jvp takes a new one
+_new = object.__new__
+
+
+class Dual:
+    """A value with a tangent: ``Dual(value, x_dot=1, tag=0)``.
+
+    ``value`` is a float, an array, or a Dual of a smaller tag (a nested derivative);
+    ``x_dot`` has the value's shape. Arithmetic, NumPy ufuncs and ``np.sum``/``np.mean``/
+    ``np.transpose``/``np.reshape``/``np.broadcast_to``/``np.where`` work on it; comparisons
+    compare the values and return plain booleans. ``math.sin(d)`` or ``float(d)`` raise
+    (the tangent would be lost): use ``np.sin`` or ``forward.sin``.
+    """
+
+    __slots__ = ("value", "x_dot", "tag")
+    __hash__ = None  # == compares values
+
+    def __init__(self, value, x_dot=None, tag: int = 0):
+        value = _as_number(value)
+        shape = _shape(value)
+        if x_dot is None:
+            x_dot = np.ones(shape) if shape else _ONE
+        else:
+            x_dot = _as_number(x_dot)
+            if _shape(x_dot) != shape:
+                try:
+                    x_dot = np.broadcast_to(x_dot, shape)
+                except ValueError:
+                    raise ValueError(f"Dual: a tangent of shape {_shape(x_dot)} does not fit a "
+                                     f"value of shape {shape}") from None
+        self.value, self.x_dot, self.tag = value, x_dot, int(tag)
+
+    def __repr__(self) -> str:
+        return f"Dual({self.value!r}, x_dot={self.x_dot!r}, tag={self.tag})"
+
+    # ---- arithmetic: operators go through the same lifting as ufuncs ---------------------
+    def __add__(self, other): return _lift2("add", self, other, operator.add)
+    def __radd__(self, other): return _lift2("add", other, self, operator.add)
+    def __sub__(self, other): return _lift2("sub", self, other, operator.sub)
+    def __rsub__(self, other): return _lift2("sub", other, self, operator.sub)
+    def __mul__(self, other): return _lift2("mul", self, other, operator.mul)
+    def __rmul__(self, other): return _lift2("mul", other, self, operator.mul)
+    def __truediv__(self, other): return _lift2("div", self, other, operator.truediv)
+    def __rtruediv__(self, other): return _lift2("div", other, self, operator.truediv)
+    def __pow__(self, other): return _lift2("pow", self, other, operator.pow)
+    def __rpow__(self, other): return _lift2("pow", other, self, operator.pow)
+    def __matmul__(self, other): return _lift2("matmul", self, other, operator.matmul)
+    def __rmatmul__(self, other): return _lift2("matmul", other, self, operator.matmul)
+    def __neg__(self): return _lift1("neg", self, operator.neg)
+    def __pos__(self): return self
+    def __abs__(self): return _lift1("abs", self, np.abs)
+
+    # comparisons look at the values only (masks for kinks and ties)
+    def __eq__(self, other): return _strip(self) == _strip(other)
+    def __ne__(self, other): return _strip(self) != _strip(other)
+    def __lt__(self, other): return _strip(self) < _strip(other)
+    def __le__(self, other): return _strip(self) <= _strip(other)
+    def __gt__(self, other): return _strip(self) > _strip(other)
+    def __ge__(self, other): return _strip(self) >= _strip(other)
+    def __bool__(self): return bool(_strip(self))
+
+    def __float__(self):
+        raise TypeError("cannot convert a Dual to float (its tangent would be lost); use "
+                        "NumPy or difflab.forward functions on it, or read .value")
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("a Dual cannot become a NumPy array (its tangent would be lost); "
+                        "in-place updates such as a[i] = d or a += d are not supported")
+
+    # ---- array-like conveniences ---------------------------------------------------------
+    shape = property(lambda self: _shape(self), doc="The value's shape.")
+    ndim = property(lambda self: len(_shape(self)), doc="The value's number of axes.")
+    size = property(lambda self: math.prod(_shape(self)), doc="The value's element count.")
+    T = property(lambda self: np.transpose(self), doc="Transpose (reverses the axes).")
+
+    def __len__(self) -> int:
+        return len(_strip(self))
+
+    def __getitem__(self, index):
+        return _dual(self.value[index], self.x_dot[index], self.tag)
+
+    def sum(self, axis=None, keepdims=False): return np.sum(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False): return np.mean(self, axis=axis, keepdims=keepdims)
+    def reshape(self, *shape): return np.reshape(self, shape[0] if len(shape) == 1 else shape)
+    def transpose(self, *axes): return np.transpose(self, axes or None)
+
+    # ---- NumPy protocols -----------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if "out" in kwargs:
+            raise TypeError(f"{ufunc.__name__}: cannot write a Dual into an array (out=, +=); "
+                            f"write x = x + y instead")
+        if method != "__call__" or kwargs:
+            return NotImplemented
+        op = _UFUNC_OPS.get(ufunc)
+        if op is not None:
+            if len(inputs) == 1:
+                return _lift1(op, inputs[0], ufunc)
+            return _lift2(op, inputs[0], inputs[1], ufunc)
+        if ufunc in _ON_VALUES:  # comparisons, sign, isnan...: piecewise constant
+            return ufunc(*(_strip(v) for v in inputs))
+        return NotImplemented
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = _ARRAY_FUNCTIONS.get(func)
+        if handler is None:
+            return NotImplemented
+        return handler(*args, **kwargs)
+
+
+def _dual(value, x_dot, tag: int) -> Dual:
+    """A Dual without checks (the value and tangent are already consistent)."""
+    d = _new(Dual)
+    d.value, d.x_dot, d.tag = value, x_dot, tag
+    return d
+
+
+def _as_number(v):
+    """A float64 scalar (np.float64: IEEE division, never ZeroDivisionError), array or Dual."""
+    cls = v.__class__
+    if cls is np.float64 or cls is Dual:
+        return v
+    if cls is np.ndarray:
+        return v if v.dtype == np.float64 else v.astype(np.float64)
+    if isinstance(v, bool) or v is None or isinstance(v, str | bytes):
+        raise TypeError(f"expected a number, an array of numbers or a Dual, got {v!r}")
+    if isinstance(v, Real):
+        return np.float64(v)
+    try:
+        arr = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"expected a number, an array of numbers or a Dual, got "
+                        f"{type(v).__name__}") from None
+    return arr if arr.ndim else np.float64(arr)
+
+
+def _lift1(op: str, x: Dual, primal: Callable) -> Dual:
+    """op(x) for a Dual x: the primal on the value (which may be a Dual of a lower tag)."""
+    v = x.value
+    y = primal(v)
+    return _dual(y, jvp_rules[op](v, y, x.x_dot), x.tag)
+
+
+def _lift2(op: str, a, b, primal: Callable) -> Dual:
+    """op(a, b) at the larger tag of the two; an operand of a lower tag (or none) is constant."""
+    ta = a.tag if a.__class__ is Dual else -1
+    tb = b.tag if b.__class__ is Dual else -1
+    tag = ta if ta >= tb else tb
+    av, a_dot = (a.value, a.x_dot) if ta == tag else (a, None)
+    bv, b_dot = (b.value, b.x_dot) if tb == tag else (b, None)
+    y = primal(av, bv)
+    y_dot = jvp_rules[op](av, bv, y, a_dot, b_dot)
+    if (a_dot is None or b_dot is None) and op in _PASS_THROUGH:
+        y_dot = _fit(y_dot, _shape(y))  # x + c with c broadcast: spread x_dot to y's shape
+    return _dual(y, y_dot, tag)
+
+
+_PASS_THROUGH = frozenset(("add", "sub"))  # rules that may hand back an operand's tangent
+
+
+def _fit(t, shape: Shape):
+    return t if _shape(t) == shape else np.broadcast_to(t, shape)
+
+
+_UFUNC_OPS = {
+    np.negative: "neg", np.sin: "sin", np.cos: "cos", np.tan: "tan", np.arcsin: "asin",
+    np.arccos: "acos", np.arctan: "atan", np.sinh: "sinh", np.cosh: "cosh", np.tanh: "tanh",
+    np.exp: "exp", np.log: "log", np.log1p: "log1p", np.expm1: "expm1", np.sqrt: "sqrt",
+    np.absolute: "abs", np.square: "square", np.add: "add", np.subtract: "sub",
+    np.multiply: "mul", np.true_divide: "div", np.power: "pow", np.maximum: "max",
+    np.minimum: "min", np.matmul: "matmul", np.logaddexp: "logaddexp",
+}
+_ON_VALUES = frozenset((np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
+                        np.not_equal, np.sign, np.isnan, np.isinf, np.isfinite))
+
+
+def _linear(func: Callable) -> Callable:
+    """A NumPy function linear in its first argument: apply it to value and tangent alike."""
+    def apply(x, *args, **kwargs):
+        if x.__class__ is not Dual:
+            return func(x, *args, **kwargs)
+        return _dual(func(x.value, *args, **kwargs), func(x.x_dot, *args, **kwargs), x.tag)
+    return apply
+
+
+def _where(condition, *xy):
+    """np.where(condition, x, y) with a plain (or Dual, read by value) condition."""
+    c = _strip(condition)
+    if not xy:
+        return np.where(c)
+    x, y = xy
+    tag = builtins.max(x.tag if x.__class__ is Dual else -1, y.tag if y.__class__ is Dual else -1)
+    xv, x_dot = (x.value, x.x_dot) if x.__class__ is Dual and x.tag == tag else (x, _ZERO)
+    yv, y_dot = (y.value, y.x_dot) if y.__class__ is Dual and y.tag == tag else (y, _ZERO)
+    value = _scalar(np.where(c, xv, yv))
+    return _dual(value, _fit(_scalar(np.where(c, x_dot, y_dot)), _shape(value)), tag)
+
+
+def _scalar(v):
+    return v[()] if v.__class__ is np.ndarray and v.ndim == 0 else v
+
+
+def _size(a, axis=None) -> int:
+    shape = _shape(a)
+    return math.prod(shape) if axis is None else shape[axis]
+
+
+_ARRAY_FUNCTIONS = {
+    **{f: _linear(f) for f in (np.sum, np.mean, np.transpose, np.reshape, np.broadcast_to,
+                               np.swapaxes, np.moveaxis, np.squeeze, np.expand_dims,
+                               np.ravel)},
+    np.where: _where, np.shape: _shape, np.ndim: lambda a: len(_shape(a)), np.size: _size,
+    np.zeros_like: lambda a, *args, **kw: np.zeros_like(_strip(a), *args, **kw),
+    np.ones_like: lambda a, *args, **kw: np.ones_like(_strip(a), *args, **kw),
+}
+
+
+# ---- derivatives of Python functions ------------------------------------------------------
+def _perturbation(y, tag: int):
+    """(value, tangent) of ``y`` along perturbation ``tag``; zero tangent if y does not carry
+    it. Recursion is over nesting levels (a handful), not over a graph."""
+    if y.__class__ is not Dual or y.tag < tag:
+        return y, _zeros_like(y)
+    if y.tag == tag:
+        return y.value, y.x_dot
+    value, value_dot = _perturbation(y.value, tag)  # a newer tag escaped f: keep it outside
+    x_dot, x_dot_dot = _perturbation(y.x_dot, tag)
+    return _dual(value, x_dot, y.tag), _dual(value_dot, x_dot_dot, y.tag)
+
+
+def _plain(v):
+    """A result for the caller: a float for a scalar, a writeable array, or a Dual."""
+    if v.__class__ is Dual:
+        return v
+    if np.ndim(v) == 0:
+        return float(v)
+    v = np.asarray(v)
+    return v if v.flags.writeable else v.copy()
+
+
+def derivative(f: Callable, x):
+    """The derivative of ``f`` at ``x`` by one forward pass (a fresh perturbation tag).
+
+    Args:
+        f: a function of one argument written with operators, NumPy and ``forward.*``
+            functions (it may itself call ``derivative``).
+        x: a float, an array (the tangent is all ones: the elementwise derivative of an
+            elementwise f, or d/dt f(x + t) in general) or a Dual of an outer derivative.
+    Returns:
+        f'(x): a float, an array of f's output shape, or a Dual (nested derivatives).
+    """
+    tag = next(_TAGS)
+    x = _as_number(x)
+    shape = _shape(x)
+    with np.errstate(all="ignore"):
+        y = f(_dual(x, np.ones(shape) if shape else _ONE, tag))
+    return _plain(_perturbation(y, tag)[1])
+
+
+def jvp(f: Callable, primals, tangents):
+    """Value and directional derivative: ``(f(*primals), J_f(primals) @ tangents)``.
+
+    Args:
+        f: a function of ``len(primals)`` arguments (or of one, if ``primals`` is not a tuple
+            or list); it may return a value or a tuple/list of values.
+        primals: the point: a tuple/list of floats, arrays or Duals (or a single one).
+        tangents: the direction, matching ``primals`` (each broadcast to its primal's shape).
+    Returns:
+        (value, tangent), each a tuple/list if f returns one.
+    """
+    single = not isinstance(primals, tuple | list)
+    if single:
+        primals, tangents = (primals,), (tangents,)
+    if not isinstance(tangents, tuple | list) or len(tangents) != len(primals):
+        raise ValueError(f"jvp: {len(primals)} primal(s) need as many tangents, got {tangents!r}")
+    tag = next(_TAGS)
+    args = []
+    for i, (p, t) in enumerate(zip(primals, tangents, strict=True)):
+        p, t = _as_number(p), _as_number(t)
+        if _shape(t) != _shape(p):
+            try:
+                t = np.broadcast_to(t, _shape(p))
+            except ValueError:
+                raise ValueError(f"jvp: tangent {i} has shape {_shape(t)}, its primal "
+                                 f"{_shape(p)}") from None
+        args.append(_dual(p, t, tag))
+    with np.errstate(all="ignore"):
+        y = f(*args)
+    if isinstance(y, tuple | list):
+        pairs = [_perturbation(v, tag) for v in y]
+        return (type(y)(_plain(v) for v, _ in pairs), type(y)(_plain(t) for _, t in pairs))
+    value, tangent = _perturbation(y, tag)
+    return _plain(value), _plain(tangent)
+
+
+def gradient(f: Callable, x):
+    """The gradient of a scalar function of one array: one forward pass per element.
+
+    Args:
+        f: array -> scalar.
+        x: a float or an array of floats.
+    Returns:
+        df/dx with x's shape (a float for a scalar x).
+    """
+    x = _as_number(x)
+    shape = _shape(x)
+    g = np.empty(math.prod(shape))
+    for i in range(g.size):
+        e = np.zeros(g.size)
+        e[i] = 1.0
+        _, t = jvp(f, x, e.reshape(shape) if shape else _ONE)
+        if np.ndim(t) != 0:
+            raise ValueError(f"gradient needs f to return a scalar, got shape {np.shape(t)}")
+        g[i] = t
+    return float(g[0]) if not shape else g.reshape(shape)
+
+
+def grad_fn(f: Callable) -> Callable:
+    """``grad_fn(f)(x) == gradient(f, x)``: the gradient as a function."""
+    def grad_f(x):
+        return gradient(f, x)
+    grad_f.__doc__ = f"The gradient of {getattr(f, '__name__', 'f')} (forward mode)."
+    return grad_f
+
+
+# ---- the grammar's functions on floats, arrays and Duals ----------------------------------
+def _apply(op: str, x):
+    return _lift1(op, x, PRIMAL[op]) if x.__class__ is Dual else PRIMAL[op](x)
+
+
+def _apply2(op: str, a, b):
+    if a.__class__ is Dual or b.__class__ is Dual:
+        return _lift2(op, a, b, PRIMAL[op])
+    return PRIMAL[op](a, b)
+
+
+def sin(x): return _apply("sin", x)
+def cos(x): return _apply("cos", x)
+def tan(x): return _apply("tan", x)
+def asin(x): return _apply("asin", x)
+def acos(x): return _apply("acos", x)
+def atan(x): return _apply("atan", x)
+def sinh(x): return _apply("sinh", x)
+def cosh(x): return _apply("cosh", x)
+def tanh(x): return _apply("tanh", x)
+def exp(x): return _apply("exp", x)
+def log(x): return _apply("log", x)
+def log1p(x): return _apply("log1p", x)
+def expm1(x): return _apply("expm1", x)
+def sqrt(x): return _apply("sqrt", x)
+def abs(x): return _apply("abs", x)  # noqa: A001 - the grammar's name
+def sigmoid(x): return _apply("sigmoid", x)
+def relu(x): return _apply("relu", x)
+def softplus(x): return _apply("softplus", x)
+def sum(x): return _apply("sum", x)  # noqa: A001 - every axis
+def mean(x): return _apply("mean", x)
+def transpose(x): return _apply("transpose", x)
+def max(a, b): return _apply2("max", a, b)  # noqa: A001 - elementwise
+def min(a, b): return _apply2("min", a, b)  # noqa: A001 - elementwise
+
+
+# ---- the tangent sweep over a plan --------------------------------------------------------
+TANGENT_BUDGET = 2 ** 22  # floats per slot tangent; more directions are pushed in chunks
+SCALAR_PASSES = 4         # up to this many directions of a scalar expression: one pass each
+
+
+class _Broadcast:
+    """A binary rule at a slot where NumPy broadcasts the operands: pad each tangent with unit
+    axes after the direction axis (so trailing axes align), then spread the result's tangent to
+    the full (directions,) + output shape if the rule handed back a narrower one."""
+
+    __slots__ = ("rule", "pad_a", "pad_b", "out_shape", "lead")
+
+    def __init__(self, rule, pad_a, pad_b, out_shape, lead):
+        self.rule, self.pad_a, self.pad_b = rule, pad_a, pad_b
+        self.out_shape, self.lead = out_shape, lead
+
+    def __call__(self, a, b, y, a_dot, b_dot):
+        t = a_dot if a_dot is not None else b_dot
+        k = _shape(t)[:1] if self.lead else ()
+        if a_dot is not None and self.pad_a is not None:
+            a_dot = np.reshape(a_dot, k + self.pad_a)
+        if b_dot is not None and self.pad_b is not None:
+            b_dot = np.reshape(b_dot, k + self.pad_b)
+        return _fit(self.rule(a, b, y, a_dot, b_dot), k + self.out_shape)
+
+
+class Sweep:
+    """The tangent sweep of one (expression, wrt, shapes), compiled at prepare time.
+
+    Directions are the scalar inputs of the ``wrt`` variables in order (``blocks`` holds each
+    variable's (name, slot, offset, size, shape)). ``forward`` computes every slot's value;
+    ``steps`` holds ``(slot, rule, a, b, dead)`` for every slot that depends on a wrt variable
+    (``b = -1`` for a unary op; ``dead``: the tangents used there for the last time). ``chunk``
+    directions are pushed per pass; with ``chunk == 1`` tangents have no direction axis at all
+    (NumPy scalars for a scalar expression).
+    """
+
+    def __init__(self, expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
+                 chunk: int | None = None):
+        with _gc_paused():  # a million-node plan makes millions of tuples: skip GC scans
+            plan = self.plan = compile_plan(expr)
+            for name in wrt:
+                if name not in plan.var_slots:
+                    raise PointError(f"forward: cannot differentiate with respect to {name!r}: "
+                                     f"the expression's variables are "
+                                     f"{', '.join(plan.variables) or 'none'}")
+            slot_shapes = infer_shapes(plan, shapes)
+            self._compile(tuple(wrt), slot_shapes, chunk)
+
+    def _compile(self, wrt: tuple[str, ...], slot_shapes: list[Shape], chunk) -> None:
+        plan, ops, args = self.plan, self.plan.ops, self.plan.args
+        self.wrt, self.out, self.out_shape = wrt, plan.out, slot_shapes[plan.out]
+        self.blocks, n = [], 0
+        for name in wrt:
+            slot = plan.var_slots[name]
+            size = math.prod(slot_shapes[slot])
+            self.blocks.append((name, slot, n, size, slot_shapes[slot]))
+            n += size
+        self.n = n
+        active = [False] * plan.size  # depends on a wrt variable
+        for block in self.blocks:
+            active[block[1]] = True
+        order = []                    # the slots that get a tangent, in topological order
+        last = {}                     # slot -> the step slot that reads its tangent last
+        self.template = [None] * plan.size  # slot values with the constants filled in
+        self.forward = []                   # (fn, slot, a, b) for every op slot
+        forward, primal = self.forward, FAST_PRIMAL
+        for slot, a in enumerate(args):
+            if not a:
+                if ops[slot] == "const":
+                    attr = plan.attrs[slot]
+                    self.template[slot] = np.float64(attr) if isinstance(attr, float) else attr
+                continue
+            if len(a) == 1:
+                forward.append((primal[ops[slot]], slot, a[0], -1))
+            else:
+                forward.append((primal[ops[slot]], slot, a[0], a[1]))
+            if active[a[0]] or active[a[-1]]:
+                active[slot] = True
+                order.append(slot)
+                for arg in a:
+                    if active[arg]:
+                        last[arg] = slot
+        active_shapes = {slot_shapes[s] for s in order} | {b[4] for b in self.blocks}
+        scalar_only = active_shapes <= {()}
+        widest = builtins.max([math.prod(s) for s in active_shapes] or [1])
+        if chunk is None:  # all directions in one pass, within the memory budget; a few
+            # directions of a scalar expression go faster one by one on NumPy scalars
+            chunk = 1 if scalar_only and n <= SCALAR_PASSES else TANGENT_BUDGET // widest
+        elif isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ValueError(f"forward: option chunk must be a positive integer, got {chunk!r}")
+        self.chunk = builtins.max(1, builtins.min(chunk, n))
+        self.lead = self.chunk > 1
+
+        dead = {}
+        for a, s in last.items():
+            dead[s] = dead.get(s, ()) + (a,)
+        rules, steps, alive, peak = jvp_rules, [], len(self.blocks), len(self.blocks)
+        for s in order:
+            a = args[s]
+            if len(a) == 1:
+                steps.append((s, rules[ops[s]], a[0], -1, dead.get(s, ())))
+            else:
+                rule = self._broadcasting(ops[s], slot_shapes[a[0]], slot_shapes[a[1]],
+                                          slot_shapes[s])
+                steps.append((s, rule, a[0], a[1], dead.get(s, ())))
+            alive += 1
+            peak = alive if alive > peak else peak
+            alive -= len(dead.get(s, ()))
+        self.steps, self.peak = steps, peak
+
+        self.var_items = tuple(plan.var_slots.items())
+        # Seeds are made once when they are small (all of them hold n * n floats)
+        self.seeds = self._seeds(0, self.chunk) if self.chunk >= n else None
+        self.chunk_seeds = list(self._chunks()) if n * n <= TANGENT_BUDGET else None
+
+    def _broadcasting(self, op: str, sa: Shape, sb: Shape, out: Shape):
+        """The binary rule, wrapped in a ``_Broadcast`` where the operands' shapes differ."""
+        rule = jvp_rules[op]
+        if op == "matmul":
+            if self.lead and (len(sa) > 2 or len(sb) > 2) and (len(sa) == 1 or len(sb) == 1):
+                raise ValueError(f"forward: matmul of a 1-D operand with a stack of matrices "
+                                 f"is not supported: {sa} @ {sb}")
+            pad = [None, None]
+            for i, s in enumerate((sa, sb)):  # stacks: align the batch axes after directions
+                if self.lead and 2 <= len(s) < len(out):
+                    pad[i] = (1,) * (len(out) - len(s)) + s
+            return rule if pad == [None, None] else _Broadcast(rule, *pad, out, self.lead)
+        if op not in ELEMENTWISE_BINARY or (sa == out and sb == out):
+            return rule
+        pad = [(1,) * (len(out) - len(s)) + s if self.lead and len(s) < len(out) else None
+               for s in (sa, sb)]
+        return _Broadcast(rule, *pad, out, self.lead)
+
+    def _seeds(self, c0: int, c1: int) -> list[tuple[int, object]]:
+        """(slot, tangent) of every wrt variable for directions c0..c1-1: identity blocks."""
+        seeds = []
+        for _, slot, off, size, shape in self.blocks:
+            if self.lead:  # seed[r, j] = 1 where direction c0 + r is input off + j
+                seed = np.eye(c1 - c0, size, k=c0 - off).reshape((c1 - c0,) + shape)
+            elif shape:
+                seed = np.zeros(size)
+                if off <= c0 < off + size:
+                    seed[c0 - off] = 1.0
+                seed = seed.reshape(shape)
+            else:
+                seed = _ONE if c0 == off else _ZERO
+            seed.setflags(write=False) if seed.__class__ is np.ndarray else None
+            seeds.append((slot, jvp_rules["var"](None, seed)))
+        return seeds
+
+    def chunks(self):
+        """(c0, c1, seeds) per pass over the directions."""
+        return self.chunk_seeds if self.chunk_seeds is not None else self._chunks()
+
+    def _chunks(self):
+        for c0 in range(0, self.n, self.chunk):
+            c1 = builtins.min(c0 + self.chunk, self.n)
+            yield c0, c1, self._seeds(c0, c1)
+
+    def leaves(self, point: Mapping) -> list:
+        """Slot values with the constants and the (validated) point's variables filled in."""
+        values = self.template.copy()
+        for name, slot in self.var_items:
+            v = point[name]
+            values[slot] = np.float64(v) if v.__class__ is float else v
+        return values
+
+    def record(self, values: list) -> list:
+        """Fill every op slot of ``values`` (from ``leaves``) with its primal value."""
+        for fn, s, a, b in self.forward:
+            values[s] = fn(values[a]) if b < 0 else fn(values[a], values[b])
+        return values
+
+    def push(self, values: list, seeds) -> object:
+        """The output's tangent for the seeded directions (None if it does not vary)."""
+        tangents = [None] * len(values)
+        for slot, seed in seeds:
+            tangents[slot] = seed
+        for slot, rule, a, b, dead in self.steps:
+            if b < 0:
+                tangents[slot] = rule(values[a], values[slot], tangents[a])
+            else:
+                tangents[slot] = rule(values[a], values[b], values[slot], tangents[a],
+                                      tangents[b])
+            for d in dead:
+                tangents[d] = None
+        return tangents[self.out]
+
+    def tangents(self, point: Mapping) -> np.ndarray:
+        """d out / d inputs at ``point``: a fresh array of shape (n,) + output shape."""
+        full = (self.n,) + self.out_shape
+        with np.errstate(all="ignore"):
+            values = self.record(self.leaves(point))
+            if self.seeds is not None:  # one pass (the usual case)
+                t = self.push(values, self.seeds)
+                return np.zeros(full) if t is None else np.array(t, dtype=np.float64).reshape(full)
+            parts = []
+            for c0, c1, seeds in self.chunks():
+                t = self.push(values, seeds)
+                if t is None:
+                    t = np.zeros(((c1 - c0,) if self.lead else ()) + self.out_shape)
+                parts.append(t)
+            return np.concatenate(parts) if self.lead else np.array(parts, dtype=np.float64)
+
+    def info(self) -> dict:
+        """What the preparation made: sizes, directions, passes, the most tangents alive."""
+        return {"method": "forward", "slots": self.plan.size, "active_slots": len(self.steps),
+                "directions": self.n, "chunk": self.chunk,
+                "passes": -(-self.n // self.chunk), "peak_live_tangents": self.peak}
+
+
+# The primal pass: PRIMAL's NumPy functions, with arithmetic through Python's operators (the
+# same IEEE operations on NumPy scalars, without the ufunc dispatch). Values are np.float64 or
+# arrays, never Python floats, so x / 0 is inf, not ZeroDivisionError.
+FAST_PRIMAL = {**PRIMAL, "neg": operator.neg, "add": operator.add, "sub": operator.sub,
+               "mul": operator.mul, "div": operator.truediv, "pow": operator.pow,
+               "matmul": operator.matmul}
+
+
+@contextmanager
+def _gc_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# ---- the protocol -------------------------------------------------------------------------
+def _options(options: dict) -> int | None:
+    unknown = set(options) - {"chunk"}
+    if unknown:
+        raise TypeError(f"forward mode takes only the option chunk=; got "
+                        f"{', '.join(sorted(unknown))}")
+    return options.get("chunk")
+
+
+def _scalar_only(sweep: Sweep, what: str) -> None:
+    if sweep.out_shape != ():
+        raise ValueError(f"forward {what} needs a scalar-valued expression, but the result "
+                         f"has shape {sweep.out_shape}; use jacobian for array-valued ones")
+
+
+def prepare(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], **options) -> Prepared:
+    """The gradient of a scalar expression: one primal pass and one tangent pass per chunk.
+
+    Args:
+        expr: a scalar-valued expression.
+        wrt: the variables to differentiate with respect to.
+        shapes: every variable's shape.
+        options: ``chunk=`` directions per tangent pass (default: all that fit
+            ``TANGENT_BUDGET`` floats per slot).
+    Returns:
+        a ``Prepared``: point -> {name: gradient with the variable's shape}.
+    """
+    sweep = Sweep(expr, wrt, shapes, _options(options))
+    _scalar_only(sweep, "gradient")
+
+    def gradient_at(point: Mapping) -> dict:
+        T = sweep.tangents(point)
+        return {name: T[off:off + size].reshape(shape) if shape else float(T[off])
+                for name, _, off, size, shape in sweep.blocks}
+
+    return Prepared(gradient_at, sweep.info())
+
+
+def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
+                     **options) -> Prepared:
+    """The Jacobian of any expression, all input directions pushed at once (or in chunks).
+
+    Args:
+        expr: any expression.
+        wrt: the variables to differentiate with respect to.
+        shapes: every variable's shape.
+        options: ``chunk=`` as for ``prepare``.
+    Returns:
+        a ``Prepared``: point -> {name: array of shape output shape + variable shape}.
+    """
+    sweep = Sweep(expr, wrt, shapes, _options(options))
+    out_shape = sweep.out_shape
+
+    def jacobian_at(point: Mapping) -> dict:
+        T = np.moveaxis(sweep.tangents(point), 0, -1)  # output shape + (n,)
+        return {name: shaped(T[..., off:off + size].reshape(out_shape + shape),
+                             out_shape + shape)
+                for name, _, off, size, shape in sweep.blocks}
+
+    return Prepared(jacobian_at, sweep.info())
+
+
+def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
+                    **options) -> Prepared:
+    """The Hessian of a scalar expression, forward over forward.
+
+    For each input direction e_j (outer, a tagged Dual on its variable's value) the plan runs
+    on Duals and the tangent sweep (inner, all directions) gives the gradient as Duals whose
+    tangent part is d grad / dx_j: column j of the Hessian. n outer passes.
+
+    Args:
+        expr: a scalar-valued expression.
+        wrt: the variables to differentiate with respect to.
+        shapes: every variable's shape.
+        options: ``chunk=`` for the inner passes.
+    Returns:
+        a ``Prepared``: point -> {a: {b: array of shape shape(a) + shape(b)}}.
+    """
+    sweep = Sweep(expr, wrt, shapes, _options(options))
+    _scalar_only(sweep, "hessian")
+
+    def hessian_at(point: Mapping) -> dict:
+        n = sweep.n
+        H = np.zeros((n, n))
+        leaves = sweep.leaves(point)
+        with np.errstate(all="ignore"):
+            for _, slot, off, size, shape in sweep.blocks:
+                for j in range(size):  # outer direction e_j of this variable, a fresh tag
+                    tag = next(_TAGS)
+                    e = np.zeros(size)
+                    e[j] = 1.0
+                    values = leaves.copy()
+                    values[slot] = _dual(leaves[slot], e.reshape(shape) if shape else _ONE, tag)
+                    sweep.record(values)
+                    for c0, c1, seeds in sweep.chunks():
+                        t = sweep.push(values, seeds)
+                        if t is not None:  # the gradient's tangent along e_j: column j
+                            H[c0:c1, off + j] = _perturbation(t, tag)[1]
+        return {a: {b: shaped(H[oa:oa + na, ob:ob + nb].reshape(sa + sb), sa + sb)
+                    for b, _, ob, nb, sb in sweep.blocks}
+                for a, _, oa, na, sa in sweep.blocks}
+
+    return Prepared(hessian_at, sweep.info())
+
+
+# ---- one-shot conveniences: `from difflab import forward` works on its own ----------------
+def _one_shot(prepare_fn: Callable, expr: Expr, point: Mapping, wrt, options: dict) -> dict:
+    if not isinstance(expr, Expr):
+        raise TypeError(f"expected an expression, got {type(expr).__name__}")
+    point = clean_point(compile_plan(expr), point)
+    shapes = {name: np.shape(value) for name, value in point.items()}
+    if wrt is None:
+        wrt = expr.variables
+    elif isinstance(wrt, str):
+        wrt = tuple(wrt.replace(",", " ").split())
+    wrt = tuple(dict.fromkeys(wrt))
+    key = (prepare_fn.__name__, wrt, tuple(sorted(shapes.items())),
+           tuple(sorted(options.items())))
+    cache = expr.cache().setdefault("forward-prepared", {})
+    if key not in cache:
+        cache[key] = prepare_fn(expr, wrt, shapes, **options)
+    return cache[key](point)
+
+
+def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None, **options) -> dict:
+    """The gradient of a scalar expression at ``point`` by forward mode.
+
+    Args:
+        expr: the expression.
+        point: every variable -> float or array.
+        wrt: variable names (default: all).
+        options: ``chunk=``.
+    Returns:
+        {name: gradient}, each with its variable's shape.
+    """
+    return _one_shot(prepare, expr, point, wrt, options)
+
+
+def jacobian(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None, **options) -> dict:
+    """The Jacobian at ``point``: {name: array of shape output shape + variable shape}."""
+    return _one_shot(prepare_jacobian, expr, point, wrt, options)
+
+
+def hessian(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None, **options) -> dict:
+    """The Hessian of a scalar expression at ``point``: {a: {b: shape(a) + shape(b)}}."""
+    return _one_shot(prepare_hessian, expr, point, wrt, options)
