@@ -1,0 +1,224 @@
+"""The results store: one directory per run, rows appended one JSON line at a time.
+
+    results/<run-id>/meta.json    the run's context: machine, versions, commit, seed, config,
+                                  threads, start and end time (rewritten atomically)
+    results/<run-id>/rows.jsonl   one measurement per line, append-only; each write is one
+                                  line, flushed and fsync'ed before the next cell starts
+
+Every row carries a deterministic ``cell_id`` so a killed run can be resumed: ``Run.open``
+reads the finished cells and the runner skips them. A kill mid-write leaves at most one
+partial last line; it is cut off with a warning (so the next row starts on a fresh line) and
+that cell runs again. A lock file (flock, released by the kernel when the process dies) stops
+two processes appending to one run. ``load`` reads runs back into one pandas DataFrame.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import time
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from .machine import describe_machine
+
+ROWS, META, LOCK = "rows.jsonl", "meta.json", ".lock"
+
+
+def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
+
+    The bytes go to a temporary file in the same directory, are fsync'ed, then renamed over
+    ``path`` (``os.replace`` is atomic on POSIX).
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    mode = "wb" if isinstance(data, bytes) else "w"
+    with open(tmp, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``20250101-120000-3fa2``."""
+    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def read_rows(path: str | os.PathLike, repair: bool = False) -> list[dict]:
+    """The rows of a ``rows.jsonl``; a partial last line is dropped with a warning.
+
+    Args:
+        path: the rows file.
+        repair: also cut the partial line off the file, so appends start on a fresh line.
+    Returns:
+        the parsed rows, in file order. Unreadable lines elsewhere are skipped with a warning.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+            rows.append(row)
+        except ValueError:
+            last = number == len(lines)  # no newline after it: the write was cut short
+            kind = "truncated last line" if last else f"unreadable line {number}"
+            warnings.warn(f"{path}: {kind} ({len(line)} bytes) ignored; that cell will run "
+                          f"again", RuntimeWarning, stacklevel=2)
+    if data and not data.endswith(b"\n") and repair:
+        tail = lines[-1]
+        try:
+            json.loads(tail)       # a whole row missing only its newline: keep it
+            with open(path, "ab") as f:
+                f.write(b"\n")
+        except ValueError:
+            os.truncate(path, len(data) - len(tail))
+    return rows
+
+
+class Run:
+    """An open run directory: append rows, know the finished cells, keep meta.json current."""
+
+    def __init__(self, path: Path, meta: dict, rows: list[dict], lock):
+        self.path = path
+        self.meta = meta
+        self.done: set[str] = {r["cell_id"] for r in rows if "cell_id" in r}
+        self.n_rows = len(rows)
+        self._lock = lock
+        self._rows = open(path / ROWS, "a", encoding="utf-8")  # noqa: SIM115
+
+    @staticmethod
+    def _acquire(path: Path):
+        """An exclusive lock on the run (the kernel drops it when this process dies)."""
+        lock = open(path / LOCK, "a")  # noqa: SIM115 - held for the run's lifetime
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise RuntimeError(f"run {path} is open in another process") from None
+        return lock
+
+    @property
+    def run_id(self) -> str:
+        return self.meta["run_id"]
+
+    @classmethod
+    def create(cls, root: str | os.PathLike = "results", run_id: str | None = None,
+               config: Mapping | None = None, seed: int | None = None, **extra) -> Run:
+        """A new run directory ``root/<run-id>/`` with meta.json describing the context.
+
+        Args:
+            root: the results directory.
+            run_id: the directory name (default: timestamp + random suffix).
+            config: the experiment's configuration (JSON-able), stored in meta.
+            seed: the base seed.
+            extra: more meta fields (e.g. ``experiment=``).
+        """
+        run_id = run_id or new_run_id()
+        path = Path(root) / run_id
+        path.mkdir(parents=True, exist_ok=False)
+        lock = cls._acquire(path)
+        meta = {"run_id": run_id, "start_time": _now(), "end_time": None, "seed": seed,
+                "config": dict(config or {}), **describe_machine(), **extra}
+        atomic_write(path / META, json.dumps(meta, indent=2, default=str))
+        return cls(path, meta, [], lock)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> Run:
+        """Reopen a run to resume it: finished cells in ``run.done``, a partial line repaired."""
+        path = Path(path)
+        if not (path / META).exists():
+            raise FileNotFoundError(f"{path} is not a run directory (no {META})")
+        lock = cls._acquire(path)
+        meta = load_meta(path)
+        meta.setdefault("resumed", []).append(_now())
+        meta["end_time"] = None
+        atomic_write(path / META, json.dumps(meta, indent=2, default=str))
+        return cls(path, meta, read_rows(path / ROWS, repair=True), lock)
+
+    def append(self, row: Mapping) -> None:
+        """Write one row as one line, flushed and fsync'ed (it survives a kill right after)."""
+        row = {"run_id": self.run_id, **row}
+        line = json.dumps(row, default=_jsonable) + "\n"
+        self._rows.write(line)
+        self._rows.flush()
+        os.fsync(self._rows.fileno())
+        if "cell_id" in row:
+            self.done.add(row["cell_id"])
+        self.n_rows += 1
+
+    def update_meta(self, **fields) -> None:
+        """Add or change meta fields (rewritten atomically)."""
+        self.meta.update(fields)
+        atomic_write(self.path / META, json.dumps(self.meta, indent=2, default=str))
+
+    def rows(self) -> list[dict]:
+        """Every row written so far."""
+        return read_rows(self.path / ROWS)
+
+    def close(self, finished: bool = True) -> None:
+        """Record the end time (when ``finished``) and release the files."""
+        if self._rows.closed:
+            return
+        if finished:
+            self.update_meta(end_time=_now(), n_rows=self.n_rows)
+        self._rows.close()
+        self._lock.close()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        self.close(finished=exc_type is None)
+
+
+def _jsonable(value):
+    """JSON for what json does not know: NumPy scalars and arrays, tuples, anything by str."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)
+
+
+def load_meta(path: str | os.PathLike) -> dict:
+    """The meta.json of a run directory."""
+    return json.loads((Path(path) / META).read_text(encoding="utf-8"))
+
+
+def load(paths: str | os.PathLike | Iterable[str | os.PathLike]):
+    """One pandas DataFrame of the rows of one or several runs.
+
+    Args:
+        paths: a run directory or several.
+    Returns:
+        a DataFrame, one row per measurement, with a ``run_id`` column; nested fields are
+        flattened with dots (``params.n``, ``time.median``, ``info.tree_ops``).
+    """
+    import pandas as pd
+
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    rows = []
+    for path in paths:
+        run_id = load_meta(path).get("run_id", Path(path).name)
+        rows.extend({**r, "run_id": r.get("run_id", run_id)} for r in read_rows(Path(path) / ROWS))
+    if not rows:
+        return pd.DataFrame({"run_id": pd.Series(dtype=str)})
+    return pd.json_normalize(rows, max_level=1)
