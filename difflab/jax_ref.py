@@ -37,6 +37,7 @@ jnp = None  # jax.numpy
 
 # op -> its meaning on JAX arrays (leaves are handled by the walk). Functions look jnp/jax up
 # when called, so this table exists before JAX is imported.
+RULE_TABLES = ("jnp_rules",)
 jnp_rules = {
     "neg": lambda a: jnp.negative(a),
     "add": lambda a, b: jnp.add(a, b),

@@ -275,6 +275,8 @@ def _real_only(op: str):
 
 # op -> the op's value in complex arithmetic: PRIMAL where NumPy's complex function already is
 # the analytic continuation, guarded versions where the real domain ends.
+# Real evaluation is evaluate.PRIMAL; these are its complex-arithmetic twins.
+RULE_TABLES = ("complex_rules",)
 complex_rules = {op: PRIMAL[op] for op in UNARY + BINARY}
 complex_rules["log"] = _on_domain(np.log, lambda x: x < 0, lambda x: x == 0, 1.0)
 complex_rules["log1p"] = _on_domain(np.log1p, lambda x: x < -1, lambda x: x == -1, 1.0)

@@ -101,3 +101,22 @@ def random_point(seed: int | np.random.Generator, names: Sequence[str],
     """A reproducible point with every variable uniform in [-scale, scale]."""
     rng = np.random.default_rng(seed)
     return {n: float(rng.uniform(-scale, scale)) for n in names}
+
+
+def kink_distance(expr: Expr, point: dict) -> float:
+    """How far ``point`` is from a kink: the smallest |argument| of abs/relu and |a - b| of
+    max/min over the expression (inf when it has none). Finite differences straddle a kink
+    closer than their step; the one-sided derivatives then disagree with every exact method."""
+    from .evaluate import bind, clean_point, run
+    from .plan import compile_plan
+
+    plan = compile_plan(expr)
+    values = run(plan, bind(plan, clean_point(plan, point)))
+    gaps = [np.inf]
+    for slot, op in enumerate(plan.ops):
+        args = [values[a] for a in plan.args[slot]]
+        if op in ("abs", "relu"):
+            gaps.append(float(np.min(np.abs(args[0]))))
+        elif op in ("max", "min"):
+            gaps.append(float(np.min(np.abs(np.subtract(args[0], args[1])))))
+    return min(gaps)

@@ -1,0 +1,258 @@
+"""The reference ("truth"): SymPy derivatives evaluated by mpmath at 50 digits, then rounded.
+
+Independent of ``symbolic``'s own chain rule: the derivative here is plain ``sympy.diff`` of
+the expression (SymPy's rules for sums, products, powers and, per function, ``fdiff``). The
+result is evaluated with ``lambdify(modules=mpmath)`` under ``mpmath.workdps(dps)``, the
+inputs converted exactly from float64 (``mpmath.mpf(float)``), and each component rounded
+once to float64 — so truth is the correctly rounded value, up to the 50-digit working error.
+
+Outside a function's domain mpmath raises (1/0) or goes complex (log(-1), sqrt(-1)); the
+result is then what IEEE float64 gives: a complex value becomes nan, and a component whose
+mpmath evaluation raises is evaluated in NumPy float64 instead (1/0 -> inf, 0/0 -> nan).
+Kinks follow JAX: d relu(0) = 0, d abs(0) = 0, d max at a tie 1/2; sign and Heaviside
+differentiate to 0 (SymPy's DiracDelta is dropped), so Hessians at kinks are finite. Every
+value is real, so |u| is ``real_abs`` with d|u| = sign(u) (SymPy's Abs, unsure that log(x) is
+real, would differentiate through re/im).
+
+``sympy.diff`` walks the expression tree, so the budget counts the scalar tree (times the
+inputs differentiated by); bigger problems take JAX as their reference.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+
+import mpmath
+import numpy as np
+import sympy
+
+from . import sympy_bridge
+from .evaluate import clean_point
+from .ir import Expr
+from .plan import compile_plan
+from .protocol import shaped
+from .shapes import infer_shapes, point_shapes
+from .symbolic import (
+    Clock,
+    SymbolicTooLarge,
+    check_budget,
+    check_count,
+    flat_args,
+    input_symbols,
+    lambdify_shared,
+    layout,
+)
+
+DPS = 50
+MAX_TREE = 50_000      # scalar tree nodes x inputs: sympy.diff took 7 s on 24,571 (l_12)
+MAX_DEPTH = 150        # sympy.diff adds its own recursion to the expression's depth
+TIME_BUDGET = 60.0     # seconds for sympy.diff and CSE
+_ERRORS = (ArithmeticError, ValueError, TypeError)  # what mpmath raises outside a domain
+
+__all__ = ["TruthTooLarge", "value", "gradient", "jacobian", "hessian", "DPS"]
+
+
+class TruthTooLarge(SymbolicTooLarge):
+    """The expression is too big for the 50-digit reference (use JAX as the reference)."""
+
+
+class real_abs(sympy.Function):  # noqa: N801 - lambdify prints the class name
+    """|u| of a real u: d|u| = sign(u). SymPy's Abs, unsure that log(x) is real, would
+    differentiate through re/im and atan2 and leave Derivative(sign(...)) unevaluated."""
+
+    def fdiff(self, argindex=1):
+        return real_sign(self.args[0])
+
+
+class real_sign(sympy.Function):  # noqa: N801
+    """sign(u) of a real u; flat away from 0, and JAX takes its derivative as 0 everywhere."""
+
+    def fdiff(self, argindex=1):
+        return sympy.S.Zero
+
+
+MPMATH_FUNCTIONS = {"real_abs": mpmath.fabs, "real_sign": mpmath.sign}
+NUMPY_FUNCTIONS = {"real_abs": np.abs, "real_sign": np.sign}
+
+
+_MPMATH = [MPMATH_FUNCTIONS, sympy_bridge.mpmath_functions(), "mpmath"]
+_NUMPY = [NUMPY_FUNCTIONS, sympy_bridge.NUMPY_FUNCTIONS, "numpy"]
+
+
+class _Program:
+    """Components sharing their common subexpressions, evaluated by mpmath (IEEE-guarded)."""
+
+    def __init__(self, components: list, args: list):
+        self.components, self.args = components, args
+        self.fn = lambdify_shared(args, components, _MPMATH)
+        self._single: dict[int, tuple] = {}
+
+    def _component(self, i: int) -> tuple:
+        """Component ``i`` alone, for mpmath and for NumPy (built on first need)."""
+        if i not in self._single:
+            alone = [self.components[i]]
+            self._single[i] = tuple(lambdify_shared(self.args, alone, modules)
+                                    for modules in (_MPMATH, _NUMPY))
+        return self._single[i]
+
+    def __call__(self, floats: list, dps: int) -> np.ndarray:
+        with mpmath.workdps(dps):
+            exact = [mpmath.mpf(float(v)) for v in floats]  # exact: a float64 is a binary mpf
+            try:
+                return np.array([_rounded(v) for v in self.fn(*exact)], dtype=np.float64)
+            except _ERRORS:
+                pass
+            out = np.empty(len(self.components))
+            for i in range(len(self.components)):
+                mp_fn, np_fn = self._component(i)
+                try:
+                    out[i] = _rounded(mp_fn(*exact)[0])
+                except _ERRORS:  # as IEEE float64 would have it: inf, nan
+                    with np.errstate(all="ignore"):
+                        out[i] = float(np_fn(*floats)[0])
+        return out
+
+
+def _rounded(v) -> float:
+    """An mpmath result rounded to float64; complex (outside the domain) is nan."""
+    if isinstance(v, mpmath.mpc):
+        return float("nan")
+    return float(v)
+
+
+def _no_dirac(expr):
+    # JAX differentiates sign and the relu/max kinks as flat: DiracDelta -> 0.
+    if expr.has(sympy.DiracDelta):
+        return expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
+    return expr
+
+
+@functools.lru_cache(maxsize=128)
+def _prepare(kind: str, expr: Expr, wrt: tuple, shape_key: tuple, max_tree: int,
+             max_depth: int, time_budget: float) -> tuple:
+    """(program, variable names, unpack) for one kind of result; cached per (expr, wrt,
+    shapes)."""
+    shapes = dict(shape_key)
+    n_inputs = sum(int(np.prod(shapes[name], dtype=int)) for name in wrt)
+    inputs_cost = {"value": 1, "gradient": n_inputs, "jacobian": n_inputs,
+                   "hessian": n_inputs * (n_inputs + 1)}[kind]
+    size = check_budget(expr, shapes, max_nodes=max_tree, max_depth=max_depth, what="truth",
+                        tree=True, inputs=inputs_cost, option="max_tree", error=TruthTooLarge)
+    plan = compile_plan(expr)
+    out_shape = infer_shapes(plan, shapes)[plan.out]
+    if kind in ("gradient", "hessian") and out_shape != ():
+        raise ValueError(f"the {kind} needs a scalar expression; this one has shape "
+                         f"{out_shape}")
+    names = expr.variables
+    symbols = input_symbols(names, shapes)
+    args = [s for name in names for s in symbols[name].ravel()]
+    clock = Clock(time_budget, "truth", TruthTooLarge)
+    try:
+        outputs = [o.replace(sympy.Abs, real_abs) if o.has(sympy.Abs) else o
+                   for o in sympy_bridge.to_sympy_arrays(expr, shapes, symbols).ravel()]
+        if kind == "value":
+            components = outputs
+
+            def unpack(flat):
+                return shaped(flat, out_shape)
+        else:
+            inputs = [x for name in wrt for x in symbols[name].ravel()]
+            matrix = _derivatives(kind, outputs, inputs, clock)
+            components, unpack = layout(kind, matrix, wrt, shapes, out_shape)
+        program = _Program(components, args)
+    except RecursionError:
+        raise TruthTooLarge(f"too deep for truth: SymPy's recursion overflowed at depth "
+                            f"{size.depth} (limit {max_depth})") from None
+    return program, names, unpack
+
+
+def _derivatives(kind: str, outputs: list, inputs: list, clock: Clock) -> list:
+    """``sympy.diff``: [i][j] = d outputs[i] / d inputs[j], or for a Hessian of the single
+    output d2 f / d inputs[i] d inputs[j] (computed for i <= j and mirrored)."""
+
+    def d(expr, free_symbols, x):
+        clock.check("differentiating")
+        return _no_dirac(sympy.diff(expr, x)) if x in free_symbols else sympy.S.Zero
+
+    rows = [[d(o, o.free_symbols, x) for x in inputs] for o in outputs]
+    if kind != "hessian":
+        return rows
+    first = rows[0]
+    second = [[sympy.S.Zero] * len(inputs) for _ in inputs]
+    for i, g in enumerate(first):
+        free = g.free_symbols
+        for j in range(i, len(inputs)):
+            second[i][j] = second[j][i] = d(g, free, inputs[j])
+    return second
+
+
+def _run(kind: str, expr: Expr, point: Mapping, wrt, dps: int, max_tree: int,
+         max_depth: int, time_budget: float):
+    if not isinstance(expr, Expr):
+        raise TypeError(f"truth: expected an expression, got {type(expr).__name__}")
+    check_count(expr, max_tree, "truth", "max_tree", TruthTooLarge)
+    plan = compile_plan(expr)
+    clean = clean_point(plan, point)
+    wrt = expr.variables if wrt is None else ((wrt,) if isinstance(wrt, str) else tuple(wrt))
+    for name in wrt:
+        if name not in clean:
+            raise ValueError(f"cannot differentiate with respect to {name!r}: the expression "
+                             f"depends only on {', '.join(expr.variables) or 'no variables'}")
+    shape_key = tuple(sorted(point_shapes(clean).items()))
+    program, names, unpack = _prepare(kind, expr, wrt, shape_key, int(max_tree),
+                                      int(max_depth), float(time_budget))
+    return unpack(program(flat_args(clean, names), dps))
+
+
+def value(expr: Expr, point: Mapping, dps: int = DPS, *, max_tree: int = MAX_TREE,
+          max_depth: int = MAX_DEPTH, time_budget: float = TIME_BUDGET):
+    """The value of ``expr`` at ``point``, computed at ``dps`` digits and rounded to float64.
+
+    Args:
+        expr: the expression.
+        point: maps every variable to a float or an array.
+        dps: working precision in decimal digits.
+        max_tree, max_depth, time_budget: the budget (scalar tree nodes, depth, seconds).
+    Returns:
+        a float for a scalar expression, else a float64 array of its shape.
+    Raises:
+        TruthTooLarge: beyond the budget (a ValueError).
+    """
+    return _run("value", expr, point, (), dps, max_tree, max_depth, time_budget)
+
+
+def gradient(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None, dps: int = DPS, *,
+             max_tree: int = MAX_TREE, max_depth: int = MAX_DEPTH,
+             time_budget: float = TIME_BUDGET) -> dict:
+    """The gradient of a scalar ``expr`` at ``point``, at ``dps`` digits, rounded to float64.
+
+    Args:
+        expr: a scalar-valued expression.
+        point: maps every variable to a float or an array.
+        wrt: the variables to differentiate by (default: all).
+        dps, max_tree, max_depth, time_budget: as ``value``.
+    Returns:
+        {name: float or array of that variable's shape}.
+    """
+    return _run("gradient", expr, point, wrt, dps, max_tree, max_depth, time_budget)
+
+
+def jacobian(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None, dps: int = DPS, *,
+             max_tree: int = MAX_TREE, max_depth: int = MAX_DEPTH,
+             time_budget: float = TIME_BUDGET) -> dict:
+    """The Jacobian of ``expr``: {name: array of shape out_shape + shape(name)}.
+
+    Arguments as ``gradient``.
+    """
+    return _run("jacobian", expr, point, wrt, dps, max_tree, max_depth, time_budget)
+
+
+def hessian(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None, dps: int = DPS, *,
+            max_tree: int = MAX_TREE, max_depth: int = MAX_DEPTH,
+            time_budget: float = TIME_BUDGET) -> dict:
+    """The Hessian of a scalar ``expr``: {a: {b: array of shape(a) + shape(b)}}.
+
+    Arguments as ``gradient``.
+    """
+    return _run("hessian", expr, point, wrt, dps, max_tree, max_depth, time_budget)

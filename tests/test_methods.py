@@ -1,0 +1,173 @@
+"""Every method against the 50-digit truth and against each other (issue: the four ways).
+
+Exact methods (symbolic, forward, reverse, jax) must agree with the truth within 1e-12 in
+rho = |a - b| / max(1, |a| + |b|); the default finite-difference scheme within 1e-7.
+"""
+
+import importlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import expressions
+
+import difflab as dl
+from difflab import ir, truth
+from difflab.random_expr import kink_distance
+
+EXACT = ("symbolic", "forward", "reverse", "jax")
+TOL = {"symbolic": 1e-12, "forward": 1e-12, "reverse": 1e-12, "jax": 1e-12, "numeric": 1e-7}
+
+
+def rho(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return np.max(np.abs(a - b) / np.maximum(1.0, np.abs(a) + np.abs(b)), initial=0.0)
+
+
+def assert_close(got, want, tol, label=""):
+    assert set(got) == set(want), label
+    for name in want:
+        assert np.shape(got[name]) == np.shape(want[name]), (label, name)
+        r = rho(got[name], want[name])
+        assert r <= tol, f"{label} d/d{name}: got {got[name]}, truth {want[name]} (rho {r:.2e})"
+
+
+# Each op at a point well inside its domain (and away from kinks).
+UNARY_POINTS = {
+    "neg": 0.7, "sin": 0.7, "cos": 0.7, "tan": 0.7, "asin": 0.3, "acos": 0.3, "atan": 0.7,
+    "sinh": 0.7, "cosh": 0.7, "tanh": 0.7, "exp": 0.7, "log": 0.7, "log1p": 0.7,
+    "expm1": 0.7, "sqrt": 0.7, "abs": -0.7, "sigmoid": 0.7, "relu": 0.7, "softplus": 0.7,
+    "sum": 0.7, "mean": 0.7, "transpose": 0.7,
+}
+BINARY_POINTS = {op: (0.7, 1.3) for op in ir.BINARY if op != "matmul"}
+
+
+@pytest.mark.parametrize("method", dl.METHODS)
+@pytest.mark.parametrize("op", sorted(UNARY_POINTS))
+def test_every_unary_op_against_the_truth(method, op):
+    f = ir.BUILDERS[op](dl.sin(dl.variable("x")) + 0.5)  # a chain rule in every case
+    point = {"x": UNARY_POINTS[op]}
+    assert_close(dl.grad(f, point, method=method), truth.gradient(f, point), TOL[method],
+                 f"{method} {op}")
+
+
+@pytest.mark.parametrize("method", dl.METHODS)
+@pytest.mark.parametrize("op", sorted(BINARY_POINTS))
+def test_every_binary_op_against_the_truth(method, op):
+    x, y = dl.variables("x y")
+    f = ir.BUILDERS[op](x * 1.5, dl.cos(y) + x)
+    point = dict(zip("xy", BINARY_POINTS[op], strict=True))
+    assert_close(dl.grad(f, point, method=method), truth.gradient(f, point), TOL[method],
+                 f"{method} {op}")
+
+
+@pytest.mark.parametrize("method", dl.METHODS)
+def test_every_rule_table_covers_every_op(method):
+    module, _ = dl.api.resolve(method)
+    tables = [getattr(module, name) for name in module.RULE_TABLES]
+    covered = set().union(*tables)
+    assert set(ir.OPS) - {"const", "var"} <= covered, method
+
+
+def test_rule_tables_are_independent():
+    ids = {}
+    for method in dl.METHODS:
+        module = importlib.import_module(dl.api._MODULES[method])
+        for name in module.RULE_TABLES:
+            table = getattr(module, name)
+            ids.setdefault(id(table), []).append(method)
+    assert all(len(v) == 1 for v in ids.values()), ids
+
+
+# ---- arrays -----------------------------------------------------------------------------
+RNG = np.random.default_rng(7)
+
+
+def mlp_point(batch=5, n_in=4, hidden=3, n_out=2):
+    return dict(X=RNG.normal(size=(batch, n_in)), W=RNG.normal(size=(n_in, hidden)) * 0.5,
+                b=RNG.normal(size=hidden), V=RNG.normal(size=(hidden, n_out)) * 0.5,
+                c=RNG.normal(size=n_out), Y=RNG.normal(size=(batch, n_out)))
+
+
+def mlp_backward(X, W, b, V, c, Y):
+    """Backpropagation written by hand: the independent reference."""
+    h = np.tanh(X @ W + b)
+    r = h @ V + c - Y
+    r_bar = 2.0 * r / r.size                    # d mean(r**2) / dr
+    V_bar, c_bar = h.T @ r_bar, r_bar.sum(0)
+    z_bar = (r_bar @ V.T) * (1.0 - h**2)        # tanh' = 1 - tanh^2
+    return dict(X=z_bar @ W.T, W=X.T @ z_bar, b=z_bar.sum(0), V=V_bar, c=c_bar,
+                Y=-r_bar)
+
+
+@pytest.mark.parametrize("method", dl.METHODS)
+def test_mlp_loss_against_a_hand_written_backward_pass(method):
+    f = dl.parse("mean((tanh(X @ W + b) @ V + c - Y)**2)")
+    point = mlp_point()
+    assert_close(dl.grad(f, point, method=method), mlp_backward(**point), TOL[method] * 10,
+                 method)
+
+
+BROADCAST_CASES = [
+    ("sum(v * s + s)", {"v": (3,), "s": ()}),
+    ("sum(M + r)", {"M": (2, 3), "r": (3,)}),
+    ("sum(M * k)", {"M": (2, 3), "k": (2, 1)}),
+    ("mean(sin(M) @ v) * s", {"M": (2, 3), "v": (3,), "s": ()}),
+    ("sum(transpose(M) @ M)", {"M": (3, 2)}),
+    ("u @ v", {"u": (4,), "v": (4,)}),
+    ("sum(u @ M)", {"u": (2,), "M": (2, 3)}),
+    ("sum(max(M, r) + min(r, s))", {"M": (2, 3), "r": (3,), "s": ()}),
+]
+
+
+@pytest.mark.parametrize("method", dl.METHODS)
+@pytest.mark.parametrize("text, shapes", BROADCAST_CASES, ids=[c[0] for c in BROADCAST_CASES])
+def test_broadcasting_against_jax(method, text, shapes):
+    f = dl.parse(text)
+    point = {n: RNG.uniform(0.5, 1.5, size=s) if s else float(RNG.uniform(0.5, 1.5))
+             for n, s in shapes.items()}
+    want = dl.grad(f, point, method="jax")
+    assert_close(dl.grad(f, point, method=method), want, TOL[method], method)
+
+
+# ---- kinks and the domain's edges -------------------------------------------------------
+@pytest.mark.parametrize("method", EXACT)
+def test_kinks_follow_jax(method):
+    x, y = dl.variables("x y")
+    at0 = {"x": 0.0}
+    assert dl.grad(dl.relu(x), at0, method=method)["x"] == 0.0
+    assert dl.grad(dl.abs(x), at0, method=method)["x"] == 0.0
+    tie = {"x": 1.0, "y": 1.0}
+    assert dl.grad(dl.max(x, y), tie, method=method) == {"x": 0.5, "y": 0.5}
+    assert dl.grad(dl.min(x, y), tie, method=method) == {"x": 0.5, "y": 0.5}
+
+
+@pytest.mark.parametrize("method", dl.METHODS)
+def test_integer_power_of_a_negative_number(method):
+    g = dl.grad(dl.parse("x ** 3"), {"x": -2.0}, method=method)["x"]
+    assert g == pytest.approx(12.0, rel=TOL[method])
+
+
+@pytest.mark.parametrize("method", EXACT)
+def test_outside_the_domain_is_nan_not_an_exception(method):
+    with np.errstate(all="raise"):
+        g = dl.grad(dl.parse("log(x)"), {"x": -1.0}, method=method)["x"]
+    assert np.isnan(g) or g == -1.0  # d log = 1/x is defined even where log is not
+
+
+# ---- random expressions: every method agrees --------------------------------------------
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions(max_size=7, domain_safe=True), st.integers(0, 2**32 - 1))
+def test_random_expressions_all_methods_agree_with_the_truth(expr, seed):
+    point = {n: float(v) for n, v in zip(
+        expr.variables, np.random.default_rng(seed).uniform(-1.5, 1.5, 3), strict=False)}
+    want = truth.gradient(expr, point)
+    if not all(np.isfinite(v) for v in want.values()):
+        return
+    near_kink = kink_distance(expr, point) < 1e-3  # finite differences would straddle it
+    for method in dl.METHODS:
+        if method == "numeric" and near_kink:
+            continue
+        assert_close(dl.grad(expr, point, method=method), want,
+                     TOL[method] if method != "numeric" else 1e-6, f"{method} on {expr}")
