@@ -1,0 +1,1 @@
+"""The experiments' logic: one module per experiment (see difflab.lab.experiments)."""
