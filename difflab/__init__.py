@@ -45,8 +45,25 @@ from .sympy_bridge import from_sympy, to_sympy
 
 __version__ = "0.1.0"
 
+
+def compare(expr, point, methods=None, wrt=None):
+    """The gradient by every method side by side with the truth, as a pandas DataFrame.
+
+    Args:
+        expr: a scalar-valued expression (or its text).
+        point: every variable -> float or array.
+        methods: methods to run (default: all of ``METHODS``).
+        wrt: variables (default: all).
+    Returns:
+        one row per method (the 50-digit truth first): derivatives, max rho and relative
+        error against the truth, median time per call, preparation time, status.
+    """
+    from .lab.compare import compare as _compare  # pandas and the lab load on first use
+
+    return _compare(expr, point, methods=methods, wrt=wrt)
+
 __all__ = [
-    "METHODS", "grad", "jacobian", "hessian", "prepared", "check_grad", "GradientMismatch",
+    "METHODS", "compare", "grad", "jacobian", "hessian", "prepared", "check_grad", "GradientMismatch",
     "Expr", "ParseError", "PointError", "Size",
     "parse", "to_text", "evaluate", "variable", "variables", "constant", "size",
     "to_sympy", "from_sympy",
