@@ -21,8 +21,15 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check difflab tests experiments
 
+# Runs every experiment at its default sizes into results/ and rebuilds reports/.
 report: install
-	@echo "make report: the experiments arrive with the lab (not built yet)"
+	$(PY) -m difflab.cli run
+
+# Cross-method fuzzing for FUZZ_SECONDS (default 10 minutes): every method against the
+# 50-digit truth (scalars) or JAX (arrays); prints the counts and any disagreement.
+FUZZ_SECONDS ?= 600
+fuzz: install
+	$(PY) -m difflab.fuzz --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 bench: install
 	@echo "make bench: the speed benchmarks are not built yet"

@@ -63,7 +63,8 @@ def compare(expr, point, methods=None, wrt=None):
     return _compare(expr, point, methods=methods, wrt=wrt)
 
 __all__ = [
-    "METHODS", "compare", "grad", "jacobian", "hessian", "prepared", "check_grad", "GradientMismatch",
+    "METHODS", "compare", "grad", "jacobian", "hessian", "prepared", "check_grad",
+    "GradientMismatch",
     "Expr", "ParseError", "PointError", "Size",
     "parse", "to_text", "evaluate", "variable", "variables", "constant", "size",
     "to_sympy", "from_sympy",

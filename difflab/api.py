@@ -9,10 +9,12 @@ it. The methods themselves never see unvalidated input.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 
-from .evaluate import clean_point
+from .evaluate import PointError, clean_point
 from .grammar import parse
 from .ir import Expr
 from .plan import compile_plan
@@ -63,25 +65,67 @@ def _wrt(expr: Expr, wrt) -> tuple[str, ...]:
         return names
     if isinstance(wrt, str):
         wrt = wrt.replace(",", " ").split()
-    wrt = tuple(wrt)
+    try:
+        wrt = tuple(wrt)
+    except TypeError:
+        raise TypeError(f"wrt must be a variable name or a list of names, got {wrt!r}") from None
     if not wrt:
         raise ValueError("wrt is empty: name at least one variable to differentiate with "
                          f"respect to (the expression has {', '.join(names) or 'none'})")
     for name in wrt:
         if not isinstance(name, str):
             raise TypeError(f"wrt must hold variable names, got {name!r}")
-        if name not in names:
-            raise ValueError(f"cannot differentiate with respect to {name!r}: the expression's "
+        if name not in names:  # a KeyError and a ValueError, like a missing point entry
+            raise PointError(f"cannot differentiate with respect to {name!r}: the expression's "
                              f"variables are {', '.join(names) or 'none'}")
     if len(set(wrt)) != len(wrt):
         raise ValueError(f"wrt names a variable twice: {wrt}")
     return wrt
 
 
+def _shapes(expr: Expr, shapes) -> dict[str, tuple[int, ...]]:
+    """Every variable's shape as a tuple of non-negative ints (default ()); bad ones named."""
+    if shapes is None:
+        shapes = {}
+    if not isinstance(shapes, Mapping):
+        raise TypeError(f"shapes must map variable names to shapes, got {type(shapes).__name__}")
+    out = {}
+    for name in expr.variables:
+        shape = shapes.get(name, ())
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            raise TypeError(f"shape of {name!r} must be a tuple of ints, got {shape!r}") from None
+        if not all(isinstance(n, Integral) and not isinstance(n, bool) and n >= 0
+                   for n in shape):
+            raise ValueError(f"shape of {name!r} must be a tuple of non-negative ints, "
+                             f"got {shape!r}")
+        out[name] = tuple(int(n) for n in shape)
+    return out
+
+
+def _check_options(method: str, fn, options: Mapping) -> None:
+    """A TypeError naming the method and the option it does not take (where ``fn`` lists its
+    options; a method taking ``**options`` checks them itself)."""
+    params = inspect.signature(fn).parameters
+    if not options or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    known = [n for n, p in params.items() if n not in ("expr", "wrt", "shapes")
+             and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for name in options:
+        if name not in known:
+            raise TypeError(f"method {method!r} has no option {name!r}; its options: "
+                            f"{', '.join(known) or 'none'}")
+
+
 class _Cache(OrderedDict):
     """A small least-recently-used map from a preparation key to a Prepared."""
 
     def fetch(self, key, make):
+        try:
+            hash(key)
+        except TypeError:  # an unhashable option value: prepare afresh (the method checks it)
+            return make()
         if key in self:
             self.move_to_end(key)
             return self[key]
@@ -108,9 +152,11 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
     Returns:
         a ``Prepared``: call it with points of those shapes, many times.
     """
+    if kind not in _PREPARE:
+        raise ValueError(f"unknown kind {kind!r}; one of {', '.join(_PREPARE)}")
     expr = _as_expr(expr)
     wrt = _wrt(expr, wrt)
-    shapes = {n: tuple((shapes or {}).get(n, ())) for n in expr.variables}
+    shapes = _shapes(expr, shapes)
     module, method_options = resolve(method)
     options = {**method_options, **options}
     key = (kind, method, tuple(sorted(options.items())), expr, wrt, tuple(shapes.items()))
@@ -121,7 +167,9 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
         if kind in ("grad", "hessian") and out_shape != ():
             raise ValueError(f"{kind} needs a scalar-valued expression, but the result has "
                              f"shape {out_shape}; use jacobian for array-valued expressions")
-        return getattr(module, _PREPARE[kind])(expr, wrt, shapes, **options)
+        prepare = getattr(module, _PREPARE[kind])
+        _check_options(method, prepare, options)
+        return prepare(expr, wrt, shapes, **options)
 
     return _cache.fetch(key, make)
 

@@ -39,7 +39,7 @@ from numbers import Real
 
 import numpy as np
 
-from .evaluate import PRIMAL, PointError, clean_point
+from .evaluate import PRIMAL, PointError
 from .ir import Expr
 from .plan import compile_plan
 from .protocol import Prepared, Shape, shaped
@@ -917,22 +917,10 @@ def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
 
 
 # ---- one-shot conveniences: `from difflab import forward` works on its own ----------------
-def _one_shot(prepare_fn: Callable, expr: Expr, point: Mapping, wrt, options: dict) -> dict:
-    if not isinstance(expr, Expr):
-        raise TypeError(f"expected an expression, got {type(expr).__name__}")
-    point = clean_point(compile_plan(expr), point)
-    shapes = {name: np.shape(value) for name, value in point.items()}
-    if wrt is None:
-        wrt = expr.variables
-    elif isinstance(wrt, str):
-        wrt = tuple(wrt.replace(",", " ").split())
-    wrt = tuple(dict.fromkeys(wrt))
-    key = (prepare_fn.__name__, wrt, tuple(sorted(shapes.items())),
-           tuple(sorted(options.items())))
-    cache = expr.cache().setdefault("forward-prepared", {})
-    if key not in cache:
-        cache[key] = prepare_fn(expr, wrt, shapes, **options)
-    return cache[key](point)
+def _one_shot(kind: str, expr, point: Mapping, wrt, options: dict) -> dict:
+    from . import api  # validation and the preparation cache live there, for every method
+
+    return getattr(api, kind)(expr, point, method="forward", wrt=wrt, **options)
 
 
 def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None, **options) -> dict:
@@ -946,14 +934,14 @@ def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None, **options
     Returns:
         {name: gradient}, each with its variable's shape.
     """
-    return _one_shot(prepare, expr, point, wrt, options)
+    return _one_shot("grad", expr, point, wrt, options)
 
 
 def jacobian(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None, **options) -> dict:
     """The Jacobian at ``point``: {name: array of shape output shape + variable shape}."""
-    return _one_shot(prepare_jacobian, expr, point, wrt, options)
+    return _one_shot("jacobian", expr, point, wrt, options)
 
 
 def hessian(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None, **options) -> dict:
     """The Hessian of a scalar expression at ``point``: {a: {b: shape(a) + shape(b)}}."""
-    return _one_shot(prepare_hessian, expr, point, wrt, options)
+    return _one_shot("hessian", expr, point, wrt, options)

@@ -23,7 +23,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .evaluate import bind
 from .ir import Expr
 from .plan import Plan, compile_plan
 from .protocol import Prepared, shaped
@@ -262,15 +261,6 @@ def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> dict:
     Returns:
         {name: float or array of the variable's shape}.
     """
-    if not isinstance(expr, Expr):
-        raise TypeError(f"expected an expression, got {type(expr).__name__}")
-    plan = compile_plan(expr)
-    values = bind(plan, point)
-    clean = {name: values[slot] for name, slot in plan.var_slots.items()}
-    names = plan.variables if wrt is None else (wrt,) if isinstance(wrt, str) else tuple(wrt)
-    shapes = {name: np.shape(v) for name, v in clean.items()}
-    key = ("jax_ref.grad", names, tuple(sorted(shapes.items())))
-    cache = expr.cache()
-    if key not in cache:  # compiling dominates: keep the prepared gradient on the expression
-        cache[key] = prepare(expr, names, shapes)
-    return cache[key](clean)
+    from . import api  # validation and the preparation cache live there, for every method
+
+    return api.grad(expr, point, method="jax", wrt=wrt)

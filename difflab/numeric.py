@@ -37,7 +37,7 @@ from numbers import Real
 
 import numpy as np
 
-from .evaluate import PRIMAL, bind, run
+from .evaluate import PRIMAL, bind, clean_point, run
 from .ir import BINARY, UNARY, Expr
 from .plan import Plan, compile_plan
 from .protocol import Prepared, shaped
@@ -536,8 +536,7 @@ def _one_shot(expr: Expr, point: Mapping, wrt) -> tuple[dict, tuple, dict]:
     if not isinstance(expr, Expr):
         raise TypeError(f"expected an expression, got {type(expr).__name__}")
     plan = compile_plan(expr)
-    values = bind(plan, point)
-    clean = {name: values[slot] for name, slot in plan.var_slots.items()}
+    clean = clean_point(plan, point)
     names = plan.variables if wrt is None else (wrt,) if isinstance(wrt, str) else tuple(wrt)
     return clean, names, {name: np.shape(v) for name, v in clean.items()}
 
@@ -553,8 +552,9 @@ def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None,
     Returns:
         {name: float or array of the variable's shape}.
     """
-    clean, names, shapes = _one_shot(expr, point, wrt)
-    return prepare(expr, names, shapes, scheme=scheme, step=step, **options)(clean)
+    from . import api  # validation and the preparation cache live there, for every method
+
+    return api.grad(expr, point, method="numeric", wrt=wrt, scheme=scheme, step=step, **options)
 
 
 def grad_with_error(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None,

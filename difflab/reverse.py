@@ -623,16 +623,10 @@ def _wrt_names(expr: Expr, wrt) -> tuple[str, ...]:
     return tuple(wrt)
 
 
-def _one_shot(prepare_fn, expr: Expr, point: Mapping, wrt):
-    plan = compile_plan(expr)
-    point = clean_point(plan, point)
-    shapes = {name: np.shape(value) for name, value in point.items()}
-    wrt = _wrt_names(expr, wrt)
-    key = (prepare_fn.__name__, wrt, tuple(sorted(shapes.items())))
-    cache = expr.cache().setdefault("reverse-prepared", {})
-    if key not in cache:
-        cache[key] = prepare_fn(expr, wrt, shapes)
-    return cache[key](point)
+def _one_shot(kind: str, expr, point: Mapping, wrt) -> dict:
+    from . import api  # validation and the preparation cache live there, for every method
+
+    return getattr(api, kind)(expr, point, method="reverse", wrt=wrt)
 
 
 def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> dict:
@@ -645,14 +639,14 @@ def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> dict:
     Returns:
         {name: gradient}, each with its variable's shape.
     """
-    return _one_shot(prepare, expr, point, wrt)
+    return _one_shot("grad", expr, point, wrt)
 
 
 def jacobian(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> dict:
     """The Jacobian at ``point``: {name: array of shape output shape + variable shape}."""
-    return _one_shot(prepare_jacobian, expr, point, wrt)
+    return _one_shot("jacobian", expr, point, wrt)
 
 
 def hessian(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> dict:
     """The Hessian of a scalar expression at ``point``: {a: {b: shape(a) + shape(b)}}."""
-    return _one_shot(prepare_hessian, expr, point, wrt)
+    return _one_shot("hessian", expr, point, wrt)

@@ -39,11 +39,10 @@ from sympy.simplify.cse_main import tree_cse
 from sympy.utilities.iterables import numbered_symbols
 
 from . import sympy_bridge
-from .evaluate import clean_point
 from .ir import Expr, toposort
 from .plan import compile_plan
 from .protocol import Prepared, shaped
-from .shapes import infer_shapes, point_shapes
+from .shapes import infer_shapes
 
 Shape = tuple[int, ...]
 MAX_NODES = 100_000   # scalar SymPy nodes of the expression (an estimate made before building)
@@ -571,13 +570,9 @@ def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> dict:
     Returns:
         {name: value with that variable's shape}.
     """
-    if not isinstance(expr, Expr):
-        raise TypeError(f"symbolic: expected an expression, got {type(expr).__name__}")
-    check_count(expr, MAX_NODES)
-    plan = compile_plan(expr)
-    clean = clean_point(plan, point)
-    wrt = expr.variables if wrt is None else wrt
-    return prepare(expr, wrt, point_shapes(clean))(clean)
+    from . import api  # validation and the preparation cache live there, for every method
+
+    return api.grad(expr, point, method="symbolic", wrt=wrt)
 
 
 def derivative_expr(expr: Expr, wrt: str | Sequence[str]):
