@@ -85,6 +85,12 @@ def _jax():
     return jax
 
 
+def warm_up() -> None:
+    """Import JAX and compile one tiny function, so the one-off start-up cost of XLA (a few
+    seconds in a fresh process) is paid before anything is timed."""
+    _jax().jit(lambda v: v * 2.0 + 1.0)(np.float64(1.0)).block_until_ready()
+
+
 def check_size(plan: Plan, max_nodes: int = MAX_NODES) -> None:
     """Refuse plans too large to trace and compile in reasonable time."""
     if plan.size > max_nodes:

@@ -61,6 +61,8 @@ class Settings:
     problems: str = "difflab.lab.problems:get_problem"
     prepare: str = "difflab.api:prepared"
     tolerances: tuple[tuple[str, float], ...] = ()  # (method, rho tolerance) overrides
+    # Called in a fresh worker before its first cell: start-up costs are not a cell's time.
+    preload: tuple[str, ...] = ("difflab.jax_ref:warm_up",)
 
 
 def load_hook(spec: str):

@@ -23,7 +23,7 @@ import threading
 import time
 
 from .cell import Cell
-from .execute import Settings, execute
+from .execute import Settings, execute, load_hook
 from .timing import pinned_environ, thread_env, thread_settings
 
 POLL = 0.05           # seconds between checks of the worker
@@ -54,6 +54,11 @@ def _serve(conn, settings: Settings, parent: int) -> None:
     """The worker's loop: receive a cell, send back its row; None (or no parent) ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     threading.Thread(target=_orphan_watch, args=(parent,), daemon=True).start()
+    for hook in settings.preload:
+        try:
+            load_hook(hook)()
+        except Exception:  # noqa: BLE001 - a missing optional engine shows up in its cells
+            pass
     conn.send(("ready", thread_settings()))
     while True:
         try:
