@@ -1,0 +1,499 @@
+"""Cost against the number of inputs: what one gradient costs, in evaluations of f.
+
+f(x_0 .. x_{n-1}) = sum_i sin(x_i) exp(x_i / n) + log1p(x_i^2) over n SCALAR variables, so
+every method sees n inputs, and f itself costs ~9n operations. The theory (Griewank & Walther,
+"Evaluating Derivatives", ch. 4): reverse mode computes the whole gradient for a constant
+multiple of f's cost, OPS(grad f) <= omega OPS(f) with omega about 3 to 5 ("the cheap gradient
+principle"), whatever n; forward mode needs one tangent per input direction and finite
+differences several evaluations of f per input, so their cost is ~n times f's.
+
+Measured here, per n: each method's gradient time (the lab's cells), the time of f by the
+fastest evaluator in the library, and noise-free operation counts from the IR. The fastest f
+is the tape's forward pass (``reverse.Program.record``: Python operators on NumPy floats, node
+by node) or, on big shallow graphs, the level schedule reverse mode sweeps them with
+(``levels.Schedule.evaluate``: one NumPy call per group of same-op slots of one level),
+whichever is quicker; the plan evaluator ``evaluate.run`` calls a ufunc per node and is
+several times slower on scalars. The operation counts:
+
+    f          the non-leaf slots of the plan (one operation each)
+    reverse    forward pass (the slots the sweep reads) + backward sweep (one vector-Jacobian
+               product per tape entry) of ``reverse.compile_program``; the level schedule
+               runs the same operations, grouped
+    forward    the primal pass + one tangent operation per direction and per operation that
+               depends on an input: ``ops(f) + n * active``
+    numeric    evaluations of f per gradient x ops(f) (central4: 4n evaluations)
+    symbolic   the operations of the generated straight-line code after CSE (``info.cse_ops``)
+
+JAX is timed against its own jitted f (XLA fuses the program: no operation count). Also
+measured: what the lab's timing loop adds per call (it walks the result, one entry per input),
+a floor under every method's time at large n.
+
+The truth is the hand-written gradient d/dx_i = exp(x_i/n) (cos x_i + sin(x_i)/n)
++ 2 x_i / (1 + x_i^2) (the ``problems`` hook below), so no JAX or SymPy reference has to be
+compiled at n = 1000.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import numeric, reverse
+from ..evaluate import bind, clean_point
+from ..evaluate import run as run_plan
+from ..lab import Cell, Run, Settings, Worker, run_sweep
+from ..lab import problems as registry
+from ..lab.timing import measure
+from ..metrics import size
+from ..plan import compile_plan
+
+NAME = "cost_vs_inputs"
+TITLE = "Cost of a gradient against the number of inputs"
+QUESTION = ("How does the cost of one gradient grow with the number of inputs n, for each "
+            "method — and does reverse mode stay a constant multiple of f?")
+
+METHODS = ("numeric", "forward", "reverse", "symbolic", "jax")
+BOUND = (3.0, 5.0)   # the cheap-gradient constant omega (Griewank & Walther): a band
+HOOK = f"difflab.studies.{NAME}:get_problem"
+
+
+# ---- the problem, with a hand-written truth -----------------------------------------------
+def hand_gradient(point: dict, n: int) -> dict:
+    """d/dx_i of sum_i sin(x_i) exp(x_i/n) + log1p(x_i^2), written out by hand.
+
+    Args:
+        point: {"x0": float, ...}.
+        n: the number of variables (the 1/n inside exp).
+    Returns:
+        {"x<i>": float}.
+    """
+    out = {}
+    for name, x in point.items():
+        e = np.exp(x / n)
+        out[name] = float(e * (np.cos(x) + np.sin(x) / n) + 2.0 * x / (1.0 + x * x))
+    return out
+
+
+@dataclasses.dataclass(eq=False)
+class HandInstance:
+    """An instance of ``sum_nonlinear`` whose gradient truth is ``hand_gradient``."""
+
+    inner: registry.Instance
+    truth_source: str = "hand"
+
+    expr = property(lambda self: self.inner.expr)
+    point = property(lambda self: self.inner.point)
+    wrt = property(lambda self: self.inner.wrt)
+
+    def truth(self, kind: str | None = None):
+        if kind in (None, "grad"):
+            return hand_gradient(self.inner.point, self.inner.params["n"])
+        return self.inner.truth(kind)
+
+
+@dataclasses.dataclass(eq=False)
+class HandProblem:
+    """``sum_nonlinear`` from the registry, instances with the hand-written truth."""
+
+    inner: registry.Problem
+
+    def instance(self, params: dict | None = None, seed: int = 0) -> HandInstance:
+        return HandInstance(self.inner.instance(params, seed))
+
+
+def get_problem(name: str):
+    """The ``Settings.problems`` hook: the registry, with sum_nonlinear's truth by hand."""
+    problem = registry.get_problem(name)
+    return HandProblem(problem) if name == "sum_nonlinear" else problem
+
+
+# ---- running --------------------------------------------------------------------------------
+def cells(config: dict) -> list[Cell]:
+    """Every (n, method) with n <= the method's cap, sizes increasing (the runner skips a
+    method's larger sizes once it hits the time limit)."""
+    caps = config.get("max_n", {})
+    return [Cell(NAME, config["problem"], {"n": n}, method, "grad", config.get("seed", 0))
+            for n in config["sizes"] for method in config["methods"]
+            if n <= caps.get(method, n)]
+
+
+def baseline_cell(config: dict, n: int) -> Cell:
+    """The id of the custom row holding f's time and the operation counts at n."""
+    return Cell(NAME, config["problem"], {"n": n}, "baseline", "grad", config.get("seed", 0))
+
+
+def _setup(config: dict, n: int):
+    inst = get_problem(config["problem"]).instance({"n": n}, config.get("seed", 0))
+    plan = compile_plan(inst.expr)
+    point = clean_point(plan, inst.point)
+    shapes = {name: np.shape(v) for name, v in point.items()}
+    return inst.expr, plan, point, shapes, tuple(inst.wrt)
+
+
+def f_timings(config: dict, n: int, settings: Settings) -> dict[str, float | None]:
+    """The fastest batch of f (s per call) by three evaluators: the tape's forward pass, the
+    level schedule's forward pass (None where reverse mode does not use one), the plan."""
+    expr, plan, point, shapes, wrt = _setup(config, n)
+    program = reverse.compile_program(expr, wrt, shapes)
+    levels = level_schedule(plan, shapes)
+    # f is cheap: three times the samples, so its fastest batch is a steady estimate
+    timing = dict(min_time=settings.min_time, samples=3 * settings.samples,
+                  max_time=settings.max_time)
+    with np.errstate(all="ignore"):
+        return {"tape": measure(lambda: program.record(point), **timing).min,
+                "levels": measure(lambda: levels.evaluate(point), **timing).min
+                if levels is not None else None,
+                "plan": measure(lambda: run_plan(plan, bind(plan, point)), **timing).min}
+
+
+def baseline_row(config: dict, n: int, times: list[dict]) -> dict:
+    """The row of size n: f's time (the fastest of ``times``, each from ``f_timings``) and
+    the noise-free operation counts of each method."""
+    expr, plan, point, shapes, wrt = _setup(config, n)
+    best = {k: min((t[k] for t in times if t[k] is not None), default=None)
+            for k in ("tape", "levels", "plan")}
+    fastest = "levels" if best["levels"] is not None and best["levels"] < best["tape"] \
+        else "tape"
+    program = reverse.compile_program(expr, wrt, shapes)
+    f_ops = size(expr).ops
+    # The lab's timing loop calls _block(result) after every call (it waits for JAX arrays):
+    # a walk over the n entries of the gradient, timed here on a gradient of n floats.
+    from ..lab.execute import _block
+
+    gradient = hand_gradient(point, n)
+    harness = measure(lambda: _block(gradient), min_time=0.002, samples=5).min
+    # active: the operations that depend on an input (and reach f), each pushing one tangent
+    # per direction in forward mode
+    active = sum(1 for slot, needed in enumerate(program.needed)
+                 if needed and plan.args[slot])
+    num = numeric.prepare(expr, wrt, shapes).info
+    return {**baseline_cell(config, n).key(), "outcome": "ok",
+            "f_min": best[fastest], "f_evaluator": fastest, "f_tape_min": best["tape"],
+            "f_levels_min": best["levels"], "f_plan_min": best["plan"],
+            "harness_min": harness, "f_ops": f_ops, "n_inputs": len(wrt),
+            "ops_reverse": len(program.live_forward) + len(program.backward),
+            "ops_forward": f_ops + len(wrt) * active,
+            "ops_numeric": num["evaluations"] * f_ops,
+            "numeric_evaluations": num["evaluations"]}
+
+
+def level_schedule(plan, shapes: dict):
+    """The plan's level schedule (``difflab.levels``: one NumPy call per group of same-op
+    slots of one level, what reverse mode sweeps big shallow scalar graphs with), or None
+    where there is none (small or deep graphs, array slots, or no such module)."""
+    try:
+        from ..levels import schedule
+    except ImportError:
+        return None
+    from ..shapes import infer_shapes
+
+    return schedule(plan, infer_shapes(plan, shapes))
+
+
+def run(config: dict, run: Run, settings: Settings) -> None:
+    """Size by size: f timed, that size's cells, f timed again, the baseline row.
+
+    A ratio t(grad)/t(f) is only as good as the conditions the two times share: on a shared
+    machine the load drifts, so f is measured right before and right after the cells of its
+    size, in the same process (``isolate`` False), and the faster of the two is kept.
+    """
+    settings = dataclasses.replace(
+        settings, problems=HOOK, time_limit=config.get("time_limit", 30.0),
+        min_time=config.get("min_time", 0.01), samples=config.get("samples", 5),
+        max_time=config.get("max_time", 0.5))
+    isolate = config.get("isolate", False)
+    worker = Worker(settings) if isolate else None
+    try:
+        for n in config["sizes"]:
+            todo = [c for c in cells(config) if c.params["n"] == n]
+            done = baseline_cell(config, n).cell_id in run.done
+            before = [] if done else [f_timings(config, n, settings)]
+            run_sweep(todo, run, settings, isolate=isolate, worker=worker)
+            if not done:
+                after = f_timings(config, n, settings)
+                run.append(baseline_row(config, n, before + [after]))
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+# ---- analysis ----------------------------------------------------------------------------
+def baselines(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per n: f's times and the operation counts (indexed by n)."""
+    b = df[df["method"] == "baseline"].copy()
+    b["n"] = b["params.n"].astype(int)
+    return b.set_index("n").sort_index()
+
+
+def measured(df: pd.DataFrame) -> pd.DataFrame:
+    """The timed cells that came out ok: method, n, t (s), ratio to f.
+
+    Times are the fastest batch (``time_min``): on a shared machine other processes only ever
+    add time, so the minimum is the steadiest estimate of the cost. The ratio is to the tape's
+    f for the NumPy methods and to the jitted f for JAX, both also their minimum.
+    """
+    base = baselines(df)
+    d = df[(df["method"] != "baseline") & (df["outcome"] == "ok")].copy()
+    d["n"] = d["params.n"].astype(int)
+    d["t"] = d["time_min"].astype(float)
+    f_fast = d["n"].map(base["f_min"])
+    f_jit = d["f_min"].astype(float) if "f_min" in d else np.nan
+    d["ratio"] = np.where(d["method"] == "jax", d["t"] / f_jit, d["t"] / f_fast)
+    return d[["method", "n", "t", "ratio", "prepare_s"]].sort_values(["method", "n"])
+
+
+def slope(n, y, fit_from: int) -> float:
+    """Least-squares slope of log y against log n over the points with n >= fit_from (all
+    points if fewer than two qualify); nan with fewer than two points."""
+    n, y = np.asarray(n, dtype=float), np.asarray(y, dtype=float)
+    keep = n >= fit_from
+    if keep.sum() >= 2:
+        n, y = n[keep], y[keep]
+    if len(n) < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(n), np.log(y), 1)[0])
+
+
+def op_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """Operations per gradient divided by ops(f), per method and n (long format)."""
+    base = baselines(df)
+    rows = []
+    for n, b in base.iterrows():
+        for method in ("reverse", "forward", "numeric"):
+            rows.append({"method": method, "n": n, "ops_ratio": b[f"ops_{method}"] / b["f_ops"]})
+    sym = df[(df["method"] == "symbolic") & (df["outcome"] == "ok")]
+    if "info.cse_ops" in sym:
+        for _, r in sym.iterrows():
+            n = int(r["params.n"])
+            if n in base.index:
+                rows.append({"method": "symbolic", "n": n,
+                             "ops_ratio": float(r["info.cse_ops"]) / base.loc[n, "f_ops"]})
+    return pd.DataFrame(rows, columns=["method", "n", "ops_ratio"])
+
+
+def method_order(methods) -> list[str]:
+    present = list(dict.fromkeys(methods))
+    return [m for m in METHODS if m in present] + [m for m in present if m not in METHODS]
+
+
+def table(df: pd.DataFrame, config: dict) -> pd.DataFrame:
+    """Ratio t(grad)/t(f) per method (rows) at each n (columns), the fitted slopes, and the
+    operation-count ratio at the largest n."""
+    m = measured(df)
+    ops = op_counts(df)
+    fit_from = config.get("fit_from", 10)
+    rows = []
+    for method in method_order(m["method"]):
+        d = m[m["method"] == method]
+        row = {"method": method}
+        for n in config["sizes"]:
+            hit = d[d["n"] == n]["ratio"]
+            row[f"n={n}"] = float(hit.iloc[0]) if len(hit) else np.nan
+        row["slope t"] = slope(d["n"], d["t"], fit_from)
+        row["slope ratio"] = slope(d["n"], d["ratio"], fit_from)
+        o = ops[ops["method"] == method]
+        row["ops/ops(f) at max n"] = float(o.sort_values("n")["ops_ratio"].iloc[-1]) \
+            if len(o) else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _not_run(df: pd.DataFrame, config: dict) -> str:
+    """Which methods stopped short of the largest size, and why (cap, limit, outcome)."""
+    top = max(config["sizes"])
+    caps = config.get("max_n", {})
+    notes = []
+    for method in config["methods"]:
+        d = df[df["method"] == method]
+        ok = d[d["outcome"] == "ok"]["params.n"]
+        largest = int(ok.max()) if len(ok) else None
+        if largest == top:
+            continue
+        bad = d[d["outcome"] != "ok"]
+        why = f"{bad['outcome'].iloc[0]} at n={int(bad['params.n'].iloc[0])}" if len(bad) \
+            else f"capped at n={caps.get(method)} by the config's budget"
+        notes.append(f"{method} up to n={largest} ({why})")
+    return ("Not measured at every size: " + "; ".join(notes) + ".") if notes else ""
+
+
+# ---- the figure ----------------------------------------------------------------------------
+def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
+    """Three panels: time per gradient, t(grad)/t(f) with the cheap-gradient band, and the
+    operation counts from the IR divided by ops(f)."""
+    from ..lab import plotting
+
+    m = measured(df)
+    base = baselines(df)
+    ops = op_counts(df)
+    fig, (ax_t, ax_r, ax_o) = plotting.figure(width=16, height=4.8, ncols=3)
+    for method in method_order(m["method"]):
+        d = m[m["method"] == method]
+        style = dict(color=plotting.color(method), marker=plotting.marker(method), ms=5, lw=1.6)
+        ax_t.plot(d["n"], d["t"], label=method, **style)
+        ax_r.plot(d["n"], d["ratio"], label=method, **style)
+        o = ops[ops["method"] == method]
+        if len(o):
+            ax_o.plot(o["n"], o["ops_ratio"], label=method, **style)
+    ax_t.plot(base.index, base["f_tape_min"], color="black", ls="--", lw=1.2,
+              label="f, node by node (tape's forward pass)")
+    if base["f_levels_min"].notna().any():
+        lv = base["f_levels_min"].dropna().astype(float)
+        ax_t.plot(lv.index, lv, color="black", ls=":", lw=1.4,
+                  label="f, a level at a time (levels.Schedule)")
+    if "harness_min" in base:
+        ax_r.plot(base.index, base["harness_min"] / base["f_min"], color="#999999", ls="-.",
+                  lw=1.2, label="lab's timing-loop overhead (walking the result) / t(f)")
+    ax_t.set(xscale="log", yscale="log", xlabel="number of inputs n",
+             ylabel="time per gradient [s] (fastest batch)", title="Gradient time")
+    sizes = np.array(sorted(base.index), dtype=float)
+    for ax in (ax_r, ax_o):
+        ax.axhspan(*BOUND, color="#2c7bb6", alpha=0.12, zorder=0,
+                   label=f"cheap-gradient bound ω ≈ {BOUND[0]:g}–{BOUND[1]:g}")
+        ax.plot(sizes, 4.0 * sizes / sizes[0], color="#888888", ls=":", lw=1,
+                label="∝ n (guide)")
+        ax.set(xscale="log", yscale="log", xlabel="number of inputs n")
+    ax_r.set(ylabel="t(gradient) / t(f)", title="Gradient cost in units of f (measured)")
+    ax_r.text(0.02, 0.98, "f: the fastest evaluator (jax: its jitted f)", ha="left",
+              va="top", fontsize=8, color="#555555", transform=ax_r.transAxes)
+    ax_o.set(ylabel="operations(gradient) / operations(f)",
+             title="Operation counts from the IR (noise-free)")
+    top = max(m["ratio"].max() if len(m) else 1, ops["ops_ratio"].max() if len(ops) else 1)
+    for ax in (ax_r, ax_o):
+        ax.set_ylim(0.3, top * 4)
+    if "harness_min" in base:
+        ax_r.set_ylim(min(0.3, 0.5 * float((base["harness_min"] / base["f_min"]).min())),
+                      top * 4)
+    for ax in (ax_t, ax_r, ax_o):
+        ax.set_xticks(sizes, [f"{int(n)}" for n in sizes])
+        ax.minorticks_off()
+    handles = {}
+    for ax in (ax_t, ax_r, ax_o):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=5, fontsize=9,
+               bbox_to_anchor=(0.5, -0.1), frameon=False)
+    fig.suptitle(f"{config['problem']}: f = Σ sin(xᵢ) exp(xᵢ/n) + log1p(xᵢ²) over n scalar "
+                 f"variables", fontsize=11)
+    return plotting.save(fig, path)
+
+
+# ---- the section ---------------------------------------------------------------------------
+def findings(df: pd.DataFrame, config: dict) -> str:
+    """Sentences computed from the rows."""
+    t = table(df, config).set_index("method")
+    m = measured(df)
+    base = baselines(df)
+    fit_from = config.get("fit_from", 10)
+    parts = []
+    f_slope = slope(base.index, base["f_min"], fit_from)
+    if "reverse" in t.index:
+        r = m[m["method"] == "reverse"]
+        n_max = int(r["n"].max())
+        at_max = float(r[r["n"] == n_max]["ratio"].iloc[0])
+        spread = r[r["n"] >= fit_from]["ratio"]
+        parts.append(
+            f"Reverse mode's gradient cost {at_max:.1f}× f at n = {n_max} and stayed between "
+            f"{spread.min():.1f}× and {spread.max():.1f}× f for n ≥ {fit_from} (slope of "
+            f"log t against log n: {t.loc['reverse', 'slope t']:.2f}, f's own "
+            f"{f_slope:.2f}): {'inside' if BOUND[0] <= at_max <= BOUND[1] else 'outside'} "
+            f"the cheap-gradient band {BOUND[0]:g}–{BOUND[1]:g}; its operation count is a "
+            f"constant {t.loc['reverse', 'ops/ops(f) at max n']:.2f}× ops(f).")
+        if "harness_min" in base and n_max in base.index:
+            h = float(base.loc[n_max, "harness_min"])
+            f = float(base.loc[n_max, "f_min"])
+            t_rev = float(r[r["n"] == n_max]["t"].iloc[0])
+            parts.append(
+                f"Part of that is the lab's timing loop: walking the {n_max} entries of the "
+                f"result after each call costs {h * 1e6:.0f} µs ({h / f:.1f}× f); without it "
+                f"reverse mode's ratio would be {(t_rev - h) / f:.1f}.")
+    if "numeric" in t.index:
+        d = m[m["method"] == "numeric"]
+        n_max = int(d["n"].max())
+        evals = int(base.loc[n_max, "numeric_evaluations"])
+        ratio = float(d[d["n"] == n_max]["ratio"].iloc[0])
+        parts.append(
+            f"Finite differences grow like n: {ratio:.0f}× f at n = {n_max} ({evals} "
+            f"evaluations of f, each {ratio / evals:.1f}× f: its evaluator walks the plan "
+            f"node by node), ratio slope {t.loc['numeric', 'slope ratio']:.2f}.")
+    if "forward" in t.index:
+        d = m[m["method"] == "forward"]
+        lo, hi = d.iloc[0], d.iloc[-1]
+        o = op_counts(df)
+        o = o[o["method"] == "forward"]
+        ops_slope = slope(o["n"], o["ops_ratio"], fit_from)
+        time_slope = t.loc["forward", "slope ratio"]
+        text = (f"Forward mode's operation count grows like n (ratio slope {ops_slope:.2f}; "
+                f"{t.loc['forward', 'ops/ops(f) at max n']:.0f}× ops(f) at n = "
+                f"{int(base.index.max())}); its measured ratio went from {lo['ratio']:.1f}× f "
+                f"(n = {int(lo['n'])}) to {hi['ratio']:.1f}× f (n = {int(hi['n'])}), ratio "
+                f"slope {time_slope:.2f}")
+        rows = df[df["method"] == "forward"]
+        by_levels = "info.sweep" in rows and (rows["info.sweep"] == "levels").any()
+        if time_slope < 0.8 * ops_slope and not by_levels:
+            text += (": less than n-fold, because all n directions travel as one NumPy "
+                     "array per slot and share each operation's interpreter overhead")
+        parts.append(text + ".")
+    for method in ("symbolic", "jax"):
+        if method in t.index:
+            d = m[m["method"] == method]
+            hi = d.iloc[-1]
+            parts.append(
+                f"{method.capitalize()}: {hi['ratio']:.1f}× f at n = {int(hi['n'])}"
+                f"{' (against its jitted f)' if method == 'jax' else ''}, but preparing took "
+                f"{hi['prepare_s']:.1f} s there (prepare-time slope "
+                f"{slope(d['n'], d['prepare_s'].astype(float), fit_from):.2f}).")
+    factor = (base["f_plan_min"] / base["f_min"]).median()
+    by_levels = base.index[base["f_evaluator"] == "levels"]
+    where = "the tape's forward pass, node by node"
+    ok = df[(df["method"] != "baseline") & (df["outcome"] == "ok")]
+    sweeps = ok[ok["info.sweep"] == "levels"] if "info.sweep" in ok else ok.iloc[:0]
+    levelled = {m: sorted(int(n) for n in g["params.n"]) for m, g in sweeps.groupby("method")}
+    if len(by_levels):
+        n0, top = int(by_levels.min()), int(base.index.max())
+        speedup = base.loc[top, "f_tape_min"] / base.loc[top, "f_levels_min"]
+        stepped = [m for m in method_order(ok["method"]) if m not in levelled and m != "jax"
+                   and (ok[ok["method"] == m]["params.n"] >= n0).any()]
+        where = (f"node by node for n < {n0}, a level at a time from n = {n0}, "
+                 f"{speedup:.1f}× faster than node by node at n = {top}"
+                 + (f"; the ratios of the methods that work node by node "
+                    f"({', '.join(stepped)}) step up there" if stepped else ""))
+    for method, sizes in levelled.items():
+        where += f"; {method} mode sweeps by levels at n = {', '.join(map(str, sizes))}"
+    parts.append(
+        f"(f is timed by the fastest evaluator: {where}. The lab's plan evaluator takes "
+        f"{factor:.1f}× longer (median over n), which would divide every ratio by that. "
+        f"Slopes are fitted for n ≥ {fit_from}.)")
+    extra = _not_run(df, config)
+    if extra:
+        parts.append(extra)
+    return " ".join(parts)
+
+
+def summary(df: pd.DataFrame, config: dict) -> dict[str, dict[str, str]]:
+    """The report's top table: each method's cost scaling with n."""
+    t = table(df, config).set_index("method")
+    m = measured(df)
+    out = {}
+    for method in t.index:
+        d = m[m["method"] == method]
+        hi = d.iloc[-1]
+        out[method] = {"cost scaling": f"grad = {hi['ratio']:.3g}× f at n = {int(hi['n'])}; "
+                                       f"ratio ∝ n^{t.loc[method, 'slope ratio']:.2f}"}
+    return out
+
+
+def section(df: pd.DataFrame, config: dict, figdir: Path):
+    """The report section: the figure, the ratio table with slopes, the findings."""
+    from ..lab.report import Section
+
+    if "experiment" in df:
+        df = df[df["experiment"] == NAME]
+    fig = figure(df, config, Path(figdir) / f"{NAME}.png")
+    tab = table(df, config)
+    tab.columns = [c if c in ("method", "slope t", "slope ratio", "ops/ops(f) at max n")
+                   else f"t/f {c}" for c in tab.columns]
+    return Section(NAME, TITLE, QUESTION, [fig], tab, findings(df, config),
+                   summary(df, config))

@@ -1,0 +1,301 @@
+"""The shape of a Jacobian: forward against reverse mode for R^n -> R^m with n·m fixed.
+
+y = tanh(A x + b) with x of n entries, y of m, A (m, n) and b fixed (the ``vector_family``
+problem); n·m = N stays fixed, so f's work (the m·n products of A x) and the Jacobian's size
+are the same at every shape, and only the shape moves from tall (n = 1, m = N) to wide
+(n = N, m = 1).
+
+Forward mode pushes one tangent per input direction: n directions (difflab's forward mode
+pushes all n at once as an array with a leading axis; JAX's ``jacfwd`` vmaps n JVPs). Reverse
+mode pulls one cotangent per output: m backward sweeps (difflab's reverse mode runs m sweeps
+over its tape; JAX's ``jacrev`` vmaps m VJPs). Counting passes, forward wins when n < m and
+reverse when n > m, crossing at n/m = 1; in arithmetic the tangent of A x costs m·n·n
+multiply-adds for forward and the m sweeps m·m·n for reverse: the same crossover. Where
+the measured crossover lies says what else a pass costs.
+
+JAX's modes are selected with a ``prepare`` hook (method names ``jax:jacfwd`` and
+``jax:jacrev``); the truth is the Jacobian written by hand, J = diag(1 - y^2) A.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import api
+from ..lab import Cell, Run, Settings, run_sweep
+from ..lab import problems as registry
+from ..lab.families import vector_constants
+
+NAME = "jacobian_shape"
+TITLE = "Jacobian shape: forward against reverse mode"
+QUESTION = ("For a map R^n -> R^m with n·m fixed, where do forward mode (one pass per input) "
+            "and reverse mode (one pass per output) cross over?")
+
+JAX_MODES = {"jacfwd": "forward", "jacrev": "reverse"}   # jax:<name> -> jax_ref's mode
+PAIRS = (("forward", "reverse"), ("jax:jacfwd", "jax:jacrev"))  # (forward-like, reverse-like)
+STYLE = {"forward": ("#1a9641", "D", "-"), "reverse": ("#2c7bb6", "o", "-"),
+         "jax:jacfwd": ("#1a9641", "x", "--"), "jax:jacrev": ("#2c7bb6", "+", "--")}
+PREPARE_HOOK = f"difflab.studies.{NAME}:prepare"
+PROBLEMS_HOOK = f"difflab.studies.{NAME}:get_problem"
+
+
+def prepare(kind: str, expr, wrt, shapes, method: str):
+    """The ``Settings.prepare`` hook: ``jax:jacfwd`` / ``jax:jacrev`` pick JAX's Jacobian
+    mode; every other method goes to ``difflab.api.prepared``.
+
+    Args:
+        kind, expr, wrt, shapes, method: as ``difflab.api.prepared``.
+    Returns:
+        the ``Prepared`` derivative.
+    """
+    base, _, variant = method.partition(":")
+    if base == "jax" and variant:
+        if variant not in JAX_MODES or kind != "jacobian":
+            raise ValueError(f"{NAME}: unknown method {method!r} for a {kind}; the JAX "
+                             f"variants are {', '.join('jax:' + v for v in JAX_MODES)}")
+        from .. import jax_ref
+
+        return jax_ref.prepare_jacobian(expr, wrt, shapes, mode=JAX_MODES[variant])
+    return api.prepared(kind, expr, wrt, shapes, method)
+
+
+# ---- the problem, with a hand-written truth -----------------------------------------------
+def hand_jacobian(x: np.ndarray, n: int, m: int) -> np.ndarray:
+    """d tanh(A x + b) / dx = diag(1 - y^2) A, with the family's own A and b.
+
+    Args:
+        x: the point, shape (n,).
+        n, m: the sizes (they seed A and b).
+    Returns:
+        the Jacobian, shape (m, n).
+    """
+    A, b = vector_constants(n, m)
+    y = np.tanh(A @ x + b)
+    return (1.0 - y * y)[:, None] * A
+
+
+@dataclasses.dataclass(eq=False)
+class HandInstance:
+    """A ``vector_family`` instance whose Jacobian truth is ``hand_jacobian``."""
+
+    inner: registry.Instance
+    truth_source: str = "hand"
+
+    expr = property(lambda self: self.inner.expr)
+    point = property(lambda self: self.inner.point)
+    wrt = property(lambda self: self.inner.wrt)
+
+    def truth(self, kind: str | None = None):
+        if kind in (None, "jacobian"):
+            p = self.inner.params
+            return {"x": hand_jacobian(np.asarray(self.inner.point["x"]), p["n"], p["m"])}
+        return self.inner.truth(kind)
+
+
+@dataclasses.dataclass(eq=False)
+class HandProblem:
+    inner: registry.Problem
+
+    def instance(self, params: dict | None = None, seed: int = 0) -> HandInstance:
+        return HandInstance(self.inner.instance(params, seed))
+
+
+def get_problem(name: str):
+    """The ``Settings.problems`` hook: the registry, with vector_family's truth by hand."""
+    problem = registry.get_problem(name)
+    return HandProblem(problem) if name == "vector_family" else problem
+
+
+# ---- running --------------------------------------------------------------------------------
+def shapes(config: dict) -> list[tuple[int, int]]:
+    """(n, m) with n·m = config["product"] (a power of two), n = 1, 2, 4, ... N."""
+    N = int(config["product"])
+    k = int(round(np.log2(N)))
+    if 2 ** k != N:
+        raise ValueError(f"{NAME}: product must be a power of two, got {N}")
+    step = int(config.get("step", 1))
+    return [(2 ** j, N // 2 ** j) for j in range(0, k + 1, step)]
+
+
+def cells(config: dict) -> list[Cell]:
+    """Every shape by every method (shapes in order, methods together: one truth per shape)."""
+    return [Cell(NAME, "vector_family", {"n": n, "m": m}, method, "jacobian",
+                 config.get("seed", 0))
+            for n, m in shapes(config) for method in config["methods"]]
+
+
+def run(config: dict, run: Run, settings: Settings) -> None:
+    """Run the sweep, JAX's modes through the ``prepare`` hook."""
+    settings = dataclasses.replace(
+        settings, prepare=PREPARE_HOOK, problems=PROBLEMS_HOOK,
+        time_limit=config.get("time_limit", 30.0), min_time=config.get("min_time", 0.005),
+        samples=config.get("samples", 5), max_time=config.get("max_time", 0.3))
+    run_sweep(cells(config), run, settings, isolate=config.get("isolate", True))
+
+
+# ---- analysis ----------------------------------------------------------------------------
+def measured(df: pd.DataFrame) -> pd.DataFrame:
+    """Cells that came out ok: method, n, m, aspect n/m, t (fastest batch, s)."""
+    d = df[df["outcome"] == "ok"].copy()
+    d["n"] = d["params.n"].astype(int)
+    d["m"] = d["params.m"].astype(int)
+    d["aspect"] = d["n"] / d["m"]
+    d["t"] = d["time_min"].astype(float)
+    return d[["method", "n", "m", "aspect", "t"]].sort_values(["method", "aspect"])
+
+
+def crossover(d: pd.DataFrame, fwd: str, rev: str) -> float | None:
+    """The aspect n/m where t(rev)/t(fwd) falls through 1 (log-linear interpolation between
+    the two shapes around the first sign change), or None if it never does."""
+    a = d[d["method"] == fwd].set_index("aspect")["t"]
+    b = d[d["method"] == rev].set_index("aspect")["t"]
+    common = sorted(set(a.index) & set(b.index))
+    if len(common) < 2:
+        return None
+    x = np.log2(common)
+    y = np.log(b[common].to_numpy() / a[common].to_numpy())
+    for i in range(len(x) - 1):
+        if y[i] > 0 >= y[i + 1]:
+            return float(2.0 ** (x[i] + (x[i + 1] - x[i]) * y[i] / (y[i] - y[i + 1])))
+    return None
+
+
+def table(df: pd.DataFrame) -> pd.DataFrame:
+    """Time per Jacobian (ms) per shape (rows) and method (columns), and which mode wins."""
+    d = measured(df)
+    wide = d.pivot_table(index=["n", "m"], columns="method", values="t").sort_index()
+    wide = wide * 1e3
+    out = wide.reset_index()
+    out.insert(2, "n/m", out["n"] / out["m"])
+    for fwd, rev in PAIRS:
+        if fwd in wide and rev in wide:
+            out[f"faster of {fwd}/{rev}"] = np.where(wide[fwd].to_numpy() <= wide[rev]
+                                                     .to_numpy(), fwd, rev)
+    out.columns = [c if c in ("n", "m", "n/m") or c.startswith("faster") else f"{c} [ms]"
+                   for c in out.columns]
+    return out
+
+
+def _aspect_label(a: float) -> str:
+    return f"{a:g}" if a >= 1 else f"1/{1 / a:g}"
+
+
+def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
+    """Left: time per Jacobian against n/m for each mode. Right: t(reverse)/t(forward)
+    against n/m, with the pass-count prediction m/n."""
+    from ..lab import plotting
+
+    d = measured(df)
+    fig, (ax, ax_q) = plotting.figure(width=13, height=4.8, ncols=2,
+                                      gridspec_kw={"width_ratios": [1.25, 1]})
+    for method in config["methods"]:
+        s = d[d["method"] == method]
+        colour, mark, ls = STYLE.get(method, (plotting.color(method), "o", "-"))
+        ax.plot(s["aspect"], s["t"] * 1e3, color=colour, marker=mark, ls=ls, lw=1.6, ms=6,
+                label=method + {"forward": " (n directions, one pass)",
+                                "reverse": " (m backward sweeps)"}.get(method, ""))
+    aspects = sorted(d["aspect"].unique())
+    for fwd, rev in PAIRS:
+        if {fwd, rev} <= set(d["method"]):
+            a = d[d["method"] == fwd].set_index("aspect")["t"]
+            b = d[d["method"] == rev].set_index("aspect")["t"]
+            common = sorted(set(a.index) & set(b.index))
+            colour, mark, ls = STYLE.get(rev, ("#555555", "o", "-"))
+            ax_q.plot(common, b[common] / a[common], color="#555555", ls=ls, marker="o",
+                      ms=4, lw=1.5, label=f"{rev} / {fwd}")
+            x = crossover(d, fwd, rev)
+            if x is not None:
+                for axis in (ax, ax_q):
+                    axis.axvline(x, color="#555555", ls=ls, lw=0.9, alpha=0.7)
+                ax_q.annotate(f"crossover\nn/m ≈ {_aspect_label(float(f'{x:.2g}'))}",
+                              (x, 1.0), textcoords="offset points",
+                              xytext=(6, 18 if fwd == "forward" else -34), fontsize=8)
+    grid = np.array(aspects)
+    ax_q.plot(grid, 1.0 / grid, color="#e66101", ls=":", lw=1.4,
+              label="m/n (ratio of pass counts)")
+    ax_q.axhline(1.0, color="black", lw=0.8)
+    ticks = aspects[::-(-len(aspects) // 7)]
+    for axis in (ax, ax_q):
+        axis.set_xscale("log", base=2)
+        axis.set_yscale("log")
+        axis.set_xticks(ticks, [_aspect_label(t) for t in ticks])
+        axis.minorticks_off()
+        axis.set_xlabel(f"n / m  (inputs per output; n·m = {config['product']})")
+    ax.set(ylabel="time per Jacobian [ms] (fastest batch)",
+           title="Time per Jacobian: tall (left) to wide (right)")
+    ax_q.set(ylabel="t(reverse-like) / t(forward-like)",
+             title="Which mode wins: above 1, forward mode")
+    ax.legend(fontsize=8, loc="upper center", framealpha=0.9)
+    ax_q.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    fig.suptitle("y = tanh(A x + b), x ∈ Rⁿ, y ∈ Rᵐ", fontsize=11)
+    return plotting.save(fig, path)
+
+
+def findings(df: pd.DataFrame, config: dict) -> str:
+    """Sentences computed from the rows."""
+    d = measured(df)
+    parts = []
+    for fwd, rev in PAIRS:
+        if not {fwd, rev} <= set(d["method"]):
+            continue
+        a = d[d["method"] == fwd].set_index("aspect")["t"]
+        b = d[d["method"] == rev].set_index("aspect")["t"]
+        common = sorted(set(a.index) & set(b.index))
+        lo, hi = common[0], common[-1]
+        x = crossover(d, fwd, rev)
+        where = (f"the two cross at n/m ≈ {_aspect_label(float(f'{x:.2g}'))}" if x is not None
+                 else "they do not cross in the measured range")
+        parts.append(
+            f"{rev} takes {b[lo] / a[lo]:.3g}× the time of {fwd} at n/m = "
+            f"{_aspect_label(lo)} and {b[hi] / a[hi]:.3g}× at n/m = {_aspect_label(hi)}; "
+            f"{where} (pass counts predict 1).")
+    if {"forward", "reverse"} <= set(d["method"]):
+        r = d[d["method"] == "reverse"]
+        tall = r.loc[r["m"].idxmax()]
+        wide = r.loc[r["m"].idxmin()]
+        per_sweep = (tall["t"] - wide["t"]) / (tall["m"] - wide["m"]) if tall["m"] != \
+            wide["m"] else float("nan")
+        f = d[d["method"] == "forward"].set_index("n")["t"]
+        flat = f[f <= 3 * f.min()]
+        last_flat = int(flat.index.max())
+        parts.append(
+            f"difflab's reverse mode pays about {per_sweep * 1e6:.0f} µs per backward sweep "
+            f"({wide['t'] * 1e3:.3g} ms at m = {int(wide['m'])}, {tall['t'] * 1e3:.3g} ms at "
+            f"m = {int(tall['m'])}). Its forward mode pushes all n directions in one pass: "
+            f"{flat.min() * 1e3:.3g}–{flat.max() * 1e3:.3g} ms for every n up to {last_flat}"
+            + (f", after which the arithmetic of the n×n tangent (m·n² = N·n multiply-adds) "
+               f"takes over: {f.iloc[-1] * 1e3:.3g} ms at n = {int(f.index[-1])}"
+               if last_flat < int(f.index[-1]) else "")
+            + ". One interpreted sweep costs more than the arithmetic of many directions, "
+              "which moves difflab's crossover towards wide maps.")
+    bad = df[df["outcome"] != "ok"]
+    if len(bad):
+        parts.append("Not ok: " + "; ".join(
+            f"{r['method']} at n={int(r['params.n'])}, m={int(r['params.m'])}: {r['outcome']}"
+            for _, r in bad.iterrows()) + ".")
+    return " ".join(parts)
+
+
+def summary(df: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """The report's top table: the Jacobian shape where each AD mode wins."""
+    d = measured(df)
+    x = crossover(d, "forward", "reverse")
+    if x is None:
+        return {}
+    label = _aspect_label(float(f"{x:.2g}"))
+    return {"forward": {"cost scaling": f"Jacobian: wins for n/m < {label}"},
+            "reverse": {"cost scaling": f"Jacobian: wins for n/m > {label}"}}
+
+
+def section(df: pd.DataFrame, config: dict, figdir: Path):
+    """The report section: the figure, the time table, the findings."""
+    from ..lab.report import Section
+
+    if "experiment" in df:
+        df = df[df["experiment"] == NAME]
+    fig = figure(df, config, Path(figdir) / f"{NAME}.png")
+    return Section(NAME, TITLE, QUESTION, [fig], table(df), findings(df, config), summary(df))
