@@ -31,8 +31,23 @@ FUZZ_SECONDS ?= 600
 fuzz: install
 	$(PY) -m difflab.fuzz --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
-bench: install
-	@echo "make bench: the speed benchmarks are not built yet"
+# The speed benchmark (experiments/speed.py): installs the optional `bench` extra (micrograd,
+# HIPS autograd, threadpoolctl; a peer that cannot be installed is reported as unavailable),
+# prints every target of the speed issue with its figure and verdict, and writes reports/bench/.
+# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (set on some machines for old OpenBLAS builds) slow a
+# current NumPy: they are unset for this command alone; the report records the BLAS kernel.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]' || \
+	  for peer in micrograd autograd threadpoolctl; do \
+	    $(PY) -m pip install --quiet "$$peer" || \
+	      echo "make bench: $$peer is not installable; the benchmark reports it unavailable"; \
+	  done
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) experiments/speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

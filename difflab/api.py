@@ -34,13 +34,27 @@ def resolve(method: str) -> tuple[object, dict]:
     Raises:
         ValueError: unknown method or scheme; the message lists the known ones.
     """
+    if method.__class__ is str and method in _RESOLVED:  # (every call resolves its method)
+        module, options = _RESOLVED[method]
+        return module, dict(options)
     if not isinstance(method, str):
         raise TypeError(f"method must be a string, one of {', '.join(METHODS)}; got {method!r}")
-    base, _, variant = method.partition(":")
+    module, options = _RESOLVED[method] = _resolve(method)
+    return module, dict(options)
+
+
+_RESOLVED: dict[str, tuple[object, dict]] = {}  # method name -> (module, options), once valid
+
+
+def _resolve(method: str) -> tuple[object, dict]:
+    base, sep, variant = method.partition(":")
     if base not in _MODULES:
         raise ValueError(f"unknown method {method!r}; known methods: {', '.join(METHODS)} "
                          f"(and numeric:<scheme>)")
     module = importlib.import_module(_MODULES[base])
+    if sep and not variant:
+        raise ValueError(f"method {method!r} names no variant after the colon; "
+                         f"known methods: {', '.join(METHODS)} (and numeric:<scheme>)")
     if not variant:
         return module, {}
     if base != "numeric":
@@ -72,10 +86,11 @@ def _wrt(expr: Expr, wrt) -> tuple[str, ...]:
     if not wrt:
         raise ValueError("wrt is empty: name at least one variable to differentiate with "
                          f"respect to (the expression has {', '.join(names) or 'none'})")
+    known = set(names)  # (a set: checking 100,000 names stays linear)
     for name in wrt:
         if not isinstance(name, str):
             raise TypeError(f"wrt must hold variable names, got {name!r}")
-        if name not in names:  # a KeyError and a ValueError, like a missing point entry
+        if name not in known:  # a KeyError and a ValueError, like a missing point entry
             raise PointError(f"cannot differentiate with respect to {name!r}: the expression's "
                              f"variables are {', '.join(names) or 'none'}")
     if len(set(wrt)) != len(wrt):
@@ -92,6 +107,9 @@ def _shapes(expr: Expr, shapes) -> dict[str, tuple[int, ...]]:
     out = {}
     for name in expr.variables:
         shape = shapes.get(name, ())
+        if shape == () and shape.__class__ is tuple:  # a scalar (the common case): valid
+            out[name] = ()
+            continue
         try:
             shape = tuple(shape)
         except TypeError:

@@ -546,7 +546,7 @@ def grad_fn(f: Callable) -> Callable:
 
 # ---- the grammar's functions on floats, arrays and Duals ----------------------------------
 def _apply(op: str, x):
-    return _lift1(op, x, PRIMAL[op]) if x.__class__ is Dual else PRIMAL[op](x)
+    return _lift1(op, x, _DUAL_PRIMAL[op]) if x.__class__ is Dual else PRIMAL[op](x)
 
 
 def _apply2(op: str, a, b):
@@ -577,11 +577,18 @@ def sum(x): return _apply("sum", x)  # noqa: A001 - every axis
 def mean(x): return _apply("mean", x)
 def transpose(x): return _apply("transpose", x)
 def max(a, b): return _apply2("max", a, b)  # noqa: A001 - elementwise
+
+
+# PRIMAL's relu is np.maximum(x, 0), which on a Dual takes max's tie rule (1/2 at x = 0). A
+# Dual's relu must take relu's own rule (0 at 0, as JAX), at every level of nesting: Hessians
+# run the primal pass on Duals.
+_DUAL_PRIMAL = {**PRIMAL, "relu": relu}
 def min(a, b): return _apply2("min", a, b)  # noqa: A001 - elementwise
 
 
 # ---- the tangent sweep over a plan --------------------------------------------------------
 TANGENT_BUDGET = 2 ** 22  # floats per slot tangent; more directions are pushed in chunks
+SEED_BUDGET = 2 ** 24     # floats in one pass's seeds: chunk x the inputs those directions hit
 SCALAR_PASSES = 4         # up to this many directions of a scalar expression: one pass each
 
 
@@ -669,6 +676,12 @@ class Sweep:
         if chunk is None:  # all directions in one pass, within the memory budget; a few
             # directions of a scalar expression go faster one by one on NumPy scalars
             chunk = 1 if scalar_only and n <= SCALAR_PASSES else TANGENT_BUDGET // widest
+            # A pass seeds each input block its directions reach with a (chunk,) + shape
+            # identity slice: chunk x (up to chunk + 2 blocks) floats. Many scalar inputs (a
+            # 100,000-input sum) would otherwise seed n x n floats in one pass.
+            biggest = builtins.max([b[3] for b in self.blocks] or [1])
+            while chunk > 1 and chunk * builtins.min(n, chunk + 2 * biggest) > SEED_BUDGET:
+                chunk //= 2
         elif isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
             raise ValueError(f"forward: option chunk must be a positive integer, got {chunk!r}")
         self.chunk = builtins.max(1, builtins.min(chunk, n))
@@ -690,6 +703,7 @@ class Sweep:
             peak = alive if alive > peak else peak
             alive -= len(dead.get(s, ()))
         self.steps, self.peak = steps, peak
+        self.fused = None  # the fused pass of ``derivative``, made on first use
 
         self.var_items = tuple(plan.var_slots.items())
         # Seeds are made once when they are small (all of them hold n * n floats)
@@ -715,9 +729,12 @@ class Sweep:
         return _Broadcast(rule, *pad, out, self.lead)
 
     def _seeds(self, c0: int, c1: int) -> list[tuple[int, object]]:
-        """(slot, tangent) of every wrt variable for directions c0..c1-1: identity blocks."""
+        """(slot, tangent) of the wrt variables that directions c0..c1-1 reach: identity
+        blocks. The others have no tangent in this pass (None, not zeros)."""
         seeds = []
         for _, slot, off, size, shape in self.blocks:
+            if off + size <= c0 or off >= c1:
+                continue
             if self.lead:  # seed[r, j] = 1 where direction c0 + r is input off + j
                 seed = np.eye(c1 - c0, size, k=c0 - off).reshape((c1 - c0,) + shape)
             elif shape:
@@ -761,13 +778,39 @@ class Sweep:
             tangents[slot] = seed
         for slot, rule, a, b, dead in self.steps:
             if b < 0:
-                tangents[slot] = rule(values[a], values[slot], tangents[a])
-            else:
+                if tangents[a] is not None:  # (None: unseeded in this pass, so constant)
+                    tangents[slot] = rule(values[a], values[slot], tangents[a])
+            elif tangents[a] is not None or tangents[b] is not None:
                 tangents[slot] = rule(values[a], values[b], values[slot], tangents[a],
                                       tangents[b])
             for d in dead:
                 tangents[d] = None
         return tangents[self.out]
+
+    def derivative(self, point: Mapping) -> float:
+        """d out / d x for the one scalar input: values and tangents in one fused pass (the
+        cheapest derivative of all for a function of one variable)."""
+        fused = self.fused
+        if fused is None:  # (fn, rule or None where the slot carries no tangent, s, a, b)
+            rules = {step[0]: step[1] for step in self.steps}
+            fused = self.fused = [(fn, rules.get(s), s, a, b) for fn, s, a, b in self.forward]
+        values = self.leaves(point)
+        tangents = [None] * len(values)
+        tangents[self.blocks[0][1]] = _ONE
+        with np.errstate(all="ignore"):
+            for fn, rule, s, a, b in fused:
+                if b < 0:
+                    x = values[a]
+                    y = values[s] = fn(x)
+                    if rule is not None:
+                        tangents[s] = rule(x, y, tangents[a])
+                else:
+                    p, q = values[a], values[b]
+                    y = values[s] = fn(p, q)
+                    if rule is not None:
+                        tangents[s] = rule(p, q, y, tangents[a], tangents[b])
+        t = tangents[self.out]
+        return 0.0 if t is None else float(t)
 
     def tangents(self, point: Mapping) -> np.ndarray:
         """d out / d inputs at ``point``: a fresh array of shape (n,) + output shape."""
@@ -797,7 +840,7 @@ class Sweep:
 # arrays, never Python floats, so x / 0 is inf, not ZeroDivisionError.
 FAST_PRIMAL = {**PRIMAL, "neg": operator.neg, "add": operator.add, "sub": operator.sub,
                "mul": operator.mul, "div": operator.truediv, "pow": operator.pow,
-               "matmul": operator.matmul}
+               "matmul": operator.matmul, "relu": relu}  # (relu: see _DUAL_PRIMAL)
 
 
 @contextmanager
@@ -838,8 +881,19 @@ def prepare(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], **optio
     Returns:
         a ``Prepared``: point -> {name: gradient with the variable's shape}.
     """
-    sweep = Sweep(expr, wrt, shapes, _options(options))
+    chunk = _options(options)
+    levelled = _level_sweep(expr, wrt, shapes) if chunk is None else None
+    if levelled is not None:  # a big, shallow scalar graph: pushed a level at a time
+        return Prepared(levelled.gradient, levelled.info())
+    sweep = Sweep(expr, wrt, shapes, chunk)
     _scalar_only(sweep, "gradient")
+    if sweep.n == 1 and not sweep.lead and not sweep.blocks[0][4]:
+        name = sweep.blocks[0][0]  # one scalar input: values and tangent in one fused pass
+
+        def derivative_at(point: Mapping) -> dict:
+            return {name: sweep.derivative(point)}
+
+        return Prepared(derivative_at, sweep.info())
 
     def gradient_at(point: Mapping) -> dict:
         T = sweep.tangents(point)
@@ -847,6 +901,23 @@ def prepare(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], **optio
                 for name, _, off, size, shape in sweep.blocks}
 
     return Prepared(gradient_at, sweep.info())
+
+
+def _level_sweep(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape]):
+    """The gradient on a level schedule (``forward_levels``) where one pays: every slot a
+    scalar, a graph big and shallow enough, and (directions x slots) tangents within
+    ``TANGENT_BUDGET``. None otherwise (and for a wrt name that is not a variable)."""
+    from .forward_levels import compile_levels  # (it imports this module's rules)
+    from .levels import MIN_SLOTS, schedule
+
+    plan = compile_plan(expr)
+    if plan.size < MIN_SLOTS or len(wrt) * plan.size > TANGENT_BUDGET or \
+            any(tuple(shapes[name]) for name in plan.var_slots) or \
+            any(name not in plan.var_slots for name in wrt):
+        return None
+    with _gc_paused():
+        levelled = schedule(plan, infer_shapes(plan, shapes))
+        return None if levelled is None else compile_levels(levelled, tuple(wrt))
 
 
 def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],

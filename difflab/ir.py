@@ -42,6 +42,46 @@ REDUCTIONS = ("sum", "mean")
 _SERIAL = itertools.count()
 
 
+_new = object.__new__
+
+
+def _arithmetic(op: str, reflected: bool):
+    """The method behind ``a <op> b`` (``reflected``: ``b <op> a``).
+
+    Building a graph from Python loops is a hot path (micrograd's MLP is ~30,000 scalar
+    nodes), so when the other operand is a node or a Python float the node is made here
+    directly: the same fields and hash as ``Expr.__init__``, without its generic checks.
+    Anything else goes through ``_binary`` (constants from ints, arrays; NotImplemented).
+    """
+    def method(self, other):
+        kind = other.__class__
+        if kind is not Expr:
+            if kind is not float:
+                return _binary(op, other, self) if reflected else _binary(op, self, other)
+            leaf = _new(Expr)  # the float as a constant leaf, as Expr("const", (), other)
+            leaf.op = "const"
+            leaf.args = ()
+            leaf.attr = other
+            leaf.serial = next(_SERIAL)
+            leaf._hash = hash(("const", other))
+            other = leaf
+        a, b = (other, self) if reflected else (self, other)
+        node = _new(Expr)
+        node.op = op
+        node.args = (a, b)
+        node.attr = None
+        node.serial = next(_SERIAL)
+        node._hash = hash((op, a._hash, b._hash))
+        return node
+
+    method.__name__ = f"__{'r' if reflected else ''}{_DUNDER[op]}__"
+    method.__qualname__ = f"Expr.{method.__name__}"
+    return method
+
+
+_DUNDER = {"add": "add", "sub": "sub", "mul": "mul", "div": "truediv", "pow": "pow"}
+
+
 class Expr:
     """One node of the expression DAG. Treat as immutable; ``==`` compares structure."""
 
@@ -55,19 +95,24 @@ class Expr:
         self.attr = attr
         # Arguments exist before their users, so creation order is a topological order.
         self.serial = next(_SERIAL)
-        if len(args) == 1:
-            self._hash = hash((op, args[0]._hash))
-        elif args:
+        if len(args) == 2:  # (binary first: the most common node of a built graph)
             self._hash = hash((op, args[0]._hash, args[1]._hash))
+        elif args:
+            self._hash = hash((op, args[0]._hash))
+        elif attr.__class__ is float or attr.__class__ is str:  # a number, a variable's name
+            self._hash = hash((op, attr))
         else:
             self._hash = hash((op, _attr_key(attr)))
-        self._cache = None  # derived facts (topological order, plans); never the structure
+        # self._cache (derived facts: topological order, plans; never the structure) is made
+        # by cache() on first use: most nodes of a big graph never need one.
 
     def cache(self) -> dict:
         """Facts derived from this node's structure (topological order, plans), kept on it."""
-        if self._cache is None:
+        try:
+            return self._cache
+        except AttributeError:
             self._cache = {}
-        return self._cache
+            return self._cache
 
     # ---- structure -------------------------------------------------------------------
     @property
@@ -75,7 +120,9 @@ class Expr:
         """Names of the variables the expression depends on, sorted."""
         cache = self.cache()
         if "variables" not in cache:
-            cache["variables"] = tuple(sorted({n.attr for n in toposort(self) if n.op == "var"}))
+            plan = cache.get("plan")  # (a compiled plan already knows them)
+            cache["variables"] = tuple(sorted(plan.var_slots if plan is not None else
+                                              {n.attr for n in toposort(self) if n.op == "var"}))
         return cache["variables"]
 
     def __hash__(self) -> int:
@@ -104,16 +151,13 @@ class Expr:
         return to_text(self)
 
     # ---- operators build nodes -------------------------------------------------------
-    def __add__(self, other): return _binary("add", self, other)
-    def __radd__(self, other): return _binary("add", other, self)
-    def __sub__(self, other): return _binary("sub", self, other)
-    def __rsub__(self, other): return _binary("sub", other, self)
-    def __mul__(self, other): return _binary("mul", self, other)
-    def __rmul__(self, other): return _binary("mul", other, self)
-    def __truediv__(self, other): return _binary("div", self, other)
-    def __rtruediv__(self, other): return _binary("div", other, self)
-    def __pow__(self, other): return _binary("pow", self, other)
-    def __rpow__(self, other): return _binary("pow", other, self)
+    # a + b, b + a, ...: see _arithmetic (the hot path of building graphs)
+    __add__, __radd__ = _arithmetic("add", False), _arithmetic("add", True)
+    __sub__, __rsub__ = _arithmetic("sub", False), _arithmetic("sub", True)
+    __mul__, __rmul__ = _arithmetic("mul", False), _arithmetic("mul", True)
+    __truediv__, __rtruediv__ = _arithmetic("div", False), _arithmetic("div", True)
+    __pow__, __rpow__ = _arithmetic("pow", False), _arithmetic("pow", True)
+
     def __matmul__(self, other): return _binary("matmul", self, other)
     def __rmatmul__(self, other): return _binary("matmul", other, self)
     def __neg__(self): return neg(self)
@@ -169,12 +213,14 @@ def toposort(root: Expr) -> list[Expr]:
         return cache["topo"]
     seen = {root.serial: root}
     stack = [root]
+    push, pop = stack.append, stack.pop
     while stack:
-        for arg in stack.pop().args:
-            if arg.serial not in seen:
-                seen[arg.serial] = arg
-                stack.append(arg)
-    order = [seen[k] for k in sorted(seen)]
+        for arg in pop().args:
+            key = arg.serial
+            if key not in seen:
+                seen[key] = arg
+                push(arg)
+    order = list(map(seen.__getitem__, sorted(seen)))
     cache["topo"] = order
     return order
 
@@ -201,6 +247,8 @@ def variables(names: str | Iterable[str]) -> tuple[Expr, ...]:
     """Several variables at once: ``x, y = variables("x y")`` (or ``"x, y"``, or a list)."""
     if isinstance(names, str):
         names = names.replace(",", " ").split()
+    elif not isinstance(names, Iterable):
+        raise TypeError(f"variables() takes names (a string or a list), got {names!r}")
     return tuple(variable(n) for n in names)
 
 

@@ -9,7 +9,10 @@ two separately made ``variable("x")`` nodes share one slot.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from .ir import Expr, _attr_key, toposort
 
@@ -24,6 +27,8 @@ class Plan:
     var_slots: dict[str, int]            # variable name -> its slot
     out: int                             # the slot of the expression's value
     nodes: tuple[Expr, ...] = field(repr=False)  # one representative node per slot
+    # facts derived from the plan by other modules (slot shapes per variable shapes ...)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -40,34 +45,59 @@ def compile_plan(expr: Expr) -> Plan:
     cache = expr.cache()
     if "plan" in cache:
         return cache["plan"]
-    ops: list[str] = []
-    args: list[tuple[int, ...]] = []
-    attrs: list = []
-    nodes: list[Expr] = []
-    slot_of: dict[int, int] = {}          # node serial -> slot
-    slot_by_key: dict[tuple, int] = {}    # (op, attribute, argument slots) -> slot
-    for node in toposort(expr):
-        node_args = node.args
-        if not node_args:
-            arg_slots = ()
-            key = (node.op, _attr_key(node.attr))
-        elif len(node_args) == 1:
-            arg_slots = (slot_of[node_args[0].serial],)
-            key = (node.op, arg_slots)
-        else:
-            arg_slots = (slot_of[node_args[0].serial], slot_of[node_args[1].serial])
-            key = (node.op, arg_slots)
-        slot = slot_by_key.get(key)
-        if slot is None:
-            slot = len(ops)
-            slot_by_key[key] = slot
-            ops.append(node.op)
-            args.append(arg_slots)
-            attrs.append(node.attr)
-            nodes.append(node)
-        slot_of[node.serial] = slot
-    var_slots = {attrs[i]: i for i, op in enumerate(ops) if op == "var"}
-    plan = Plan(tuple(ops), tuple(args), tuple(attrs), var_slots, slot_of[expr.serial],
-                tuple(nodes))
+    with _gc_paused():  # a big graph makes a tuple per node: skip the collector's scans
+        plan = _compile(expr)
     cache["plan"] = plan
     return plan
+
+
+def _compile(expr: Expr) -> Plan:
+    # One step per node (this loop is the cost of compiling): the node's key is its op and
+    # argument slots, or its op and payload for a leaf; the first node with a new key gets the
+    # next slot. The keys, in slot order, then give ops and argument slots at C speed.
+    nodes: list[Expr] = []                # the first node of each slot
+    leaves: list[Expr] = []               # every leaf node (duplicates included)
+    slot_of: dict[int, int] = {}          # node serial -> slot
+    slot_by_key: dict[tuple, int] = {}    # (op, argument slots...) or (op, payload) -> slot
+    setdefault, new_node, new_leaf = slot_by_key.setdefault, nodes.append, leaves.append
+    count = 0
+    for node in toposort(expr):
+        node_args = node.args
+        if len(node_args) == 2:  # (the common case first)
+            key = (node.op, slot_of[node_args[0].serial], slot_of[node_args[1].serial])
+        elif node_args:
+            key = (node.op, slot_of[node_args[0].serial])
+        else:
+            attr = node.attr
+            key = (node.op, attr if attr.__class__ is float or attr.__class__ is str
+                   else _attr_key(attr))
+            new_leaf(node)
+        slot = setdefault(key, count)
+        if slot == count:  # a new slot (else an equal subexpression already has one)
+            count += 1
+            new_node(node)
+        slot_of[node.serial] = slot
+    keys = list(slot_by_key)  # in slot order: each key was inserted as its slot was made
+    ops = tuple(map(itemgetter(0), keys))
+    args = list(map(itemgetter(slice(1, None)), keys))
+    attrs: list = [None] * count
+    var_slots: dict[str, int] = {}
+    for node in leaves:  # a leaf's key holds its payload, not argument slots
+        slot = slot_of[node.serial]
+        if attrs[slot] is None:  # the first of equal leaves (as nodes[slot]), in slot order
+            attrs[slot] = node.attr
+            args[slot] = ()
+            if node.op == "var":
+                var_slots[node.attr] = slot
+    return Plan(ops, tuple(args), tuple(attrs), var_slots, slot_of[expr.serial], tuple(nodes))
+
+
+@contextmanager
+def _gc_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -30,7 +30,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -503,6 +503,9 @@ def prepare(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], **optio
         a ``Prepared``: point -> {name: gradient with the variable's shape}.
     """
     _no_options(options)
+    levelled = _level_program(expr, wrt, shapes)
+    if levelled is not None:  # a big, shallow scalar graph: swept a level at a time
+        return Prepared(levelled.gradient, levelled.info())
     program = compile_program(expr, wrt, shapes)
     _check_scalar(program, "gradient")
     record = program.record
@@ -516,6 +519,22 @@ def prepare(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], **optio
             return {name: _finish(bars[slot], shape) for name, slot, shape in results}
 
     return Prepared(gradient, _info(program))
+
+
+def _level_program(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape]):
+    """The gradient on a level schedule (``reverse_levels``) where one pays: every slot a
+    scalar, a graph big and shallow enough. None otherwise (and for a wrt name that is not a
+    variable, for ``compile_program`` to report)."""
+    from .levels import MIN_SLOTS, schedule
+    from .reverse_levels import compile_levels  # (it imports this module's rules)
+
+    plan = compile_plan(expr)
+    if plan.size < MIN_SLOTS or any(tuple(shapes[name]) for name in plan.var_slots) or \
+            any(name not in plan.var_slots for name in wrt):
+        return None
+    with _gc_paused():
+        levelled = schedule(plan, infer_shapes(plan, shapes))
+        return None if levelled is None else compile_levels(levelled, tuple(wrt))
 
 
 def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
@@ -576,6 +595,10 @@ def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
     _no_options(options)
     program = compile_program(expr, wrt, shapes)
     _check_scalar(program, "hessian")
+    # On a Dual, PRIMAL's relu (np.maximum(x, 0)) would take max's tie rule, 1/2 at x = 0;
+    # forward.relu takes relu's own rule, 0 (as JAX), so the Hessian's column is right there.
+    program = replace(program, live_forward=[(forward.relu if fn is PRIMAL["relu"] else fn,
+                                              s, i, j) for fn, s, i, j in program.live_forward])
     plan = program.plan
     blocks = [(name, plan.var_slots[name], program.shapes[plan.var_slots[name]])
               for name in program.wrt]

@@ -49,6 +49,17 @@ def infer_shapes(plan: Plan, shapes: Mapping[str, Shape]) -> list[Shape]:
     Raises:
         ValueError: two shapes do not fit, naming the op and both shapes.
     """
+    # Every method asks again for the same plan and shapes: remember the answer on the plan.
+    key = ("shapes",) + tuple(tuple(shapes[name]) for name in plan.var_slots)
+    known = plan.memo.get(key)
+    if known is None:
+        known = plan.memo[key] = _infer(plan, shapes)
+    return list(known)
+
+
+def _infer(plan: Plan, shapes: Mapping[str, Shape]) -> list[Shape]:
+    if _all_scalar(plan, shapes):  # scalars in, scalars everywhere: no per-slot work
+        return [()] * len(plan.ops)
     out: list[Shape] = []
     for slot, op in enumerate(plan.ops):
         args = [out[a] for a in plan.args[slot]]
@@ -74,6 +85,16 @@ def infer_shapes(plan: Plan, shapes: Mapping[str, Shape]) -> list[Shape]:
             shape = args[0]
         out.append(shape)
     return out
+
+
+def _all_scalar(plan: Plan, shapes: Mapping[str, Shape]) -> bool:
+    """True when every variable is a scalar, no constant is an array and no op is a matmul
+    (whose scalar operands are an error to report): then every slot is a scalar."""
+    if any(tuple(shapes[name]) != () for name in plan.var_slots) or "matmul" in plan.ops:
+        return False
+    if "array_consts" not in plan.memo:
+        plan.memo["array_consts"] = np.ndarray in set(map(type, plan.attrs))
+    return not plan.memo["array_consts"]
 
 
 def point_shapes(point: Mapping) -> dict[str, Shape]:
