@@ -32,8 +32,13 @@ def parse_assignment(text: str) -> tuple[str, object]:
     except ValueError:
         raise ValueError(f"--at {name}: {value!r} is not a number or a list of numbers") from None
     if isinstance(parsed, list):
-        array = np.asarray(parsed, dtype=float)
-        return name, array
+        try:
+            array = np.asarray(parsed)
+        except ValueError:  # ragged nesting
+            raise ValueError(f"--at {name}: {value!r} is not a rectangular array") from None
+        if array.dtype.kind not in "iuf":  # strings, booleans, objects, nulls
+            raise ValueError(f"--at {name}: {value!r} is not a list of numbers") from None
+        return name, array.astype(float)
     return name, parsed
 
 
@@ -43,7 +48,11 @@ def _cmd_grad(args: argparse.Namespace) -> int:
     from .lab.compare import compare
 
     expr = parse(args.expression)
-    point = dict(parse_assignment(a) for a in args.at)
+    point = {}
+    for name, value in map(parse_assignment, args.at):
+        if name in point:
+            raise ValueError(f"--at gives {name!r} twice")
+        point[name] = value
     methods = args.methods or list(METHODS)
     for m in methods:
         resolve(m)  # unknown names fail here, before any work
@@ -114,11 +123,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (argparse would print the usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="difflab", description="A laboratory for differentiation: symbolic, numeric, "
         "forward and reverse mode, with JAX as the reference.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
 
     p = sub.add_parser("grad", help="the gradient by every method, side by side",
                        description="Print the gradient of EXPRESSION at a point by every "
@@ -161,11 +178,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``difflab`` command; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help (0) or a bad argument (2, one line already printed)
+        return done.code if isinstance(done.code, int) else 2
     try:
         return args.func(args)
     except (ValueError, KeyError, TypeError, FileNotFoundError) as err:
         message = str(err).strip("'\"").split("\n")[0]  # one line, no traceback
+        if isinstance(err, FileNotFoundError) and err.filename:
+            message = f"no such file or directory: {err.filename}"
         print(f"difflab {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -177,19 +177,20 @@ def difference(f_at: Callable, x: float, h: float, scheme: str, f0=None,
         scheme: one of SCHEMES; f0: f(x), needed by forward and backward.
         levels: Richardson's number of step halvings.
     """
-    if scheme == "complex":
-        return np.imag(f_at(complex(x, h))) / h, None
-    if scheme == "richardson":
-        return _richardson(f_at, x, h, levels)
-    if scheme == "forward":
-        return (f_at(x + h) - f0) / h, None
-    if scheme == "backward":
-        return (f0 - f_at(x - h)) / h, None
-    pairs, denominator = SYMMETRIC[scheme]
-    total = 0.0
-    for k, w in pairs:
-        total = total + w * (f_at(x + k * h) - f_at(x - k * h))
-    return total / (denominator * h), None
+    with np.errstate(all="ignore"):  # inf - inf at an overflow is nan, silently (IEEE)
+        if scheme == "complex":
+            return np.imag(f_at(complex(x, h))) / h, None
+        if scheme == "richardson":
+            return _richardson(f_at, x, h, levels)
+        if scheme == "forward":
+            return (f_at(x + h) - f0) / h, None
+        if scheme == "backward":
+            return (f0 - f_at(x - h)) / h, None
+        pairs, denominator = SYMMETRIC[scheme]
+        total = 0.0
+        for k, w in pairs:
+            total = total + w * (f_at(x + k * h) - f_at(x - k * h))
+        return total / (denominator * h), None
 
 
 def derivative(f: Callable, x: float, scheme: str = DEFAULT_SCHEME, step: float | None = None,

@@ -5,8 +5,9 @@ index (``W_0_1``), so broadcasting, ``@`` and reductions work elementwise exactl
 Three ops have no SymPy function of their own; they are defined here with their derivative,
 their 50-digit evaluation (by rewriting) and a NumPy/mpmath implementation for ``lambdify``:
 ``sigmoid``, ``softplus`` and ``relu`` (whose derivative is ``Heaviside(x, 0)``, so
-d relu(0) = 0 as in JAX). ``max``/``min`` map to ``Max``/``Min``, whose derivative
-``Heaviside(a - b)`` takes 1/2 at a tie, again as JAX does.
+d relu(0) = 0 as in JAX). ``max``/``min`` map to ``max2``/``min2``: binary, so SymPy never
+flattens them as it does ``Max``/``Min`` (``Min(Min(a, b), a)`` is ``Min(a, b)``, which
+changes the derivative at a tie), with derivative ``Heaviside(a - b)``: 1/2 at a tie, as JAX.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import sympy
 from sympy.codegen.cfunctions import expm1 as sp_expm1
 from sympy.codegen.cfunctions import log1p as sp_log1p
+from sympy.core.logic import fuzzy_and
 
 from .evaluate import PRIMAL
 from .ir import BUILDERS, Expr, constant, toposort, variable
@@ -25,7 +27,16 @@ from .ir import BUILDERS, Expr, constant, toposort, variable
 Shape = tuple[int, ...]
 
 
-class sigmoid(sympy.Function):  # noqa: N801 - SymPy prints the class name
+class _RealFunction(sympy.Function):
+    """A function that is real where its arguments are. Without saying so, SymPy takes
+    abs(u ** softplus(y)) apart into re() and im() of softplus, whose derivatives it cannot
+    print (symbolic failed on such gradients)."""
+
+    def _eval_is_extended_real(self):
+        return fuzzy_and(a.is_extended_real for a in self.args)
+
+
+class sigmoid(_RealFunction):  # noqa: N801 - SymPy prints the class name
     """1 / (1 + exp(-x)); d sigmoid = sigmoid (1 - sigmoid)."""
 
     def fdiff(self, argindex=1):
@@ -39,7 +50,7 @@ class sigmoid(sympy.Function):  # noqa: N801 - SymPy prints the class name
         return self.rewrite(sympy.exp)._eval_evalf(prec)
 
 
-class softplus(sympy.Function):  # noqa: N801
+class softplus(_RealFunction):  # noqa: N801
     """log(1 + exp(x)); d softplus = sigmoid."""
 
     def fdiff(self, argindex=1):
@@ -52,7 +63,7 @@ class softplus(sympy.Function):  # noqa: N801
         return self.rewrite(sympy.exp)._eval_evalf(prec)
 
 
-class relu(sympy.Function):  # noqa: N801
+class relu(_RealFunction):  # noqa: N801
     """max(x, 0); d relu = Heaviside(x, 0) (0 at the kink, as JAX)."""
 
     def fdiff(self, argindex=1):
@@ -70,6 +81,41 @@ class relu(sympy.Function):  # noqa: N801
         return sympy.Max(self.args[0], 0)._eval_evalf(prec)
 
 
+class _Binary(_RealFunction):
+    """max or min of exactly two arguments, kept as written. JAX splits every binary tie
+    1/2 : 1/2, so min(min(a, b), a) at a = b gives 3/4 to a and 1/4 to b; SymPy's Min would
+    first flatten it to Min(a, b) (1/2 : 1/2)."""
+
+    nargs = 2
+    _sympy = sympy.Max
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return cls._sympy(a, b)
+
+    def _eval_evalf(self, prec):
+        return self._sympy(*self.args)._eval_evalf(prec)
+
+
+class max2(_Binary):  # noqa: N801
+    """max(a, b); d/da = Heaviside(a - b) (1/2 at a tie, as jnp.maximum)."""
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return sympy.Heaviside(a - b) if argindex == 1 else sympy.Heaviside(b - a)
+
+
+class min2(_Binary):  # noqa: N801
+    """min(a, b); d/da = Heaviside(b - a) (1/2 at a tie, as jnp.minimum)."""
+
+    _sympy = sympy.Min
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return sympy.Heaviside(b - a) if argindex == 1 else sympy.Heaviside(a - b)
+
+
 def _heaviside_np(x, h0=0.5):
     return np.heaviside(x, h0)
 
@@ -82,7 +128,8 @@ def _heaviside_mp(x, h0=0.5):
 
 # Implementations for lambdify: numpy (fast, float64) and mpmath (high precision).
 NUMPY_FUNCTIONS = {"sigmoid": PRIMAL["sigmoid"], "softplus": PRIMAL["softplus"],
-                   "relu": PRIMAL["relu"], "Heaviside": _heaviside_np}
+                   "relu": PRIMAL["relu"], "Heaviside": _heaviside_np,
+                   "max2": PRIMAL["max"], "min2": PRIMAL["min"]}
 
 
 def _mp(name):
@@ -94,12 +141,15 @@ def _mp(name):
         else x + mpmath.log1p(mpmath.exp(-x)),
         "relu": lambda x: x if x > 0 else mpmath.mpf(0),
         "Heaviside": _heaviside_mp,
+        "max2": lambda a, b: a if a >= b else b,
+        "min2": lambda a, b: a if a <= b else b,
     }[name]
 
 
 def mpmath_functions() -> dict:
     """Implementations of the custom functions for ``lambdify(..., modules="mpmath")``."""
-    return {name: _mp(name) for name in ("sigmoid", "softplus", "relu", "Heaviside")}
+    return {name: _mp(name) for name in ("sigmoid", "softplus", "relu", "Heaviside", "max2",
+                                         "min2")}
 
 
 # op -> SymPy function over scalars. Elementwise ops broadcast through np.frompyfunc.
@@ -112,7 +162,7 @@ SYMPY_UNARY = {
 }
 SYMPY_BINARY = {
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
-    "pow": sympy.Pow, "max": sympy.Max, "min": sympy.Min,
+    "pow": sympy.Pow, "max": max2, "min": min2,
 }
 _UFUNC = {op: np.frompyfunc(f, 1, 1) for op, f in SYMPY_UNARY.items()}
 _UFUNC.update({op: np.frompyfunc(f, 2, 1) for op, f in SYMPY_BINARY.items()})
@@ -267,8 +317,8 @@ def _from_node(node, args: list[Expr]) -> Expr:
         if expo == -sympy.Rational(1, 2):
             return BUILDERS["div"](constant(1.0), BUILDERS["sqrt"](args[0]))
         return BUILDERS["pow"](*args)
-    if isinstance(node, sympy.Max | sympy.Min):
-        return _fold("max" if isinstance(node, sympy.Max) else "min", args)
+    if isinstance(node, sympy.Max | sympy.Min | max2 | min2):
+        return _fold("max" if isinstance(node, sympy.Max | max2) else "min", args)
     op = _FROM_FUNCTION.get(node.func)
     if op is not None and len(args) == 1:
         return BUILDERS[op](args[0])

@@ -9,7 +9,8 @@ once to float64 — so truth is the correctly rounded value, up to the 50-digit 
 Outside a function's domain mpmath raises (1/0) or goes complex (log(-1), sqrt(-1)); the
 result is then what IEEE float64 gives: a complex value becomes nan, and a component whose
 mpmath evaluation raises is evaluated in NumPy float64 instead (1/0 -> inf, 0/0 -> nan).
-Kinks follow JAX: d relu(0) = 0, d abs(0) = 0, d max at a tie 1/2; sign and Heaviside
+Kinks follow JAX: d relu(0) = 0, d abs(0) = 0, d max at a tie 1/2, x ** y at x = 0 (see
+``real_pow``); sign and Heaviside
 differentiate to 0 (SymPy's DiracDelta is dropped), so Hessians at kinks are finite. Every
 value is real, so |u| is ``real_abs`` with d|u| = sign(u) (SymPy's Abs, unsure that log(x) is
 real, would differentiate through re/im).
@@ -72,8 +73,51 @@ class real_sign(sympy.Function):  # noqa: N801
         return sympy.S.Zero
 
 
-MPMATH_FUNCTIONS = {"real_abs": mpmath.fabs, "real_sign": mpmath.sign}
-NUMPY_FUNCTIONS = {"real_abs": np.abs, "real_sign": np.sign}
+class real_pow(sympy.Function):  # noqa: N801
+    """x ** y with a varying exponent, differentiated as JAX does: d/dx = y * x ** (y - 1)
+    and d/dy = log(x) * x ** y with log 0 taken as 0. SymPy's own rule, x ** y * y / x and
+    log(x) * x ** y, is 0/0 or -inf * 0 at x = 0, where x ** 2 or x ** 1 are perfectly
+    smooth: the truth would be nan where every method (and JAX) gives 0 or 1."""
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        if argindex == 1:
+            return y * real_pow(x, y - 1)
+        return log_or_zero(x) * self
+
+
+class log_or_zero(sympy.Function):  # noqa: N801
+    """log(x), and 0 at x = 0: the factor of d/dy x ** y (0 ** y is flat in y for y > 0)."""
+
+    def fdiff(self, argindex=1):
+        return 1 / self.args[0]
+
+
+def _mp_log_or_zero(x):
+    return mpmath.mpf(0) if x == 0 else mpmath.log(x)
+
+
+def _np_log_or_zero(x):
+    return np.log(np.where(x == 0, 1.0, x))
+
+
+MPMATH_FUNCTIONS = {"real_abs": mpmath.fabs, "real_sign": mpmath.sign,
+                    "real_pow": mpmath.power, "log_or_zero": _mp_log_or_zero}
+NUMPY_FUNCTIONS = {"real_abs": np.abs, "real_sign": np.sign, "real_pow": np.power,
+                   "log_or_zero": _np_log_or_zero}
+
+
+def _varying_pow(e) -> bool:
+    return e.is_Pow and not e.exp.is_Number
+
+
+def _real(expr):
+    """|u| as ``real_abs`` and x ** y (y not a number) as ``real_pow``: see their docstrings."""
+    if expr.has(sympy.Abs):
+        expr = expr.replace(sympy.Abs, real_abs)
+    if expr.has(sympy.Pow):
+        expr = expr.replace(_varying_pow, lambda e: real_pow(e.base, e.exp))
+    return expr
 
 
 _MPMATH = [MPMATH_FUNCTIONS, sympy_bridge.mpmath_functions(), "mpmath"]
@@ -149,8 +193,7 @@ def _prepare(kind: str, expr: Expr, wrt: tuple, shape_key: tuple, max_tree: int,
     args = [s for name in names for s in symbols[name].ravel()]
     clock = Clock(time_budget, "truth", TruthTooLarge)
     try:
-        outputs = [o.replace(sympy.Abs, real_abs) if o.has(sympy.Abs) else o
-                   for o in sympy_bridge.to_sympy_arrays(expr, shapes, symbols).ravel()]
+        outputs = [_real(o) for o in sympy_bridge.to_sympy_arrays(expr, shapes, symbols).ravel()]
         if kind == "value":
             components = outputs
 

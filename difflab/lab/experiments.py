@@ -43,18 +43,27 @@ def available() -> dict[str, object]:
 
 def load_config(name: str, quick: bool = False) -> dict:
     """The experiment's CONFIG, with its QUICK overrides applied when ``quick``."""
+    if not isinstance(name, str):
+        raise TypeError(f"an experiment name must be a string, got {type(name).__name__}")
     path = experiments_dir() / f"{name}.py"
-    if not path.exists():
+    if not name.isidentifier() or not path.exists():  # a bare name: never a path elsewhere
         known = ", ".join(available()) or "none"
         raise ValueError(f"unknown experiment {name!r}; known experiments: {known}")
     spec = importlib.util.spec_from_file_location(f"_experiment_{name}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = dict(getattr(module, "CONFIG", {}))
-    if not isinstance(config, dict):
-        raise ValueError(f"experiments/{name}.py: CONFIG must be a dict")
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # a broken config file: say which and why, in one line
+        raise ValueError(f"experiments/{name}.py does not load: {type(err).__name__}: "
+                         f"{err}") from err
+    config, overrides = getattr(module, "CONFIG", {}), getattr(module, "QUICK", {})
+    for label, block in (("CONFIG", config), ("QUICK", overrides)):
+        if not isinstance(block, dict):
+            raise ValueError(f"experiments/{name}.py: {label} must be a dict, got "
+                             f"{type(block).__name__}")
+    config = dict(config)
     if quick:
-        config.update(getattr(module, "QUICK", {}))
+        config.update(overrides)
     return config
 
 
