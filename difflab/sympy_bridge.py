@@ -2,12 +2,14 @@
 
 Arrays become NumPy object arrays of scalar SymPy symbols named after their variable and
 index (``W_0_1``), so broadcasting, ``@`` and reductions work elementwise exactly as in NumPy.
-Three ops have no SymPy function of their own; they are defined here with their derivative,
-their 50-digit evaluation (by rewriting) and a NumPy/mpmath implementation for ``lambdify``:
-``sigmoid``, ``softplus`` and ``relu`` (whose derivative is ``Heaviside(x, 0)``, so
-d relu(0) = 0 as in JAX). ``max``/``min`` map to ``max2``/``min2``: binary, so SymPy never
-flattens them as it does ``Max``/``Min`` (``Min(Min(a, b), a)`` is ``Min(a, b)``, which
-changes the derivative at a tie), with derivative ``Heaviside(a - b)``: 1/2 at a tie, as JAX.
+Some ops are defined here, with their derivative, their 50-digit evaluation (by rewriting)
+and a NumPy/mpmath implementation for ``lambdify``: ``sigmoid``, ``softplus`` and ``relu``
+(whose derivative is ``Heaviside(x, 0)``, so d relu(0) = 0 as in JAX) have no SymPy function;
+``abs``, ``max`` and ``min`` have one that SymPy rewrites, which changes derivatives at kinks:
+``Abs(x)**2`` becomes ``x**2`` and ``Min(Min(a, b), a)`` becomes ``Min(a, b)``. Here they are
+``fabs`` (d = sign, 0 at 0) and the binary ``max2``/``min2`` (d = ``Heaviside(a - b)``, 1/2 at
+a tie), kept as written, so every kink differentiates as JAX does. All are real for real
+arguments.
 """
 
 from __future__ import annotations
@@ -81,6 +83,24 @@ class relu(_RealFunction):  # noqa: N801
         return sympy.Max(self.args[0], 0)._eval_evalf(prec)
 
 
+class fabs(_RealFunction):  # noqa: N801
+    """|x| of a real x, kept as written; d|x| = sign(x) (0 at 0, as JAX). SymPy's Abs would
+    rewrite Abs(x)**2 as x**2 (smooth: second derivative 2 at 0), where JAX differentiates
+    |x| |x| at 0 through sign(0) = 0; and Abs of an expression SymPy cannot prove real
+    differentiates through re() and im()."""
+
+    def fdiff(self, argindex=1):
+        return sympy.sign(self.args[0])
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sympy.Abs(x)
+
+    def _eval_evalf(self, prec):
+        return sympy.Abs(self.args[0])._eval_evalf(prec)
+
+
 class _Binary(_RealFunction):
     """max or min of exactly two arguments, kept as written. JAX splits every binary tie
     1/2 : 1/2, so min(min(a, b), a) at a = b gives 3/4 to a and 1/4 to b; SymPy's Min would
@@ -129,7 +149,7 @@ def _heaviside_mp(x, h0=0.5):
 # Implementations for lambdify: numpy (fast, float64) and mpmath (high precision).
 NUMPY_FUNCTIONS = {"sigmoid": PRIMAL["sigmoid"], "softplus": PRIMAL["softplus"],
                    "relu": PRIMAL["relu"], "Heaviside": _heaviside_np,
-                   "max2": PRIMAL["max"], "min2": PRIMAL["min"]}
+                   "max2": PRIMAL["max"], "min2": PRIMAL["min"], "fabs": PRIMAL["abs"]}
 
 
 def _mp(name):
@@ -143,13 +163,14 @@ def _mp(name):
         "Heaviside": _heaviside_mp,
         "max2": lambda a, b: a if a >= b else b,
         "min2": lambda a, b: a if a <= b else b,
+        "fabs": mpmath.fabs,
     }[name]
 
 
 def mpmath_functions() -> dict:
     """Implementations of the custom functions for ``lambdify(..., modules="mpmath")``."""
     return {name: _mp(name) for name in ("sigmoid", "softplus", "relu", "Heaviside", "max2",
-                                         "min2")}
+                                         "min2", "fabs")}
 
 
 # op -> SymPy function over scalars. Elementwise ops broadcast through np.frompyfunc.
@@ -157,7 +178,7 @@ SYMPY_UNARY = {
     "neg": operator.neg, "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
     "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "sinh": sympy.sinh,
     "cosh": sympy.cosh, "tanh": sympy.tanh, "exp": sympy.exp, "log": sympy.log,
-    "log1p": sp_log1p, "expm1": sp_expm1, "sqrt": sympy.sqrt, "abs": sympy.Abs,
+    "log1p": sp_log1p, "expm1": sp_expm1, "sqrt": sympy.sqrt, "abs": fabs,
     "sigmoid": sigmoid, "relu": relu, "softplus": softplus,
 }
 SYMPY_BINARY = {
@@ -260,7 +281,7 @@ _FROM_FUNCTION = {
     sympy.sin: "sin", sympy.cos: "cos", sympy.tan: "tan", sympy.asin: "asin",
     sympy.acos: "acos", sympy.atan: "atan", sympy.sinh: "sinh", sympy.cosh: "cosh",
     sympy.tanh: "tanh", sympy.exp: "exp", sympy.log: "log", sp_log1p: "log1p",
-    sp_expm1: "expm1", sympy.Abs: "abs", sigmoid: "sigmoid", relu: "relu",
+    sp_expm1: "expm1", sympy.Abs: "abs", fabs: "abs", sigmoid: "sigmoid", relu: "relu",
     softplus: "softplus",
 }
 
