@@ -1,18 +1,12 @@
-"""Forward mode: dual numbers, and a tangent sweep over a plan.
+"""Forward mode on a plan: the tangent rules, and a tangent sweep over every slot.
 
 Forward mode carries, next to every value ``x``, its tangent ``x_dot = dx/de`` along a chosen
 input direction, and applies the chain rule in evaluation order: ``y = f(x)`` gets
-``y_dot = f'(x) x_dot``. Two faces of that one idea live here.
+``y_dot = f'(x) x_dot``. Two faces of that one idea share the rules in ``jvp_rules``:
 
-* ``Dual(value, x_dot)``: a number that plain Python and NumPy code computes with (operators,
-  ufuncs through ``__array_ufunc__``, ``np.sum``/``np.where``/... through
-  ``__array_function__``). ``derivative(f, x)`` and ``jvp(f, primals, tangents)`` seed one.
-  Perturbations are *tagged*: every ``derivative``/``jvp`` call takes a fresh, larger tag, and a
-  Dual's value may itself be a Dual of an older (smaller) tag. An operation works at the
-  largest tag among its operands and treats the others as constants at that level (the values
-  below it are Duals that dispatch again). So nested derivatives never confuse their
-  perturbations (ForwardDiff.jl's tags, JAX's trace levels):
-  ``derivative(lambda x: x * derivative(lambda y: x + y, 1.0), 1.0) == 1.0``, not 2.
+* ``Dual`` numbers (``dual.py``, re-exported here with ``derivative``, ``jvp``, ``gradient``,
+  ``grad_fn`` and the grammar's functions ``sin`` ... ``min``): forward mode on plain Python and
+  NumPy code, with tagged perturbations for nested derivatives.
 * The plan evaluator (``prepare``, ``prepare_jacobian``, ``prepare_hessian``; ``grad``,
   ``jacobian``, ``hessian`` one-shot): after the primal pass it walks the plan once more,
   pushing tangents with a LEADING AXIS OF DIRECTIONS (shape ``(k,) + value shape``), seeded
@@ -30,23 +24,58 @@ from __future__ import annotations
 
 import builtins
 import gc
-import itertools
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
-from numbers import Real
 
 import numpy as np
 
+from .dual import (  # noqa: F401 - Dual and its functions are re-exported: forward.sin, ...
+    _ONE,
+    _TAGS,
+    _ZERO,
+    Dual,
+    _dual,
+    _fit,
+    _perturbation,
+    _shape,
+    _strip,
+    _zeros_like,
+    abs,
+    acos,
+    asin,
+    atan,
+    cos,
+    cosh,
+    derivative,
+    exp,
+    expm1,
+    grad_fn,
+    gradient,
+    jvp,
+    log,
+    log1p,
+    max,
+    mean,
+    min,
+    relu,
+    sigmoid,
+    sin,
+    sinh,
+    softplus,
+    sqrt,
+    sum,
+    tan,
+    tanh,
+    transpose,
+)
 from .evaluate import PRIMAL, PointError
 from .ir import Expr
 from .plan import compile_plan
 from .protocol import Prepared, Shape, shaped
 from .shapes import ELEMENTWISE_BINARY, infer_shapes
 
-_ZERO = np.float64(0.0)
-_ONE = np.float64(1.0)
 RULE_TABLES = ("jvp_rules",)
 
 
@@ -196,394 +225,12 @@ jvp_rules: dict[str, Callable] = {
 }
 
 
-def _strip(v):
-    """The plain number under every Dual layer (for masks: kinks, ties, zero tests)."""
-    while v.__class__ is Dual:
-        v = v.value
-    return v
-
-
-def _shape(v) -> Shape:
-    return np.shape(_strip(v))
-
-
-def _zeros_like(t):
-    shape = _shape(t)
-    return np.zeros(shape) if shape else _ZERO
-
-
 def _select(mask, t):
     """t where mask holds, else 0: a select (as JAX's), so 0 even where t is inf or nan."""
     if mask.__class__ is not np.ndarray:
         return t if mask else _zeros_like(t)
     return np.where(mask, t, 0.0)
 
-
-# ---- Dual numbers -------------------------------------------------------------------------
-_TAGS = itertools.count(1)  # tag 0: Duals made by hand; each derivative/jvp takes a new one
-_new = object.__new__
-
-
-class Dual:
-    """A value with a tangent: ``Dual(value, x_dot=1, tag=0)``.
-
-    ``value`` is a float, an array, or a Dual of a smaller tag (a nested derivative);
-    ``x_dot`` has the value's shape. Arithmetic, NumPy ufuncs and ``np.sum``/``np.mean``/
-    ``np.transpose``/``np.reshape``/``np.broadcast_to``/``np.where`` work on it; comparisons
-    compare the values and return plain booleans. ``math.sin(d)`` or ``float(d)`` raise
-    (the tangent would be lost): use ``np.sin`` or ``forward.sin``.
-    """
-
-    __slots__ = ("value", "x_dot", "tag")
-    __hash__ = None  # == compares values
-
-    def __init__(self, value, x_dot=None, tag: int = 0):
-        value = _as_number(value)
-        shape = _shape(value)
-        if x_dot is None:
-            x_dot = np.ones(shape) if shape else _ONE
-        else:
-            x_dot = _as_number(x_dot)
-            if _shape(x_dot) != shape:
-                try:
-                    x_dot = np.broadcast_to(x_dot, shape)
-                except ValueError:
-                    raise ValueError(f"Dual: a tangent of shape {_shape(x_dot)} does not fit a "
-                                     f"value of shape {shape}") from None
-        self.value, self.x_dot, self.tag = value, x_dot, int(tag)
-
-    def __repr__(self) -> str:
-        return f"Dual({self.value!r}, x_dot={self.x_dot!r}, tag={self.tag})"
-
-    # ---- arithmetic: operators go through the same lifting as ufuncs ---------------------
-    def __add__(self, other): return _lift2("add", self, other, operator.add)
-    def __radd__(self, other): return _lift2("add", other, self, operator.add)
-    def __sub__(self, other): return _lift2("sub", self, other, operator.sub)
-    def __rsub__(self, other): return _lift2("sub", other, self, operator.sub)
-    def __mul__(self, other): return _lift2("mul", self, other, operator.mul)
-    def __rmul__(self, other): return _lift2("mul", other, self, operator.mul)
-    def __truediv__(self, other): return _lift2("div", self, other, operator.truediv)
-    def __rtruediv__(self, other): return _lift2("div", other, self, operator.truediv)
-    def __pow__(self, other): return _lift2("pow", self, other, operator.pow)
-    def __rpow__(self, other): return _lift2("pow", other, self, operator.pow)
-    def __matmul__(self, other): return _lift2("matmul", self, other, operator.matmul)
-    def __rmatmul__(self, other): return _lift2("matmul", other, self, operator.matmul)
-    def __neg__(self): return _lift1("neg", self, operator.neg)
-    def __pos__(self): return self
-    def __abs__(self): return _lift1("abs", self, np.abs)
-
-    # comparisons look at the values only (masks for kinks and ties)
-    def __eq__(self, other): return _strip(self) == _strip(other)
-    def __ne__(self, other): return _strip(self) != _strip(other)
-    def __lt__(self, other): return _strip(self) < _strip(other)
-    def __le__(self, other): return _strip(self) <= _strip(other)
-    def __gt__(self, other): return _strip(self) > _strip(other)
-    def __ge__(self, other): return _strip(self) >= _strip(other)
-    def __bool__(self): return bool(_strip(self))
-
-    def __float__(self):
-        raise TypeError("cannot convert a Dual to float (its tangent would be lost); use "
-                        "NumPy or difflab.forward functions on it, or read .value")
-
-    def __array__(self, dtype=None, copy=None):
-        raise TypeError("a Dual cannot become a NumPy array (its tangent would be lost); "
-                        "in-place updates such as a[i] = d or a += d are not supported")
-
-    # ---- array-like conveniences ---------------------------------------------------------
-    shape = property(lambda self: _shape(self), doc="The value's shape.")
-    ndim = property(lambda self: len(_shape(self)), doc="The value's number of axes.")
-    size = property(lambda self: math.prod(_shape(self)), doc="The value's element count.")
-    T = property(lambda self: np.transpose(self), doc="Transpose (reverses the axes).")
-
-    def __len__(self) -> int:
-        return len(_strip(self))
-
-    def __getitem__(self, index):
-        return _dual(self.value[index], self.x_dot[index], self.tag)
-
-    def sum(self, axis=None, keepdims=False): return np.sum(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return np.mean(self, axis=axis, keepdims=keepdims)
-    def reshape(self, *shape): return np.reshape(self, shape[0] if len(shape) == 1 else shape)
-    def transpose(self, *axes): return np.transpose(self, axes or None)
-
-    # ---- NumPy protocols -----------------------------------------------------------------
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if "out" in kwargs:
-            raise TypeError(f"{ufunc.__name__}: cannot write a Dual into an array (out=, +=); "
-                            f"write x = x + y instead")
-        if method != "__call__" or kwargs:
-            return NotImplemented
-        op = _UFUNC_OPS.get(ufunc)
-        if op is not None:
-            if len(inputs) == 1:
-                return _lift1(op, inputs[0], ufunc)
-            return _lift2(op, inputs[0], inputs[1], ufunc)
-        if ufunc in _ON_VALUES:  # comparisons, sign, isnan...: piecewise constant
-            return ufunc(*(_strip(v) for v in inputs))
-        return NotImplemented
-
-    def __array_function__(self, func, types, args, kwargs):
-        handler = _ARRAY_FUNCTIONS.get(func)
-        if handler is None:
-            return NotImplemented
-        return handler(*args, **kwargs)
-
-
-def _dual(value, x_dot, tag: int) -> Dual:
-    """A Dual without checks (the value and tangent are already consistent)."""
-    d = _new(Dual)
-    d.value, d.x_dot, d.tag = value, x_dot, tag
-    return d
-
-
-def _as_number(v):
-    """A float64 scalar (np.float64: IEEE division, never ZeroDivisionError), array or Dual."""
-    cls = v.__class__
-    if cls is np.float64 or cls is Dual:
-        return v
-    if cls is np.ndarray:
-        return v if v.dtype == np.float64 else v.astype(np.float64)
-    if isinstance(v, bool) or v is None or isinstance(v, str | bytes):
-        raise TypeError(f"expected a number, an array of numbers or a Dual, got {v!r}")
-    if isinstance(v, Real):
-        return np.float64(v)
-    try:
-        arr = np.asarray(v, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"expected a number, an array of numbers or a Dual, got "
-                        f"{type(v).__name__}") from None
-    return arr if arr.ndim else np.float64(arr)
-
-
-def _lift1(op: str, x: Dual, primal: Callable) -> Dual:
-    """op(x) for a Dual x: the primal on the value (which may be a Dual of a lower tag)."""
-    v = x.value
-    y = primal(v)
-    return _dual(y, jvp_rules[op](v, y, x.x_dot), x.tag)
-
-
-def _lift2(op: str, a, b, primal: Callable) -> Dual:
-    """op(a, b) at the larger tag of the two; an operand of a lower tag (or none) is constant."""
-    ta = a.tag if a.__class__ is Dual else -1
-    tb = b.tag if b.__class__ is Dual else -1
-    tag = ta if ta >= tb else tb
-    av, a_dot = (a.value, a.x_dot) if ta == tag else (a, None)
-    bv, b_dot = (b.value, b.x_dot) if tb == tag else (b, None)
-    y = primal(av, bv)
-    y_dot = jvp_rules[op](av, bv, y, a_dot, b_dot)
-    if (a_dot is None or b_dot is None) and op in _PASS_THROUGH:
-        y_dot = _fit(y_dot, _shape(y))  # x + c with c broadcast: spread x_dot to y's shape
-    return _dual(y, y_dot, tag)
-
-
-_PASS_THROUGH = frozenset(("add", "sub"))  # rules that may hand back an operand's tangent
-
-
-def _fit(t, shape: Shape):
-    return t if _shape(t) == shape else np.broadcast_to(t, shape)
-
-
-_UFUNC_OPS = {
-    np.negative: "neg", np.sin: "sin", np.cos: "cos", np.tan: "tan", np.arcsin: "asin",
-    np.arccos: "acos", np.arctan: "atan", np.sinh: "sinh", np.cosh: "cosh", np.tanh: "tanh",
-    np.exp: "exp", np.log: "log", np.log1p: "log1p", np.expm1: "expm1", np.sqrt: "sqrt",
-    np.absolute: "abs", np.square: "square", np.add: "add", np.subtract: "sub",
-    np.multiply: "mul", np.true_divide: "div", np.power: "pow", np.maximum: "max",
-    np.minimum: "min", np.matmul: "matmul", np.logaddexp: "logaddexp",
-}
-_ON_VALUES = frozenset((np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
-                        np.not_equal, np.sign, np.isnan, np.isinf, np.isfinite))
-
-
-def _linear(func: Callable) -> Callable:
-    """A NumPy function linear in its first argument: apply it to value and tangent alike."""
-    def apply(x, *args, **kwargs):
-        if x.__class__ is not Dual:
-            return func(x, *args, **kwargs)
-        return _dual(func(x.value, *args, **kwargs), func(x.x_dot, *args, **kwargs), x.tag)
-    return apply
-
-
-def _where(condition, *xy):
-    """np.where(condition, x, y) with a plain (or Dual, read by value) condition."""
-    c = _strip(condition)
-    if not xy:
-        return np.where(c)
-    x, y = xy
-    tag = builtins.max(x.tag if x.__class__ is Dual else -1, y.tag if y.__class__ is Dual else -1)
-    xv, x_dot = (x.value, x.x_dot) if x.__class__ is Dual and x.tag == tag else (x, _ZERO)
-    yv, y_dot = (y.value, y.x_dot) if y.__class__ is Dual and y.tag == tag else (y, _ZERO)
-    value = _scalar(np.where(c, xv, yv))
-    return _dual(value, _fit(_scalar(np.where(c, x_dot, y_dot)), _shape(value)), tag)
-
-
-def _scalar(v):
-    return v[()] if v.__class__ is np.ndarray and v.ndim == 0 else v
-
-
-def _size(a, axis=None) -> int:
-    shape = _shape(a)
-    return math.prod(shape) if axis is None else shape[axis]
-
-
-_ARRAY_FUNCTIONS = {
-    **{f: _linear(f) for f in (np.sum, np.mean, np.transpose, np.reshape, np.broadcast_to,
-                               np.swapaxes, np.moveaxis, np.squeeze, np.expand_dims,
-                               np.ravel)},
-    np.where: _where, np.shape: _shape, np.ndim: lambda a: len(_shape(a)), np.size: _size,
-    np.zeros_like: lambda a, *args, **kw: np.zeros_like(_strip(a), *args, **kw),
-    np.ones_like: lambda a, *args, **kw: np.ones_like(_strip(a), *args, **kw),
-}
-
-
-# ---- derivatives of Python functions ------------------------------------------------------
-def _perturbation(y, tag: int):
-    """(value, tangent) of ``y`` along perturbation ``tag``; zero tangent if y does not carry
-    it. Recursion is over nesting levels (a handful), not over a graph."""
-    if y.__class__ is not Dual or y.tag < tag:
-        return y, _zeros_like(y)
-    if y.tag == tag:
-        return y.value, y.x_dot
-    value, value_dot = _perturbation(y.value, tag)  # a newer tag escaped f: keep it outside
-    x_dot, x_dot_dot = _perturbation(y.x_dot, tag)
-    return _dual(value, x_dot, y.tag), _dual(value_dot, x_dot_dot, y.tag)
-
-
-def _plain(v):
-    """A result for the caller: a float for a scalar, a writeable array, or a Dual."""
-    if v.__class__ is Dual:
-        return v
-    if np.ndim(v) == 0:
-        return float(v)
-    v = np.asarray(v)
-    return v if v.flags.writeable else v.copy()
-
-
-def derivative(f: Callable, x):
-    """The derivative of ``f`` at ``x`` by one forward pass (a fresh perturbation tag).
-
-    Args:
-        f: a function of one argument written with operators, NumPy and ``forward.*``
-            functions (it may itself call ``derivative``).
-        x: a float, an array (the tangent is all ones: the elementwise derivative of an
-            elementwise f, or d/dt f(x + t) in general) or a Dual of an outer derivative.
-    Returns:
-        f'(x): a float, an array of f's output shape, or a Dual (nested derivatives).
-    """
-    tag = next(_TAGS)
-    x = _as_number(x)
-    shape = _shape(x)
-    with np.errstate(all="ignore"):
-        y = f(_dual(x, np.ones(shape) if shape else _ONE, tag))
-    return _plain(_perturbation(y, tag)[1])
-
-
-def jvp(f: Callable, primals, tangents):
-    """Value and directional derivative: ``(f(*primals), J_f(primals) @ tangents)``.
-
-    Args:
-        f: a function of ``len(primals)`` arguments (or of one, if ``primals`` is not a tuple
-            or list); it may return a value or a tuple/list of values.
-        primals: the point: a tuple/list of floats, arrays or Duals (or a single one).
-        tangents: the direction, matching ``primals`` (each broadcast to its primal's shape).
-    Returns:
-        (value, tangent), each a tuple/list if f returns one.
-    """
-    single = not isinstance(primals, tuple | list)
-    if single:
-        primals, tangents = (primals,), (tangents,)
-    if not isinstance(tangents, tuple | list) or len(tangents) != len(primals):
-        raise ValueError(f"jvp: {len(primals)} primal(s) need as many tangents, got {tangents!r}")
-    tag = next(_TAGS)
-    args = []
-    for i, (p, t) in enumerate(zip(primals, tangents, strict=True)):
-        p, t = _as_number(p), _as_number(t)
-        if _shape(t) != _shape(p):
-            try:
-                t = np.broadcast_to(t, _shape(p))
-            except ValueError:
-                raise ValueError(f"jvp: tangent {i} has shape {_shape(t)}, its primal "
-                                 f"{_shape(p)}") from None
-        args.append(_dual(p, t, tag))
-    with np.errstate(all="ignore"):
-        y = f(*args)
-    if isinstance(y, tuple | list):
-        pairs = [_perturbation(v, tag) for v in y]
-        return (type(y)(_plain(v) for v, _ in pairs), type(y)(_plain(t) for _, t in pairs))
-    value, tangent = _perturbation(y, tag)
-    return _plain(value), _plain(tangent)
-
-
-def gradient(f: Callable, x):
-    """The gradient of a scalar function of one array: one forward pass per element.
-
-    Args:
-        f: array -> scalar.
-        x: a float or an array of floats.
-    Returns:
-        df/dx with x's shape (a float for a scalar x).
-    """
-    x = _as_number(x)
-    shape = _shape(x)
-    g = np.empty(math.prod(shape))
-    for i in range(g.size):
-        e = np.zeros(g.size)
-        e[i] = 1.0
-        _, t = jvp(f, x, e.reshape(shape) if shape else _ONE)
-        if np.ndim(t) != 0:
-            raise ValueError(f"gradient needs f to return a scalar, got shape {np.shape(t)}")
-        g[i] = t
-    return float(g[0]) if not shape else g.reshape(shape)
-
-
-def grad_fn(f: Callable) -> Callable:
-    """``grad_fn(f)(x) == gradient(f, x)``: the gradient as a function."""
-    def grad_f(x):
-        return gradient(f, x)
-    grad_f.__doc__ = f"The gradient of {getattr(f, '__name__', 'f')} (forward mode)."
-    return grad_f
-
-
-# ---- the grammar's functions on floats, arrays and Duals ----------------------------------
-def _apply(op: str, x):
-    return _lift1(op, x, _DUAL_PRIMAL[op]) if x.__class__ is Dual else PRIMAL[op](x)
-
-
-def _apply2(op: str, a, b):
-    if a.__class__ is Dual or b.__class__ is Dual:
-        return _lift2(op, a, b, PRIMAL[op])
-    return PRIMAL[op](a, b)
-
-
-def sin(x): return _apply("sin", x)
-def cos(x): return _apply("cos", x)
-def tan(x): return _apply("tan", x)
-def asin(x): return _apply("asin", x)
-def acos(x): return _apply("acos", x)
-def atan(x): return _apply("atan", x)
-def sinh(x): return _apply("sinh", x)
-def cosh(x): return _apply("cosh", x)
-def tanh(x): return _apply("tanh", x)
-def exp(x): return _apply("exp", x)
-def log(x): return _apply("log", x)
-def log1p(x): return _apply("log1p", x)
-def expm1(x): return _apply("expm1", x)
-def sqrt(x): return _apply("sqrt", x)
-def abs(x): return _apply("abs", x)  # noqa: A001 - the grammar's name
-def sigmoid(x): return _apply("sigmoid", x)
-def relu(x): return _apply("relu", x)
-def softplus(x): return _apply("softplus", x)
-def sum(x): return _apply("sum", x)  # noqa: A001 - every axis
-def mean(x): return _apply("mean", x)
-def transpose(x): return _apply("transpose", x)
-def max(a, b): return _apply2("max", a, b)  # noqa: A001 - elementwise
-
-
-# PRIMAL's relu is np.maximum(x, 0), which on a Dual takes max's tie rule (1/2 at x = 0). A
-# Dual's relu must take relu's own rule (0 at 0, as JAX), at every level of nesting: Hessians
-# run the primal pass on Duals.
-_DUAL_PRIMAL = {**PRIMAL, "relu": relu}
-def min(a, b): return _apply2("min", a, b)  # noqa: A001 - elementwise
 
 
 # ---- the tangent sweep over a plan --------------------------------------------------------

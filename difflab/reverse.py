@@ -21,6 +21,9 @@ Preparing compiles, once per (expression, wrt, shapes), a flat backward program:
 depends on a wrt variable AND reaches the output), in reverse topological order. Zero
 cotangents are never materialised. A call is then a loop with one list step and a NumPy call or
 two per node; consumed cotangents and primals are dropped as the sweep passes them.
+
+The teaching tape (``Tape``: a recorded Wengert list to print and sweep by hand; ``Step``: one
+traced backward step) lives in ``tape.py`` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -34,11 +37,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .evaluate import PRIMAL, clean_point
+from .evaluate import PRIMAL
 from .ir import Expr
 from .plan import Plan, compile_plan
 from .protocol import Prepared, Shape, shaped
 from .shapes import ELEMENTWISE_BINARY, infer_shapes
+from .tape import Step, Tape, summary  # noqa: F401 - re-exported (the sweep records Steps)
 
 # ---- the rules: one per op, next to its math ---------------------------------------------
 RULE_TABLES = ("vjp_rules",)
@@ -309,25 +313,6 @@ def _gc_paused():
 
 
 # ---- the backward sweep -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Step:
-    """One step of a backward sweep: slot ``slot`` (``op`` of ``args``) passed its incoming
-    cotangent ``y_bar`` on as ``arg_bars`` (None for an argument that needs none)."""
-
-    slot: int
-    op: str
-    args: tuple[int, ...]
-    y_bar: object
-    arg_bars: tuple
-
-    def __str__(self) -> str:
-        sent = "; ".join(f"v{a}_bar += {summary(bar)}"
-                         for a, bar in zip(self.args, self.arg_bars, strict=True)
-                         if bar is not None)
-        call = f"{self.op}({', '.join(f'v{a}' for a in self.args)})"
-        return f"{'v' + str(self.slot):>5} = {call:<16} y_bar = {summary(self.y_bar)}  ->  {sent}"
-
-
 def sweep(program: Program, values: list, seed, trace: list | None = None,
           free: bool = False) -> list:
     """Run the backward program: cotangents of every needed slot, seeded at the output.
@@ -382,106 +367,6 @@ def _finish(bar, shape: Shape):
     if type(bar) is np.ndarray and bar.flags.writeable and bar.shape == shape:
         return bar
     return np.array(np.broadcast_to(bar, shape), dtype=np.float64)  # e.g. a broadcast view
-
-
-# ---- the tape, for reading and teaching ---------------------------------------------------
-def summary(value) -> str:
-    """A short description of a slot's value: the number, or shape and range of an array."""
-    if value is None:
-        return "-"
-    if isinstance(value, float | np.floating | int) or np.ndim(value) == 0:
-        try:
-            return f"{float(value):.6g}"
-        except TypeError:  # e.g. a Dual: let it describe itself
-            return str(value)
-    arr = np.asarray(value)
-    if arr.size <= 4:
-        return np.array2string(arr, precision=4, separator=", ").replace("\n", "")
-    return f"{arr.shape} in [{arr.min():.4g} .. {arr.max():.4g}] mean {arr.mean():.4g}"
-
-
-class Tape:
-    """A Wengert list: the plan's slots in evaluation order with the primal value of each.
-
-    ``Tape.record(expr, point)`` evaluates and records; ``str(tape)`` prints the list (a ``*``
-    marks the slots that will receive a cotangent); ``tape.backward(trace=True)`` sweeps it
-    and keeps every step in ``tape.steps`` (``tape.format_steps()`` prints them).
-    """
-
-    def __init__(self, program: Program, values: list):
-        self.program = program
-        self.values = values
-        self.steps: list[Step] = []
-
-    @classmethod
-    def record(cls, expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> Tape:
-        """Evaluate ``expr`` at ``point`` and keep every slot's value.
-
-        Args:
-            expr: the expression.
-            point: every variable -> float or array.
-            wrt: the variables that will receive gradients (default: all).
-        Returns:
-            the tape.
-        """
-        plan = compile_plan(expr)
-        point = clean_point(plan, point)
-        shapes = {name: np.shape(value) for name, value in point.items()}
-        program = compile_program(expr, _wrt_names(expr, wrt), shapes)
-        with np.errstate(all="ignore"):
-            return cls(program, program.record(point))
-
-    @property
-    def value(self):
-        """The expression's value (the output slot's)."""
-        return self.values[self.program.plan.out]
-
-    def backward(self, seed=None, trace: bool = False) -> dict:
-        """Sweep the tape backward from the output.
-
-        Args:
-            seed: the output's cotangent; default 1.0 (the output must then be a scalar).
-            trace: keep every step in ``self.steps``.
-        Returns:
-            {name: cotangent} for the wrt variables: the gradient (or seed^T J, a VJP).
-        """
-        program = self.program
-        out_shape = program.shapes[program.plan.out]
-        if seed is None:
-            if out_shape != ():
-                raise ValueError(f"backward without a seed needs a scalar output, but the "
-                                 f"output has shape {out_shape}; pass seed= of that shape")
-            seed = _ONE
-        elif np.shape(seed) != out_shape:
-            raise ValueError(f"seed of shape {np.shape(seed)} does not match the output's "
-                             f"shape {out_shape}")
-        self.steps = [] if trace else self.steps
-        with np.errstate(all="ignore"):
-            bars = sweep(program, self.values, np.array(seed, dtype=np.float64) if out_shape
-                         else np.float64(seed), self.steps if trace else None)
-        var_slots, shapes = program.plan.var_slots, program.shapes
-        return {name: _finish(np.copy(bars[var_slots[name]]), shapes[var_slots[name]])
-                for name in program.wrt}
-
-    def __str__(self) -> str:
-        plan, needed = self.program.plan, self.program.needed
-        lines = [f"Wengert list: {plan.size} slots, output v{plan.out} "
-                 f"(* = receives a cotangent)",
-                 f"  {'slot':<7}{'op':<10}{'arguments':<14}value"]
-        for s, op in enumerate(plan.ops):
-            if op == "var":
-                what = plan.attrs[s]
-            elif op == "const":
-                what = ""
-            else:
-                what = ", ".join(f"v{a}" for a in plan.args[s])
-            mark = "*" if needed[s] else " "
-            lines.append(f"{mark} {'v' + str(s):<7}{op:<10}{what:<14}{summary(self.values[s])}")
-        return "\n".join(lines)
-
-    def format_steps(self) -> str:
-        """The recorded backward steps (``backward(trace=True)``), one line each."""
-        return "\n".join(map(str, self.steps))
 
 
 # ---- the protocol ----------------------------------------------------------------------------
@@ -638,14 +523,6 @@ def _info(program: Program) -> dict:
 
 
 # ---- one-shot conveniences, so `from difflab import reverse` works alone ------------------
-def _wrt_names(expr: Expr, wrt) -> tuple[str, ...]:
-    if wrt is None:
-        return expr.variables
-    if isinstance(wrt, str):
-        return tuple(wrt.replace(",", " ").split())
-    return tuple(wrt)
-
-
 def _one_shot(kind: str, expr, point: Mapping, wrt) -> dict:
     from . import api  # validation and the preparation cache live there, for every method
 
