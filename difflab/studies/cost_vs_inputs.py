@@ -24,9 +24,7 @@ several times slower on scalars. The operation counts:
     numeric    evaluations of f per gradient x ops(f) (central4: 4n evaluations)
     symbolic   the operations of the generated straight-line code after CSE (``info.cse_ops``)
 
-JAX is timed against its own jitted f (XLA fuses the program: no operation count). Also
-measured: what the lab's timing loop adds per call (it walks the result, one entry per input),
-a floor under every method's time at large n.
+JAX is timed against its own jitted f (XLA fuses the program: no operation count).
 
 The truth is the hand-written gradient d/dx_i = exp(x_i/n) (cos x_i + sin(x_i)/n)
 + 2 x_i / (1 + x_i^2) (the ``problems`` hook below), so no JAX or SymPy reference has to be
@@ -159,12 +157,6 @@ def baseline_row(config: dict, n: int, times: list[dict]) -> dict:
         else "tape"
     program = reverse.compile_program(expr, wrt, shapes)
     f_ops = size(expr).ops
-    # The lab's timing loop calls _block(result) after every call (it waits for JAX arrays):
-    # a walk over the n entries of the gradient, timed here on a gradient of n floats.
-    from ..lab.execute import _block
-
-    gradient = hand_gradient(point, n)
-    harness = measure(lambda: _block(gradient), min_time=0.002, samples=5).min
     # active: the operations that depend on an input (and reach f), each pushing one tangent
     # per direction in forward mode
     active = sum(1 for slot, needed in enumerate(program.needed)
@@ -173,7 +165,7 @@ def baseline_row(config: dict, n: int, times: list[dict]) -> dict:
     return {**baseline_cell(config, n).key(), "outcome": "ok",
             "f_min": best[fastest], "f_evaluator": fastest, "f_tape_min": best["tape"],
             "f_levels_min": best["levels"], "f_plan_min": best["plan"],
-            "harness_min": harness, "f_ops": f_ops, "n_inputs": len(wrt),
+            "f_ops": f_ops, "n_inputs": len(wrt),
             "ops_reverse": len(program.live_forward) + len(program.backward),
             "ops_forward": f_ops + len(wrt) * active,
             "ops_numeric": num["evaluations"] * f_ops,
@@ -343,9 +335,6 @@ def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
         lv = base["f_levels_min"].dropna().astype(float)
         ax_t.plot(lv.index, lv, color="black", ls=":", lw=1.4,
                   label="f, a level at a time (levels.Schedule)")
-    if "harness_min" in base:
-        ax_r.plot(base.index, base["harness_min"] / base["f_min"], color="#999999", ls="-.",
-                  lw=1.2, label="lab's timing-loop overhead (walking the result) / t(f)")
     ax_t.set(xscale="log", yscale="log", xlabel="number of inputs n",
              ylabel="time per gradient [s] (fastest batch)", title="Gradient time")
     sizes = np.array(sorted(base.index), dtype=float)
@@ -363,9 +352,6 @@ def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
     top = max(m["ratio"].max() if len(m) else 1, ops["ops_ratio"].max() if len(ops) else 1)
     for ax in (ax_r, ax_o):
         ax.set_ylim(0.3, top * 4)
-    if "harness_min" in base:
-        ax_r.set_ylim(min(0.3, 0.5 * float((base["harness_min"] / base["f_min"]).min())),
-                      top * 4)
     for ax in (ax_t, ax_r, ax_o):
         ax.set_xticks(sizes, [f"{int(n)}" for n in sizes])
         ax.minorticks_off()
@@ -401,14 +387,6 @@ def findings(df: pd.DataFrame, config: dict) -> str:
             f"{f_slope:.2f}): {'inside' if BOUND[0] <= at_max <= BOUND[1] else 'outside'} "
             f"the cheap-gradient band {BOUND[0]:g}–{BOUND[1]:g}; its operation count is a "
             f"constant {t.loc['reverse', 'ops/ops(f) at max n']:.2f}× ops(f).")
-        if "harness_min" in base and n_max in base.index:
-            h = float(base.loc[n_max, "harness_min"])
-            f = float(base.loc[n_max, "f_min"])
-            t_rev = float(r[r["n"] == n_max]["t"].iloc[0])
-            parts.append(
-                f"Part of that is the lab's timing loop: walking the {n_max} entries of the "
-                f"result after each call costs {h * 1e6:.0f} µs ({h / f:.1f}× f); without it "
-                f"reverse mode's ratio would be {(t_rev - h) / f:.1f}.")
     if "numeric" in t.index:
         d = m[m["method"] == "numeric"]
         n_max = int(d["n"].max())
