@@ -23,11 +23,9 @@ Duals, and the Dual part of the gradient is column j.
 from __future__ import annotations
 
 import builtins
-import gc
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -72,7 +70,7 @@ from .dual import (  # noqa: F401 - Dual and its functions are re-exported: forw
 )
 from .evaluate import PRIMAL, PointError
 from .ir import Expr
-from .plan import compile_plan
+from .plan import compile_plan, gc_paused
 from .protocol import Prepared, Shape, shaped
 from .shapes import ELEMENTWISE_BINARY, infer_shapes
 
@@ -273,7 +271,7 @@ class Sweep:
 
     def __init__(self, expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
                  chunk: int | None = None):
-        with _gc_paused():  # a million-node plan makes millions of tuples: skip GC scans
+        with gc_paused():  # a million-node plan makes millions of tuples: skip GC scans
             plan = self.plan = compile_plan(expr)
             for name in wrt:
                 if name not in plan.var_slots:
@@ -490,16 +488,6 @@ FAST_PRIMAL = {**PRIMAL, "neg": operator.neg, "add": operator.add, "sub": operat
                "matmul": operator.matmul, "relu": relu}  # (relu: see _DUAL_PRIMAL)
 
 
-@contextmanager
-def _gc_paused():
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
 
 # ---- the protocol -------------------------------------------------------------------------
 def _options(options: dict) -> int | None:
@@ -555,15 +543,12 @@ def _level_sweep(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape]):
     scalar, a graph big and shallow enough, and (directions x slots) tangents within
     ``TANGENT_BUDGET``. None otherwise (and for a wrt name that is not a variable)."""
     from .forward_levels import compile_levels  # (it imports this module's rules)
-    from .levels import MIN_SLOTS, schedule
+    from .levels import scalar_schedule
 
-    plan = compile_plan(expr)
-    if plan.size < MIN_SLOTS or len(wrt) * plan.size > TANGENT_BUDGET or \
-            any(tuple(shapes[name]) for name in plan.var_slots) or \
-            any(name not in plan.var_slots for name in wrt):
+    if len(wrt) * compile_plan(expr).size > TANGENT_BUDGET:
         return None
-    with _gc_paused():
-        levelled = schedule(plan, infer_shapes(plan, shapes))
+    levelled = scalar_schedule(expr, wrt, shapes)
+    with gc_paused():
         return None if levelled is None else compile_levels(levelled, tuple(wrt))
 
 

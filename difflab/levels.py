@@ -23,7 +23,7 @@ import numpy as np
 
 from .evaluate import PRIMAL
 from .ir import OPS
-from .plan import Plan
+from .plan import Plan, compile_plan, gc_paused
 
 MIN_SLOTS = 512      # below this the per-slot walk is as fast (a NumPy call costs ~20 slots)
 MIN_GROUP = 16       # slots per group on average, else the per-slot walk is faster
@@ -117,3 +117,17 @@ def _build(plan: Plan) -> Schedule | None:
     names = tuple(plan.var_slots)
     return Schedule(plan, groups, level[plan.out], template,
                     np.array([plan.var_slots[name] for name in names], dtype=np.intp), names)
+
+
+def scalar_schedule(expr, wrt: Sequence[str], shapes: Mapping[str, tuple]):
+    """The level schedule of ``expr`` where one pays: every variable a scalar, every wrt name
+    a variable, a graph of at least ``MIN_SLOTS`` slots that ``schedule`` accepts. Else None
+    (the engines then walk slot by slot, and report any bad wrt name themselves)."""
+    from .shapes import infer_shapes
+
+    plan = compile_plan(expr)
+    if plan.size < MIN_SLOTS or any(tuple(shapes[name]) for name in plan.var_slots) or \
+            any(name not in plan.var_slots for name in wrt):
+        return None
+    with gc_paused():
+        return schedule(plan, infer_shapes(plan, shapes))

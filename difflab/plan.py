@@ -45,7 +45,7 @@ def compile_plan(expr: Expr) -> Plan:
     cache = expr.cache()
     if "plan" in cache:
         return cache["plan"]
-    with _gc_paused():  # a big graph makes a tuple per node: skip the collector's scans
+    with gc_paused():  # a big graph makes a tuple per node: skip the collector's scans
         plan = _compile(expr)
     cache["plan"] = plan
     return plan
@@ -93,7 +93,9 @@ def _compile(expr: Expr) -> Plan:
 
 
 @contextmanager
-def _gc_paused():
+def gc_paused():
+    """Pause the garbage collector: building millions of tuples (one per node) would otherwise
+    trigger collections that scan them all again and again."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -28,18 +28,16 @@ traced backward step) lives in ``tape.py`` and is re-exported here.
 
 from __future__ import annotations
 
-import gc
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .evaluate import PRIMAL
 from .ir import Expr
-from .plan import Plan, compile_plan
+from .plan import Plan, compile_plan, gc_paused
 from .protocol import Prepared, Shape, shaped
 from .shapes import ELEMENTWISE_BINARY, infer_shapes
 from .tape import Step, Tape, summary  # noqa: F401 - re-exported (the sweep records Steps)
@@ -221,7 +219,7 @@ def compile_program(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape])
     cache = expr.cache()
     if key in cache:
         return cache[key]
-    with _gc_paused():  # a million-node plan makes millions of tuples: skip GC scans
+    with gc_paused():  # a million-node plan makes millions of tuples: skip GC scans
         plan = compile_plan(expr)
         for name in wrt:
             if name not in plan.var_slots:
@@ -300,16 +298,6 @@ def _binary_entry(plan: Plan, s: int, slot_shapes: list[Shape], depends: list[bo
 _READS_NO_PRIMAL = frozenset({"neg", "add", "sub", "transpose"})
 _NEED = {(p, q): (p, q) for p in (False, True) for q in (False, True)}  # shared tuples
 
-
-@contextmanager
-def _gc_paused():
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # ---- the backward sweep -------------------------------------------------------------------
@@ -410,15 +398,11 @@ def _level_program(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape]):
     """The gradient on a level schedule (``reverse_levels``) where one pays: every slot a
     scalar, a graph big and shallow enough. None otherwise (and for a wrt name that is not a
     variable, for ``compile_program`` to report)."""
-    from .levels import MIN_SLOTS, schedule
+    from .levels import scalar_schedule
     from .reverse_levels import compile_levels  # (it imports this module's rules)
 
-    plan = compile_plan(expr)
-    if plan.size < MIN_SLOTS or any(tuple(shapes[name]) for name in plan.var_slots) or \
-            any(name not in plan.var_slots for name in wrt):
-        return None
-    with _gc_paused():
-        levelled = schedule(plan, infer_shapes(plan, shapes))
+    levelled = scalar_schedule(expr, wrt, shapes)
+    with gc_paused():
         return None if levelled is None else compile_levels(levelled, tuple(wrt))
 
 
