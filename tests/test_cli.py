@@ -69,3 +69,18 @@ def test_the_console_script_runs_and_has_help():
     done = subprocess.run([sys.executable, "-m", "difflab.cli", "list", "methods"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "numeric:central4" in done.stdout
+
+
+def test_run_and_report_commands_write_the_report(tmp_path, capsys):
+    results, out = tmp_path / "results", tmp_path / "reports"
+    assert main(["run", "worked_example", "--quick", "--results", str(results),
+                 "--report", str(out)]) == 0
+    md = (out / "report.md").read_text()
+    assert "## Summary" in md and "## Environment" in md
+    assert "dE/dw5 = 0.0821670406" in md  # the worked example's finding, from its rows
+    figures = list((out / "figures").glob("*.png"))
+    assert figures and all(f.stat().st_size > 1000 for f in figures)
+    (out / "report.md").unlink()
+    assert main(["report", "--results", str(results), "--out", str(out)]) == 0
+    assert (out / "report.md").read_text() == md  # rebuilt from the stored run alone
+    assert "<img" in (out / "report.html").read_text()
