@@ -41,9 +41,14 @@ def test_quick_benchmark_reports_every_target(tmp_path):
         assert line.rstrip().endswith(("yes", "NO", "n/a"))
     by_key = {t.key: t for t in result["targets"]}
     assert set(by_key) == set(TARGETS)
-    # every case ran: each target has a figure (peers of the bench extra are installed here)
-    assert all(t.measured is not None for t in by_key.values()), \
-        {t.key: t.note for t in by_key.values() if t.measured is None}
+    # every case ran: each target has a figure, except one whose peer (from the optional bench
+    # extra, which `make test` does not install) is missing -- and then the note says so
+    have_micrograd = importlib.util.find_spec("micrograd") is not None
+    for key, target in by_key.items():
+        if key == "2a" and not have_micrograd:
+            assert target.measured is None and "micrograd unavailable" in target.note
+        else:
+            assert target.measured is not None, (key, target.note)
     saved = json.loads((tmp_path / "results.json").read_text())
     assert {t["key"] for t in saved["targets"]} == set(TARGETS)
     assert saved["meta"]["threads"]["requested"] == quick.get("threads", config["threads"])
