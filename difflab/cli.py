@@ -109,8 +109,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from .lab.experiments import run_experiments
 
+    report = args.report
+    if report is None:  # a smoke run must not overwrite the committed full-size report
+        report = "reports/quick" if args.quick else "reports"
     run_experiments(args.experiments, quick=args.quick, results=args.results,
-                    resume=args.resume, report_dir=args.report)
+                    resume=args.resume, report_dir=report)
     return 0
 
 
@@ -155,8 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
     p.add_argument("--results", default="results", help="results directory (default results/)")
     p.add_argument("--resume", metavar="RUN", help="resume this run directory")
-    p.add_argument("--report", default="reports", metavar="DIR",
-                   help="where to write the report (default reports/)")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="where to write the report (default reports/, or reports/quick/ "
+                   "with --quick)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("report", help="rebuild the report from stored runs",

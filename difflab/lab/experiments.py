@@ -141,9 +141,11 @@ def main(file: str) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
     parser.add_argument("--resume", help="a run directory to resume")
     parser.add_argument("--results", default="results", help="results directory")
-    parser.add_argument("--report", default="reports", help="report directory")
+    parser.add_argument("--report", default=None,
+                        help="report directory (default reports/, reports/quick/ with --quick)")
     args = parser.parse_args()
-    run_experiments([name], args.quick, args.results, args.resume, args.report)
+    report = args.report or ("reports/quick" if args.quick else "reports")
+    run_experiments([name], args.quick, args.results, args.resume, report)
 
 
 def load_doc(file: str) -> str:
