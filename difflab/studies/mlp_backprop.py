@@ -422,8 +422,15 @@ def _cost_findings(sweeps: dict, config: dict, summary: dict) -> list[str]:
                          f"{wa} to {wb}, while n grows x{growth:.0f} and f x{f_growth:.1f}"
                          f"{_stop(w, m, 'width')}")
         parts.append(text + ".")
-        summary["reverse"] = {"cost scaling": f"MLP gradient {big['ratio']:.1f}x f at n = "
-                                              f"{_n(config, 'width', size)}"}
+        summary.setdefault("reverse", {})["cost scaling"] = (
+            f"MLP gradient {big['ratio']:.1f}x f at n = {_n(config, 'width', size)}")
+    for m in config["methods"]:  # speed: the largest MLP each method finished
+        ok = _ok(w, m, "width")
+        if len(ok):
+            last = ok.iloc[-1]
+            summary.setdefault(m, {})["speed"] = (
+                f"MLP gradient, n = {_n(config, 'width', int(last['params.width']))}: "
+                f"{1e3 * last['time_median']:.3g} ms ({last['ratio']:.1f}x f)")
     if "symbolic" in config["methods"]:
         sym = _largest_ok(w, "symbolic", "width")
         n_sym = _n(config, "width", sym) if sym else 0
@@ -433,8 +440,8 @@ def _cost_findings(sweeps: dict, config: dict, summary: dict) -> list[str]:
                       f"{n_sym}){stop} within {config['time_limit']:g} s." if stop
                       else f"Symbolic differentiation finished every width up to {sym} "
                       f"(n = {n_sym}).")
-        summary["symbolic"] = {"limits": f"MLP gradient: n <= {n_sym} parameters in "
-                                         f"{config['time_limit']:g} s"}
+        summary.setdefault("symbolic", {})["limits"] = (
+            f"MLP gradient: n <= {n_sym} parameters in {config['time_limit']:g} s")
     deep = _ok(sweeps["depth"], "reverse", "depth")
     if len(deep) >= 2:
         a, b = deep.iloc[0], deep.iloc[-1]
@@ -469,8 +476,8 @@ def _training_findings(train: pd.DataFrame, table: pd.DataFrame, config: dict,
                  f"gradient costs {step['numeric']:.3g} ms against reverse mode's "
                  f"{step['reverse']:.3g} ms ({ratio:.0f}x: {evals} = {evals // n}n loss "
                  f"evaluations by {DEFAULT_SCHEME})")
-        summary["numeric"] = {"cost scaling": f"MLP training: {ratio:.0f}x reverse per "
-                                              f"gradient at n = {n}"}
+        summary.setdefault("numeric", {})["cost scaling"] = (
+            f"MLP training: {ratio:.0f}x reverse per gradient at n = {n}")
     return [text + "."]
 
 
