@@ -12,15 +12,11 @@ import operator
 
 import numpy as np
 import pytest
+from jax_oracle import JNP, jax, jax_function, jnp
 
 import difflab as dl
 from difflab import forward, ir
 from difflab.forward import Dual, derivative, jvp, sin
-from difflab.plan import compile_plan
-
-jax = pytest.importorskip("jax")
-jax.config.update("jax_enable_x64", True)
-jnp = jax.numpy
 
 TOL = 1e-12
 SEED = 31415
@@ -43,34 +39,6 @@ def assert_dicts_close(got, want, label=""):
         assert_close(got[name], want[name], f"{label} d/d{name}")
 
 
-JNP = {
-    "neg": jnp.negative, "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan, "asin": jnp.arcsin,
-    "acos": jnp.arccos, "atan": jnp.arctan, "sinh": jnp.sinh, "cosh": jnp.cosh,
-    "tanh": jnp.tanh, "exp": jnp.exp, "log": jnp.log, "log1p": jnp.log1p, "expm1": jnp.expm1,
-    "sqrt": jnp.sqrt, "abs": jnp.abs, "sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu,
-    "softplus": jax.nn.softplus, "sum": jnp.sum, "mean": jnp.mean, "transpose": jnp.transpose,
-    "add": jnp.add, "sub": jnp.subtract, "mul": jnp.multiply, "div": jnp.divide,
-    "pow": jnp.power, "matmul": jnp.matmul, "max": jnp.maximum, "min": jnp.minimum,
-}
-
-
-def jax_function(expr, names):
-    """``expr`` in jax.numpy, as a function of the variables ``names`` (positional)."""
-    plan = compile_plan(expr)
-
-    def f(*args):
-        env = dict(zip(names, args, strict=True))
-        values = []
-        for slot, op in enumerate(plan.ops):
-            if op == "var":
-                values.append(env[plan.attrs[slot]])
-            elif op == "const":
-                values.append(jnp.asarray(plan.attrs[slot]))
-            else:
-                values.append(JNP[op](*(values[a] for a in plan.args[slot])))
-        return values[plan.out]
-
-    return f
 
 
 def jax_grad(expr, point):

@@ -171,7 +171,6 @@ def test_other_kinds_no_truth_and_a_bad_problem():
 
 @pytest.mark.parametrize("method", ["reverse", "numeric"])
 def test_real_methods_through_the_api(method):
-    pytest.importorskip(f"difflab.{method}")
     row = execute(Cell("t", "square", {"n": 4}, method, seed=3), Settings(**FAST))
     assert row["outcome"] == "ok", row["message"]
     assert row["max_rho"] <= tolerance(method) and row["n_components"] == 4

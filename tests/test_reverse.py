@@ -10,46 +10,15 @@ import warnings
 
 import numpy as np
 import pytest
+from jax_oracle import jax, jax_function
 
 import difflab as dl
 from difflab import ir, reverse
 from difflab.plan import compile_plan
 
-jax = pytest.importorskip("jax")
-jax.config.update("jax_enable_x64", True)
-jnp = jax.numpy
-
 TOL = 1e-12
 SEED = 20240611
 
-JNP = {
-    "neg": jnp.negative, "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan, "asin": jnp.arcsin,
-    "acos": jnp.arccos, "atan": jnp.arctan, "sinh": jnp.sinh, "cosh": jnp.cosh,
-    "tanh": jnp.tanh, "exp": jnp.exp, "log": jnp.log, "log1p": jnp.log1p, "expm1": jnp.expm1,
-    "sqrt": jnp.sqrt, "abs": jnp.abs, "sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu,
-    "softplus": jax.nn.softplus, "sum": jnp.sum, "mean": jnp.mean, "transpose": jnp.transpose,
-    "add": jnp.add, "sub": jnp.subtract, "mul": jnp.multiply, "div": jnp.divide,
-    "pow": jnp.power, "matmul": jnp.matmul, "max": jnp.maximum, "min": jnp.minimum,
-}
-
-
-def jax_function(expr, names):
-    """expr as a function of the variables ``names`` (positional), in jax.numpy."""
-    plan = compile_plan(expr)
-
-    def f(*args):
-        env = dict(zip(names, args, strict=True))
-        values = []
-        for slot, op in enumerate(plan.ops):
-            if op == "var":
-                values.append(env[plan.attrs[slot]])
-            elif op == "const":
-                values.append(jnp.asarray(plan.attrs[slot]))
-            else:
-                values.append(JNP[op](*(values[a] for a in plan.args[slot])))
-        return values[plan.out]
-
-    return f
 
 
 def jax_grad(expr, point, wrt=None):
