@@ -356,3 +356,17 @@ def test_truth_falls_back_to_jax_beyond_the_exact_budget():
     assert inst.truth_sources["hessian"] == "jax"
     # the rule sees the budget coming for gradients: rosenbrock_vec at n = 30 plans JAX
     assert get_problem("rosenbrock_vec").instance({"n": 30}).truth_source == "jax"
+
+
+def test_hand_truth_replaces_one_kind_and_defers_the_rest():
+    from difflab.lab.problems import HandTruth
+
+    calls = []
+    problem = HandTruth(get_problem("squire_trapp"), "grad",
+                        lambda inst: calls.append(inst.point) or {"x": 42.0})
+    inst = problem.instance()
+    assert inst.truth() == {"x": 42.0} and inst.truth("grad") == {"x": 42.0}
+    assert calls == [{"x": 1.5}, {"x": 1.5}] and inst.truth_source == "hand"
+    assert inst.expr == get_problem("squire_trapp").instance().expr   # the rest is the inner's
+    hessian = inst.truth("hessian")["x"]["x"]
+    assert np.isfinite(hessian) and hessian != 42.0

@@ -334,3 +334,38 @@ def problems(family: str | None = None) -> list[Problem]:
         known = ", ".join(dict.fromkeys(p.family for p in PROBLEMS.values()))
         raise UnknownProblem(f"unknown problem family {family!r}; known families: {known}")
     return chosen
+
+
+@dataclass(eq=False)
+class HandTruthInstance:
+    """An instance whose reference derivative of one kind comes from a hand-written function
+    (an experiment's independent check); every other attribute is the wrapped instance's."""
+
+    inner: Instance
+    kind: str
+    derivative: Callable[[Instance], dict]
+    truth_source: str = "hand"
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def truth(self, kind: str | None = None):
+        if kind in (None, self.kind):
+            return self.derivative(self.inner)
+        return self.inner.truth(kind)
+
+
+@dataclass(eq=False)
+class HandTruth:
+    """A problem whose instances take their ``kind`` truth from ``derivative(instance)``.
+
+    Experiments plug it in through ``Settings.problems`` when a hand-written derivative is
+    the more independent (or the only affordable) reference.
+    """
+
+    inner: Problem
+    kind: str
+    derivative: Callable[[Instance], dict]
+
+    def instance(self, params: dict | None = None, seed: int = 0) -> HandTruthInstance:
+        return HandTruthInstance(self.inner.instance(params, seed), self.kind, self.derivative)

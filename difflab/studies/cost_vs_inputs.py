@@ -75,37 +75,13 @@ def hand_gradient(point: dict, n: int) -> dict:
     return out
 
 
-@dataclasses.dataclass(eq=False)
-class HandInstance:
-    """An instance of ``sum_nonlinear`` whose gradient truth is ``hand_gradient``."""
-
-    inner: registry.Instance
-    truth_source: str = "hand"
-
-    expr = property(lambda self: self.inner.expr)
-    point = property(lambda self: self.inner.point)
-    wrt = property(lambda self: self.inner.wrt)
-
-    def truth(self, kind: str | None = None):
-        if kind in (None, "grad"):
-            return hand_gradient(self.inner.point, self.inner.params["n"])
-        return self.inner.truth(kind)
-
-
-@dataclasses.dataclass(eq=False)
-class HandProblem:
-    """``sum_nonlinear`` from the registry, instances with the hand-written truth."""
-
-    inner: registry.Problem
-
-    def instance(self, params: dict | None = None, seed: int = 0) -> HandInstance:
-        return HandInstance(self.inner.instance(params, seed))
-
-
 def get_problem(name: str):
     """The ``Settings.problems`` hook: the registry, with sum_nonlinear's truth by hand."""
     problem = registry.get_problem(name)
-    return HandProblem(problem) if name == "sum_nonlinear" else problem
+    if name != "sum_nonlinear":
+        return problem
+    return registry.HandTruth(problem, "grad",
+                              lambda inst: hand_gradient(inst.point, inst.params["n"]))
 
 
 # ---- running --------------------------------------------------------------------------------

@@ -78,36 +78,15 @@ def hand_jacobian(x: np.ndarray, n: int, m: int) -> np.ndarray:
     return (1.0 - y * y)[:, None] * A
 
 
-@dataclasses.dataclass(eq=False)
-class HandInstance:
-    """A ``vector_family`` instance whose Jacobian truth is ``hand_jacobian``."""
-
-    inner: registry.Instance
-    truth_source: str = "hand"
-
-    expr = property(lambda self: self.inner.expr)
-    point = property(lambda self: self.inner.point)
-    wrt = property(lambda self: self.inner.wrt)
-
-    def truth(self, kind: str | None = None):
-        if kind in (None, "jacobian"):
-            p = self.inner.params
-            return {"x": hand_jacobian(np.asarray(self.inner.point["x"]), p["n"], p["m"])}
-        return self.inner.truth(kind)
-
-
-@dataclasses.dataclass(eq=False)
-class HandProblem:
-    inner: registry.Problem
-
-    def instance(self, params: dict | None = None, seed: int = 0) -> HandInstance:
-        return HandInstance(self.inner.instance(params, seed))
+def _hand_truth(inst) -> dict:
+    return {"x": hand_jacobian(np.asarray(inst.point["x"]), inst.params["n"], inst.params["m"])}
 
 
 def get_problem(name: str):
     """The ``Settings.problems`` hook: the registry, with vector_family's truth by hand."""
     problem = registry.get_problem(name)
-    return HandProblem(problem) if name == "vector_family" else problem
+    return registry.HandTruth(problem, "jacobian", _hand_truth) \
+        if name == "vector_family" else problem
 
 
 # ---- running --------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ..evaluate import bind
 from ..evaluate import run as run_plan
 from ..lab import Cell, Run, Settings, run_sweep
 from ..lab.families import mlp_layers, mlp_parameters, sample_mlp_loss
+from ..lab.problems import HandTruth
 from ..lab.problems import get_problem as registry_problem
 from ..plan import compile_plan
 
@@ -76,37 +77,17 @@ def hand_backprop(point: dict, depth: int, activation: str) -> tuple[float, dict
     return loss, grads
 
 
-@dataclasses.dataclass(eq=False)
-class HandInstance:
-    """An ``mlp_loss`` instance whose truth is ``hand_backprop`` (the runner's interface)."""
-
-    inner: object
-    truth_source: str = "hand"
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def truth(self, kind: str = "grad"):
-        if kind != "grad":
-            raise ValueError(f"{NAME}: the hand-written pass gives gradients, not {kind}")
-        p = self.inner.params
-        grads = hand_backprop(self.inner.point, p["depth"], p["activation"])[1]
-        return {name: grads[name] for name in self.inner.wrt}
+def _hand_truth(inst) -> dict:
+    p = inst.params
+    grads = hand_backprop(inst.point, p["depth"], p["activation"])[1]
+    return {name: grads[name] for name in inst.wrt}
 
 
-@dataclasses.dataclass(eq=False)
-class HandProblem:
-    name: str
-
-    def instance(self, params: dict | None = None, seed: int = 0) -> HandInstance:
-        return HandInstance(registry_problem(self.name).instance(params, seed))
-
-
-def get_problem(name: str) -> HandProblem:
+def get_problem(name: str):
     """The problem hook for ``Settings.problems``: mlp_loss with the hand-written truth."""
     if name != "mlp_loss":
         raise ValueError(f"{NAME} only knows mlp_loss, got {name!r}")
-    return HandProblem(name)
+    return HandTruth(registry_problem(name), "grad", _hand_truth)
 
 
 def n_parameters(width: int, depth: int, inputs: int, outputs: int) -> int:
