@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import sympy
+from mlp_reference import mlp_backward, mlp_problem
 
 import difflab as dl
 from difflab import symbolic
@@ -140,25 +141,6 @@ def test_sum_mean_transpose():
     g = symbolic.grad(dl.sum(dl.transpose(x) * m), {"x": X, "m": M})
     np.testing.assert_allclose(g["x"], M.T, rtol=RTOL)
     np.testing.assert_allclose(g["m"], X.T, rtol=RTOL)
-
-
-def mlp_backward(X, W, b, V, c, Y):
-    """Hand-written backward pass of mean((tanh(X W + b) V + c - Y)**2)."""
-    H = np.tanh(X @ W + b)
-    R = H @ V + c - Y
-    dO = 2 * R / R.size
-    dZ = (dO @ V.T) * (1 - H**2)
-    return {"X": dZ @ W.T, "W": X.T @ dZ, "b": dZ.sum(0), "V": H.T @ dO, "c": dO.sum(0),
-            "Y": -dO}
-
-
-def mlp_problem():
-    rng = np.random.default_rng(0)
-    point = {"X": rng.normal(size=(4, 3)), "W": rng.normal(size=(3, 5)),
-             "b": rng.normal(size=5), "V": rng.normal(size=(5, 2)), "c": rng.normal(size=2),
-             "Y": rng.normal(size=(4, 2))}
-    X, W, b, V, c, Y = dl.variables("X W b V c Y")
-    return dl.mean((dl.tanh(X @ W + b) @ V + c - Y) ** 2.0), point
 
 
 def test_mlp_loss_against_numpy_backward():
