@@ -41,9 +41,23 @@ from .ir import (
     variables,
 )
 from .metrics import Size, size
-from .sympy_bridge import from_sympy, to_sympy
 
 __version__ = "0.1.0"
+
+
+def to_sympy(expr, shapes=None):
+    """``expr`` in SymPy (see ``difflab.sympy_bridge.to_sympy``); arrays become symbols
+    ``name_i_j``. SymPy is imported on first use, not with difflab."""
+    from .sympy_bridge import to_sympy as _to_sympy
+
+    return _to_sympy(expr, shapes)
+
+
+def from_sympy(sym):
+    """A SymPy scalar expression as IR (see ``difflab.sympy_bridge.from_sympy``)."""
+    from .sympy_bridge import from_sympy as _from_sympy
+
+    return _from_sympy(sym)
 
 
 def compare(expr, point, methods=None, wrt=None):

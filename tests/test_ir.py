@@ -117,3 +117,16 @@ def test_size_counts_dag_tree_and_depth():
     assert s.tree_nodes == 2**31 - 1
     assert dl.size(dl.parse("sin(x) + sin(x)")).dag_nodes == 3  # equal subtrees merged
     assert dl.size(dl.parse("sin(x) + sin(x)")).tree_nodes == 5
+
+
+def test_import_difflab_leaves_the_heavy_libraries_for_first_use():
+    import subprocess
+    import sys
+
+    code = ("import sys, difflab; from difflab import forward, reverse, numeric; "
+            "print(sorted(m for m in ('sympy', 'jax', 'pandas', 'matplotlib') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
+    assert dl.to_sympy(dl.parse("x + 1")).free_symbols  # and the bridge still works
