@@ -9,9 +9,8 @@ with JAX as the reference, and a lab that measures how accurate and how fast eac
 
 from .api import METHODS, grad, hessian, jacobian, prepared
 from .check import GradientMismatch, check_grad
-from .evaluate import PointError, evaluate
-from .grammar import ParseError, parse, to_text
-from .ir import (
+from .core.evaluate import PointError, evaluate
+from .core.expr import (
     Expr,
     abs,
     acos,
@@ -40,7 +39,9 @@ from .ir import (
     variable,
     variables,
 )
-from .metrics import Size, size
+from .core.metrics import Size, size
+from .core.parser import ParseError, parse
+from .core.printer import to_text
 
 __version__ = "0.1.0"
 
@@ -48,14 +49,14 @@ __version__ = "0.1.0"
 def to_sympy(expr, shapes=None):
     """``expr`` in SymPy (see ``difflab.sympy_bridge.to_sympy``); arrays become symbols
     ``name_i_j``. SymPy is imported on first use, not with difflab."""
-    from .sympy_bridge import to_sympy as _to_sympy
+    from .core.sympy_bridge import to_sympy as _to_sympy
 
     return _to_sympy(expr, shapes)
 
 
 def from_sympy(sym):
     """A SymPy scalar expression as IR (see ``difflab.sympy_bridge.from_sympy``)."""
-    from .sympy_bridge import from_sympy as _from_sympy
+    from .core.sympy_bridge import from_sympy as _from_sympy
 
     return _from_sympy(sym)
 

@@ -2,8 +2,8 @@
 
 A method is a name from ``METHODS`` or a variant ``numeric:<scheme>``. Each call validates the
 point once (names, values, shapes), then fetches the method's prepared derivative from a small
-cache keyed by (what, method, expression, wrt, shapes) — preparing only on a miss — and calls
-it. The methods themselves never see unvalidated input.
+cache keyed by (what, method, the expression's fingerprint ``Expr.key``, wrt, shapes) —
+preparing only on a miss — and calls it. The methods themselves never see unvalidated input.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from numbers import Integral
 
-from .evaluate import PointError, clean_point
-from .grammar import parse
-from .ir import Expr
-from .plan import compile_plan
+from .core.evaluate import PointError, clean_point
+from .core.expr import Expr
+from .core.parser import parse
+from .core.plan import compile_plan
+from .core.shapes import infer_shapes
 from .protocol import Prepared
-from .shapes import infer_shapes
 
 METHODS: tuple[str, ...] = ("symbolic", "numeric", "forward", "reverse", "jax")
 _MODULES = {"symbolic": "difflab.symbolic", "numeric": "difflab.numeric",
@@ -73,8 +73,7 @@ def _as_expr(expr) -> Expr:
     return expr
 
 
-def _wrt(expr: Expr, wrt) -> tuple[str, ...]:
-    names = expr.variables
+def _wrt(names: tuple[str, ...], wrt) -> tuple[str, ...]:
     if wrt is None:
         return names
     if isinstance(wrt, str):
@@ -98,14 +97,14 @@ def _wrt(expr: Expr, wrt) -> tuple[str, ...]:
     return wrt
 
 
-def _shapes(expr: Expr, shapes) -> dict[str, tuple[int, ...]]:
+def _shapes(names: tuple[str, ...], shapes) -> dict[str, tuple[int, ...]]:
     """Every variable's shape as a tuple of non-negative ints (default ()); bad ones named."""
     if shapes is None:
         shapes = {}
     if not isinstance(shapes, Mapping):
         raise TypeError(f"shapes must map variable names to shapes, got {type(shapes).__name__}")
     out = {}
-    for name in expr.variables:
+    for name in names:
         shape = shapes.get(name, ())
         if shape == () and shape.__class__ is tuple:  # a scalar (the common case): valid
             out[name] = ()
@@ -173,14 +172,17 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
     if kind not in _PREPARE:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(_PREPARE)}")
     expr = _as_expr(expr)
-    wrt = _wrt(expr, wrt)
-    shapes = _shapes(expr, shapes)
+    plan = compile_plan(expr)  # (found by the expression's fingerprint for a rebuilt graph)
+    names = plan.variables
+    wrt = _wrt(names, wrt)
+    shapes = _shapes(names, shapes)
     module, method_options = resolve(method)
     options = {**method_options, **options}
-    key = (kind, method, tuple(sorted(options.items())), expr, wrt, tuple(shapes.items()))
+    # The expression enters the key by its structural fingerprint: a freshly built, equal
+    # graph finds its prepared derivative without a node of it being visited.
+    key = (kind, method, tuple(sorted(options.items())), expr.key, wrt, tuple(shapes.items()))
 
     def make() -> Prepared:
-        plan = compile_plan(expr)
         out_shape = infer_shapes(plan, shapes)[plan.out]
         if kind in ("grad", "hessian") and out_shape != ():
             raise ValueError(f"{kind} needs a scalar-valued expression, but the result has "

@@ -44,7 +44,7 @@ def parse_assignment(text: str) -> tuple[str, object]:
 
 def _cmd_grad(args: argparse.Namespace) -> int:
     from .api import METHODS, resolve
-    from .grammar import parse
+    from .core.parser import parse
     from .lab.compare import compare
 
     expr = parse(args.expression)

@@ -28,12 +28,12 @@ import mpmath
 import numpy as np
 import sympy
 
-from . import sympy_bridge
-from .evaluate import clean_point
-from .ir import Expr
-from .plan import compile_plan
+from .core import sympy_bridge
+from .core.evaluate import clean_point
+from .core.expr import Expr
+from .core.plan import compile_plan
+from .core.shapes import infer_shapes, point_shapes
 from .protocol import shaped
-from .shapes import infer_shapes, point_shapes
 from .symbolic import (
     Clock,
     SymbolicTooLarge,

@@ -7,7 +7,7 @@ against JAX's own functions, so an engine and this oracle share no code.
 import jax
 import jax.numpy as jnp
 
-from difflab.plan import compile_plan
+from difflab.core.plan import compile_plan
 
 jax.config.update("jax_enable_x64", True)
 

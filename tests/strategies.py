@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from difflab.random_expr import ARRAY_SHAPES, generate, generate_arrays
+from difflab.fuzz.generate import ARRAY_SHAPES, generate, generate_arrays
 
 
 @st.composite

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import difflab as dl
-from difflab import ir
+from difflab.core import expr as ir
 
 RNG = np.random.default_rng(0)
 

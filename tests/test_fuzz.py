@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 from strategies import array_expressions
 
 import difflab as dl
-from difflab import fuzz, ir
-from difflab.random_expr import (
+from difflab import fuzz
+from difflab.core import expr as ir
+from difflab.core import ops as op_table
+from difflab.fuzz.generate import (
     ARRAY_SHAPES,
     domain_margin,
     generate_arrays,
@@ -60,7 +62,7 @@ def test_array_generator_covers_every_op_broadcasting_matmul_and_sharing():
                 if node.op == "matmul":
                     matmul_shapes.add((a, b))
         shared += any(count > 1 for count in users.values())
-    assert set(ir.OPS) <= set(ops), set(ir.OPS) - set(ops)
+    assert set(op_table.OPS) <= set(ops), set(op_table.OPS) - set(ops)
     assert mixed_shapes > 100            # broadcasting between different shapes, often
     assert len(matmul_shapes) >= 5       # vector @ vector, matrix @ vector, matrix @ matrix...
     assert shared > 50                   # a DAG: subexpressions with several users
@@ -113,7 +115,7 @@ def test_hypothesis_array_expressions_every_method_agrees_with_jax(drawn, seed):
 def test_the_fuzzer_catches_a_planted_bug_shrinks_it_and_prints_a_reproducer(monkeypatch):
     # A derivative that is wrong by one part in a billion wherever tanh appears: far below
     # what a plot would show, far above the exact methods' tolerance of 1e-12.
-    honest = fuzz._derivative
+    honest = fuzz.cross_check._derivative
 
     def planted(kind, case, method):
         got = honest(kind, case, method)
@@ -121,7 +123,7 @@ def test_the_fuzzer_catches_a_planted_bug_shrinks_it_and_prints_a_reproducer(mon
             got = {k: np.asarray(v) * (1 + 1e-9) for k, v in got.items()}
         return got
 
-    monkeypatch.setattr(fuzz, "_derivative", planted)
+    monkeypatch.setattr(fuzz.cross_check, "_derivative", planted)
     x, v, M = dl.variables("x v M")
     expr = dl.sum(dl.sin(M @ v)) + dl.sum(dl.tanh(x * v)) * dl.exp(x)
     point = {"x": 0.7, "v": np.array([0.3, -1.1, 0.4]), "M": np.arange(6.0).reshape(2, 3) / 5}
@@ -143,14 +145,14 @@ def test_the_fuzzer_catches_a_planted_bug_shrinks_it_and_prints_a_reproducer(mon
 
 
 def test_an_exception_on_valid_input_is_a_finding(monkeypatch):
-    honest = fuzz._derivative
+    honest = fuzz.cross_check._derivative
 
     def broken(kind, case, method):
         if method == "forward":
             raise IndexError("planted")
         return honest(kind, case, method)
 
-    monkeypatch.setattr(fuzz, "_derivative", broken)
+    monkeypatch.setattr(fuzz.cross_check, "_derivative", broken)
     found = fuzz.check(fuzz.Case(dl.parse("sin(x) * y"), {"x": 0.5, "y": 2.0}), ["forward"])
     assert found[0].outcome == "error" and "IndexError: planted" in found[0].message
 
@@ -162,14 +164,14 @@ def test_a_refusal_within_the_design_is_a_skip(monkeypatch):
     # lab records it as "unsupported"): counted as a skip, not a disagreement.
     from difflab.symbolic import SymbolicTooLarge
 
-    honest = fuzz._derivative
+    honest = fuzz.cross_check._derivative
 
     def slow(kind, case, method):
         if method == "symbolic":
             raise SymbolicTooLarge("too slow for symbolic: ran past the time budget of 30 s")
         return honest(kind, case, method)
 
-    monkeypatch.setattr(fuzz, "_derivative", slow)
+    monkeypatch.setattr(fuzz.cross_check, "_derivative", slow)
     stats = fuzz.Stats()
     case = fuzz.Case(dl.parse("sin(x) * y"), {"x": 0.5, "y": 2.0})
     assert fuzz.check(case, ["symbolic", "reverse"], stats=stats) == []

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import difflab as dl
-from difflab import ir
+from difflab.core import expr as ir
+from difflab.core import ops
 
 
 def test_operators_build_the_same_ir_as_text():
@@ -73,9 +74,9 @@ def test_bad_operands_are_refused_with_a_type_error():
 
 
 def test_every_grammar_function_is_exported():
-    for name in ir.FUNCTIONS:
+    for name in ops.FUNCTIONS:
         assert callable(getattr(dl, name)), name
-    assert set(ir.BUILDERS) == set(ir.OPS) - {"const", "var"}
+    assert set(ir.BUILDERS) == set(ops.OPS) - {"const", "var"}
 
 
 def test_negative_numbers_fold_into_constants():

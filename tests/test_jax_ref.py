@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import difflab as dl
-from difflab import ir
 from difflab import jax_ref as jr
+from difflab.core import ops
 
 
 def sig(x):
@@ -90,7 +90,7 @@ def test_array_ops_and_broadcasting():
 
 
 def test_every_op_has_a_rule():
-    assert set(ir.UNARY + ir.BINARY) <= set(jr.jnp_rules)
+    assert set(ops.UNARY + ops.BINARY) <= set(jr.jnp_rules)
 
 
 def test_kinks_follow_the_design():
@@ -102,9 +102,9 @@ def test_kinks_follow_the_design():
 def test_stock_jnp_abs_differs_at_zero():
     # Why abs is x * sign(x) in jnp_rules: jnp.abs's JVP is select(x >= 0, g, -g).
     jax = jr._jax()
-    assert float(jax.grad(jr.jnp.abs)(0.0)) == 1.0
+    assert float(jax.grad(jax.numpy.abs)(0.0)) == 1.0
     assert float(jax.grad(jr.jnp_rules["abs"])(0.0)) == 0.0
-    assert float(jr.jnp_rules["abs"](jr.jnp.asarray(-0.0))) == 0.0
+    assert float(jr.jnp_rules["abs"](jax.numpy.asarray(-0.0))) == 0.0
 
 
 def test_pow_exponent_derivative_only_where_it_varies():
@@ -116,7 +116,7 @@ def test_pow_exponent_derivative_only_where_it_varies():
 def test_x64_is_on():
     jax = jr._jax()
     assert jax.config.jax_enable_x64
-    assert jr.jnp.zeros(()).dtype == np.float64
+    assert jax.numpy.zeros(()).dtype == np.float64
     # 1 + 1e-12 is lost in float32; a float64 gradient keeps it
     assert jr.grad(dl.parse("x * 1.000000000001"), {"x": 1.0})["x"] == 1.000000000001
 

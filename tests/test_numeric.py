@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import difflab as dl
-from difflab import ir
 from difflab import numeric as nm
+from difflab.core import expr as ir
+from difflab.core import ops
 
 mpmath.mp.dps = 50
 
@@ -142,7 +143,7 @@ def test_every_op_other_schemes(text, point, want):
 
 
 def test_every_op_has_a_complex_rule():
-    assert set(ir.UNARY + ir.BINARY) <= set(nm.complex_rules)
+    assert set(ops.UNARY + ops.BINARY) <= set(nm.complex_rules)
 
 
 def test_wrt_subset_and_user_arrays_untouched():

@@ -10,7 +10,7 @@ import pytest
 
 import difflab as dl
 from difflab import forward, fuzz, truth
-from difflab.random_expr import domain_margin
+from difflab.fuzz.generate import domain_margin
 
 EXACT = ("symbolic", "forward", "reverse", "jax")
 
@@ -101,7 +101,7 @@ def test_truth_of_a_power_at_base_zero_arrays_and_hessian():
 # chunk keeps one pass's seeds within SEED_BUDGET floats, and a pass seeds only the inputs its
 # directions reach (the others have no tangent, and the sweep skips their steps).
 def test_forward_chunks_many_scalar_inputs_within_the_seed_budget(monkeypatch):
-    monkeypatch.setattr(forward, "SEED_BUDGET", 1000)
+    monkeypatch.setattr(forward.sweep, "SEED_BUDGET", 1000)
     names = [f"x{i}" for i in range(300)]
     xs = dl.variables(names)
     f = dl.sin(xs[0]) * xs[1]
@@ -116,7 +116,7 @@ def test_forward_chunks_many_scalar_inputs_within_the_seed_budget(monkeypatch):
 
 
 def test_forward_chunks_with_array_inputs(monkeypatch):
-    monkeypatch.setattr(forward, "SEED_BUDGET", 200)
+    monkeypatch.setattr(forward.sweep, "SEED_BUDGET", 200)
     f = dl.parse("sum(sin(M) @ v) * x + sum(exp(w))")
     rng = np.random.default_rng(4)
     point = {"M": rng.normal(size=(4, 5)), "v": rng.normal(size=5), "x": 0.3,

@@ -13,8 +13,10 @@ import pytest
 from jax_oracle import jax, jax_function
 
 import difflab as dl
-from difflab import ir, reverse
-from difflab.plan import compile_plan
+from difflab import reverse
+from difflab.core import expr as ir
+from difflab.core import ops
+from difflab.core.plan import compile_plan
 
 TOL = 1e-12
 SEED = 20240611
@@ -77,8 +79,8 @@ UNARY = {
 
 
 def test_every_op_has_a_rule():
-    assert set(ir.OPS) <= set(reverse.vjp_rules)
-    assert all(callable(reverse.vjp_rules[op]) for op in ir.UNARY + ir.BINARY)
+    assert set(ops.OPS) <= set(reverse.vjp_rules)
+    assert all(callable(reverse.vjp_rules[op]) for op in ops.UNARY + ops.BINARY)
 
 
 @pytest.mark.parametrize("shape", [(), (2, 3)])

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from difflab import api, evaluate
+from difflab import api
+from difflab.core.evaluate import evaluate
 from difflab.lab import load
 from difflab.lab.experiments import load_config, run_experiment
 from difflab.lab.problems import get_problem

@@ -12,7 +12,9 @@ from mlp_reference import mlp_backward, mlp_problem
 
 import difflab as dl
 from difflab import symbolic
-from difflab.ir import OPS
+from difflab.core import expr as expr_mod
+from difflab.core import ops, sympy_bridge
+from difflab.core.ops import OPS
 
 RTOL = 1e-12
 
@@ -57,7 +59,7 @@ BINARY = {
 
 
 def unary(op, x):
-    return dl.ir.BUILDERS[op](x)
+    return expr_mod.BUILDERS[op](x)
 
 
 def test_every_elementwise_op_has_a_case():
@@ -71,12 +73,12 @@ def test_rule_table_matches_the_bridge_and_differentiates(op):
     # it has a derivative rule (DIFF_RULES or fdiff).
     shape = (2, 2) if op in ("matmul", "sum", "mean", "transpose") else ()
     a, b = dl.variables("a b")
-    expr = dl.ir.BUILDERS[op](a, b) if op in dl.ir.BINARY else dl.ir.BUILDERS[op](a)
+    expr = expr_mod.BUILDERS[op](a, b) if op in ops.BINARY else expr_mod.BUILDERS[op](a)
     shapes = {"a": shape, "b": shape}
-    syms = {n: dl.sympy_bridge.symbol_array(n, shape) for n in expr.variables}
+    syms = {n: sympy_bridge.symbol_array(n, shape) for n in expr.variables}
     args = [syms[n] if shape else syms[n][()] for n in ("a", "b")[:len(expr.args)]]
     mine = np.asarray(symbolic.sympy_rules[op](*args), dtype=object)
-    bridge = dl.sympy_bridge.to_sympy_arrays(expr, shapes, syms)
+    bridge = sympy_bridge.to_sympy_arrays(expr, shapes, syms)
     assert mine.shape == bridge.shape
     assert all(m == g for m, g in zip(mine.flat, bridge.flat, strict=True))
     inputs = [s for n in expr.variables for s in syms[n].ravel()]
@@ -107,12 +109,12 @@ def test_binary_broadcasting(op):
     else:  # ties at (0, 0) and (1, 2) exercise max/min's 1/2 rule
         av, bv = np.array([[1.0, 2.0, 3.0], [0.0, 5.0, -1.0]]), np.array([1.0, 4.0, -1.0])
     da, db = BINARY[op](av, bv[None, :] + 0 * av)
-    g = symbolic.grad(dl.sum(dl.ir.BUILDERS[op](a, b)), {"a": av, "b": bv})
+    g = symbolic.grad(dl.sum(expr_mod.BUILDERS[op](a, b)), {"a": av, "b": bv})
     assert g["a"].shape == (2, 3) and g["b"].shape == (3,)
     np.testing.assert_allclose(g["a"], da, rtol=RTOL)
     np.testing.assert_allclose(g["b"], db.sum(axis=0), rtol=RTOL)
     # scalars
-    g = symbolic.grad(dl.ir.BUILDERS[op](a, b), {"a": 1.7, "b": 0.6})
+    g = symbolic.grad(expr_mod.BUILDERS[op](a, b), {"a": 1.7, "b": 0.6})
     np.testing.assert_allclose([g["a"], g["b"]], BINARY[op](1.7, 0.6), rtol=RTOL)
 
 
@@ -228,7 +230,7 @@ def test_agrees_with_plain_sympy_diff():
     X, Y = sympy.symbols("x y", real=True)
     for f in formulas:
         ref = sympy.lambdify([X, Y], [sympy.diff(dl.to_sympy(f), v) for v in (X, Y)],
-                             modules=[dl.sympy_bridge.NUMPY_FUNCTIONS, "numpy"])(0.8, 1.3)
+                             modules=[sympy_bridge.NUMPY_FUNCTIONS, "numpy"])(0.8, 1.3)
         g = symbolic.grad(f, {"x": 0.8, "y": 1.3})
         np.testing.assert_allclose([g["x"], g["y"]], ref, rtol=1e-13)
 
@@ -289,7 +291,7 @@ def test_budget_refuses_a_million_node_chain_quickly():
     x = dl.variable("x")
     chain = x
     for _ in range(1_000_000):
-        chain = dl.ir.Expr("sin", (chain,))
+        chain = dl.Expr("sin", (chain,))
     start = time.perf_counter()
     with pytest.raises(symbolic.SymbolicTooLarge, match=r"too large for symbolic: .*1,000,001 "
                                                          r"nodes \(limit 100,000\)"):

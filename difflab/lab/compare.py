@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..api import METHODS, _as_expr, _wrt, prepared
-from ..evaluate import clean_point
-from ..plan import compile_plan
+from ..core.evaluate import clean_point
+from ..core.plan import compile_plan
 from .accuracy import flatten, rel_err, rho
 from .timing import measure
 

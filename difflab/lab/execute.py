@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evaluate import bind, clean_point, run
-from ..plan import compile_plan
+from ..core.evaluate import bind, clean_point, run
+from ..core.plan import compile_plan
 from .accuracy import all_finite, compare_gradients, tolerance
 from .cell import Cell
 from .timing import Timing, measure

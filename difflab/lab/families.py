@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .. import ir
-from ..ir import Expr
-from ..random_expr import random_expression
+from ..core import expr as ir
+from ..core.expr import Expr
+from ..fuzz.generate import random_expression
 
 
 # ---- helpers ------------------------------------------------------------------------------

@@ -43,11 +43,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..evaluate import evaluate
-from ..ir import Expr
-from ..plan import compile_plan
+from ..core.evaluate import evaluate
+from ..core.expr import Expr
+from ..core.plan import compile_plan
+from ..core.shapes import infer_shapes
 from ..protocol import shaped
-from ..shapes import infer_shapes
 from ..symbolic import scalar_size
 from . import families as F
 from .scalar_suite import SCALAR_CASES, ScalarCase

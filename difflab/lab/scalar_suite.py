@@ -17,8 +17,9 @@ from functools import partial
 
 import numpy as np
 
-from ..grammar import parse, to_text
-from ..ir import Expr
+from ..core.expr import Expr
+from ..core.parser import parse
+from ..core.printer import to_text
 from .families import build_logistic_map
 
 Box = tuple[float, float]

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import PRIMAL
-from .ir import OPS
+from .ops import OPS, PRIMAL
 from .plan import Plan, compile_plan, gc_paused
 
 MIN_SLOTS = 512      # below this the per-slot walk is as fast (a NumPy call costs ~20 slots)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .forward import jvp_rules
-from .levels import IDENTITY, Schedule
+from ..core.levels import IDENTITY, Schedule
+from .rules import jvp_rules
 
 
 def _same_jvp(x, y, x_dot):

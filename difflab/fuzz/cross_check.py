@@ -29,21 +29,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import api, ir, truth
-from .evaluate import bind, clean_point, evaluate, run
-from .grammar import to_text
-from .ir import Expr
-from .lab.accuracy import all_finite, compare_gradients, tolerance
-from .lab.execute import classify
-from .plan import compile_plan
-from .random_expr import (
+from .. import api, truth
+from ..core import expr as ir
+from ..core.evaluate import bind, clean_point, evaluate, run
+from ..core.expr import Expr
+from ..core.plan import compile_plan
+from ..core.printer import to_text
+from ..lab.accuracy import all_finite, compare_gradients, tolerance
+from ..lab.execute import classify
+from .generate import (
     domain_margin,
     generate_arrays,
     kink_distance,
@@ -369,6 +369,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(stats.summary(), flush=True)
     return 1 if stats.disagreements else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from . import ir
-from .ir import Expr
-from .shapes import matmul_shape
+from ..core import expr as ir
+from ..core.expr import Expr
+from ..core.ops import REDUCTIONS, matmul_shape
 
 Chooser = Callable[[str, Sequence], object]  # (what, options) -> one of the options
 
@@ -155,7 +155,7 @@ def generate_arrays(choose: Chooser, shapes: Mapping[str, Shape], size: int = 6,
         elif kind == "unary":
             op = choose("op", unary)
             node = _safe(op, a, 0.5) if domain_safe else ir.BUILDERS[op](a)
-            shape = () if op in ir.REDUCTIONS else sa[::-1] if op == "transpose" else sa
+            shape = () if op in REDUCTIONS else sa[::-1] if op == "transpose" else sa
         else:
             op = choose("op", binary)
             partners = _matmul_partners(pool, sa) if op == "matmul" else []
@@ -205,8 +205,8 @@ def random_point(seed: int | np.random.Generator, names: Sequence[str],
 
 def _arguments(expr: Expr, point: dict):
     """(op, argument values) for every op of ``expr`` at ``point``."""
-    from .evaluate import bind, clean_point, run
-    from .plan import compile_plan
+    from ..core.evaluate import bind, clean_point, run
+    from ..core.plan import compile_plan
 
     plan = compile_plan(expr)
     values = run(plan, bind(plan, clean_point(plan, point)))

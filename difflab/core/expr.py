@@ -5,8 +5,11 @@ Every differentiator reads this one IR. A node is an ``Expr``: ``op`` names the 
 variable's name). Nodes are built by ``variable``/``constant``, by Python operators
 (``x * 2.0``, ``1.0 + x``, ``-x``, ``x ** 3``, ``A @ B``) and by the functions in ``OPS``
 (``dl.sin`` ...). Equality and hashing are structural and cost O(1) per node to set up, so
-two separately built identical expressions compare equal. Nothing here recurses over the graph:
-``toposort`` is an explicit stack, so million-node chains are fine.
+two separately built identical expressions compare equal. Identity for caches is
+``Expr.key``, a 128-bit structural fingerprint made with each node (a Merkle hash of the
+DAG): a prepared derivative is found for a freshly built, equal graph without visiting it.
+Nothing here recurses over the graph: ``toposort`` is an explicit stack, so million-node
+chains are fine.
 """
 
 from __future__ import annotations
@@ -19,30 +22,14 @@ from numbers import Real
 
 import numpy as np
 
-# op name -> arity. Leaves ("const", "var") have no arguments.
-UNARY = (
-    "neg", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
-    "exp", "log", "log1p", "expm1", "sqrt", "abs", "sigmoid", "relu", "softplus",
-    "sum", "mean", "transpose",
-)
-BINARY = ("add", "sub", "mul", "div", "pow", "matmul", "max", "min")
-LEAVES = ("const", "var")
-OPS: dict[str, int] = {**{op: 0 for op in LEAVES}, **{op: 1 for op in UNARY},
-                       **{op: 2 for op in BINARY}}
-
-# The functions of the grammar (called by name in text and exposed as dl.<name>), with arity.
-FUNCTIONS: dict[str, int] = {
-    **{op: 1 for op in UNARY if op != "neg"},
-    "max": 2, "min": 2,
-}
-CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
-REDUCTIONS = ("sum", "mean")
-
+from .ops import CONSTANTS, FUNCTIONS, OPS
+from .printer import to_text
 
 _SERIAL = itertools.count()
 
 
 _new = object.__new__
+_SALT = 0x9E3779B97F4A7C15  # makes the second hash's leaves differ from the first's
 
 
 def _arithmetic(op: str, reflected: bool):
@@ -64,6 +51,7 @@ def _arithmetic(op: str, reflected: bool):
             leaf.attr = other
             leaf.serial = next(_SERIAL)
             leaf._hash = hash(("const", other))
+            leaf._hash2 = hash((other, "const", _SALT))
             other = leaf
         a, b = (other, self) if reflected else (self, other)
         node = _new(Expr)
@@ -72,6 +60,7 @@ def _arithmetic(op: str, reflected: bool):
         node.attr = None
         node.serial = next(_SERIAL)
         node._hash = hash((op, a._hash, b._hash))
+        node._hash2 = hash((b._hash2, a._hash2, op))
         return node
 
     method.__name__ = f"__{'r' if reflected else ''}{_DUNDER[op]}__"
@@ -85,7 +74,7 @@ _DUNDER = {"add": "add", "sub": "sub", "mul": "mul", "div": "truediv", "pow": "p
 class Expr:
     """One node of the expression DAG. Treat as immutable; ``==`` compares structure."""
 
-    __slots__ = ("op", "args", "attr", "serial", "_hash", "_cache", "__weakref__")
+    __slots__ = ("op", "args", "attr", "serial", "_hash", "_hash2", "_cache", "__weakref__")
     # NumPy must defer to our reflected operators: ``array * x`` builds a node.
     __array_ufunc__ = None
 
@@ -95,14 +84,20 @@ class Expr:
         self.attr = attr
         # Arguments exist before their users, so creation order is a topological order.
         self.serial = next(_SERIAL)
+        # Two independent structural hashes (different inputs in a different order), so
+        # ``key`` = both is a 128-bit fingerprint of the whole DAG made in O(1) per node.
         if len(args) == 2:  # (binary first: the most common node of a built graph)
-            self._hash = hash((op, args[0]._hash, args[1]._hash))
+            a, b = args
+            self._hash = hash((op, a._hash, b._hash))
+            self._hash2 = hash((b._hash2, a._hash2, op))
         elif args:
             self._hash = hash((op, args[0]._hash))
-        elif attr.__class__ is float or attr.__class__ is str:  # a number, a variable's name
-            self._hash = hash((op, attr))
+            self._hash2 = hash((args[0]._hash2, op, _SALT))
         else:
-            self._hash = hash((op, _attr_key(attr)))
+            payload = attr if attr.__class__ is float or attr.__class__ is str else \
+                _attr_key(attr)  # a number, a variable's name; arrays by shape and bytes
+            self._hash = hash((op, payload))
+            self._hash2 = hash((payload, op, _SALT))
         # self._cache (derived facts: topological order, plans; never the structure) is made
         # by cache() on first use: most nodes of a big graph never need one.
 
@@ -125,12 +120,23 @@ class Expr:
                                               {n.attr for n in toposort(self) if n.op == "var"}))
         return cache["variables"]
 
+    @property
+    def key(self) -> tuple[int, int]:
+        """A 128-bit structural fingerprint: equal for structurally equal expressions, and
+        (as a content hash) different otherwise but with probability ~2^-128. Made with the
+        node, so caches look expressions up by it in O(1), never walking the graph."""
+        return (self._hash, self._hash2)
+
     def __hash__(self) -> int:
         return self._hash
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Expr):
             return NotImplemented
+        if self is other:
+            return True
+        if self._hash != other._hash or self._hash2 != other._hash2:
+            return False
         return structurally_equal(self, other)
 
     def __ne__(self, other) -> bool:
@@ -141,13 +147,9 @@ class Expr:
         raise TypeError("an expression has no truth value; compare with == for structure")
 
     def __repr__(self) -> str:
-        from .grammar import to_text
-
         return f"Expr({to_text(self)!r})"
 
     def __str__(self) -> str:
-        from .grammar import to_text
-
         return to_text(self)
 
     # ---- operators build nodes -------------------------------------------------------
@@ -193,7 +195,8 @@ def structurally_equal(a: Expr, b: Expr) -> bool:
         p, q = stack.pop()
         if p is q or (id(p), id(q)) in seen:
             continue
-        if p._hash != q._hash or p.op != q.op or len(p.args) != len(q.args):
+        if p._hash != q._hash or p._hash2 != q._hash2 or p.op != q.op or \
+                len(p.args) != len(q.args):
             return False
         if not _same_attr(p.attr, q.attr):
             return False
@@ -337,4 +340,4 @@ BUILDERS = {
     "softplus": softplus, "sum": sum, "mean": mean, "transpose": transpose, "max": max,
     "min": min, "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "matmul": matmul,
 }
-assert set(BUILDERS) == set(UNARY) | set(BINARY)
+assert set(BUILDERS) == set(OPS) - {"const", "var"}

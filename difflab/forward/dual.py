@@ -2,7 +2,7 @@
 
 A ``Dual(value, x_dot)`` carries, next to a value ``x``, its tangent ``x_dot = dx/de`` along one
 input direction; every operation applies the chain rule as it goes (``y = f(x)`` gets
-``y_dot = f'(x) x_dot``) with the rules of ``forward.jvp_rules``. Plain Python and NumPy code
+``y_dot = f'(x) x_dot``) with the rules of ``rules.jvp_rules``. Plain Python and NumPy code
 computes with it: operators, ufuncs through ``__array_ufunc__``, and ``np.sum``/``np.where``/...
 through ``__array_function__``. ``derivative(f, x)``, ``jvp(f, primals, tangents)``,
 ``gradient(f, x)`` and ``grad_fn(f)`` seed one; ``sin`` ... ``softplus``, ``max``, ``min`` are
@@ -15,14 +15,12 @@ are Duals that dispatch again). So nested derivatives never confuse their pertur
 (ForwardDiff.jl's tags, JAX's trace levels):
 ``derivative(lambda x: x * derivative(lambda y: x + y, 1.0), 1.0) == 1.0``, not 2.
 
-The rules live in ``forward.py`` beside the plan evaluator's math (which imports this module
-for its Hessian: forward over forward on Duals), so they are fetched here on first use.
+The rules are ``rules.jvp_rules``, the same table the plan sweep uses.
 """
 
 from __future__ import annotations
 
 import builtins
-import functools
 import itertools
 import math
 import operator
@@ -31,38 +29,8 @@ from numbers import Real
 
 import numpy as np
 
-from .evaluate import PRIMAL
-from .protocol import Shape
-
-_ZERO = np.float64(0.0)
-_ONE = np.float64(1.0)
-
-
-@functools.cache
-def _rules() -> dict[str, Callable]:
-    """``forward.jvp_rules`` (the same dict). Imported on first use: forward.py imports this
-    module, so importing it back at the top would make a cycle."""
-    from .forward import jvp_rules
-
-    return jvp_rules
-
-
-# ---- layers of Duals ------------------------------------------------------------------------
-def _strip(v):
-    """The plain number under every Dual layer (for masks: kinks, ties, zero tests)."""
-    while v.__class__ is Dual:
-        v = v.value
-    return v
-
-
-def _shape(v) -> Shape:
-    return np.shape(_strip(v))
-
-
-def _zeros_like(t):
-    shape = _shape(t)
-    return np.zeros(shape) if shape else _ZERO
-
+from ..core.ops import PRIMAL
+from .rules import _ONE, _ZERO, _fit, _shape, _strip, _zeros_like, jvp_rules
 
 # ---- Dual numbers -------------------------------------------------------------------------
 _TAGS = itertools.count(1)  # tag 0: Duals made by hand; each derivative/jvp takes a new one
@@ -204,7 +172,7 @@ def _lift1(op: str, x: Dual, primal: Callable) -> Dual:
     """op(x) for a Dual x: the primal on the value (which may be a Dual of a lower tag)."""
     v = x.value
     y = primal(v)
-    return _dual(y, _rules()[op](v, y, x.x_dot), x.tag)
+    return _dual(y, jvp_rules[op](v, y, x.x_dot), x.tag)
 
 
 def _lift2(op: str, a, b, primal: Callable) -> Dual:
@@ -215,17 +183,13 @@ def _lift2(op: str, a, b, primal: Callable) -> Dual:
     av, a_dot = (a.value, a.x_dot) if ta == tag else (a, None)
     bv, b_dot = (b.value, b.x_dot) if tb == tag else (b, None)
     y = primal(av, bv)
-    y_dot = _rules()[op](av, bv, y, a_dot, b_dot)
+    y_dot = jvp_rules[op](av, bv, y, a_dot, b_dot)
     if (a_dot is None or b_dot is None) and op in _PASS_THROUGH:
         y_dot = _fit(y_dot, _shape(y))  # x + c with c broadcast: spread x_dot to y's shape
     return _dual(y, y_dot, tag)
 
 
 _PASS_THROUGH = frozenset(("add", "sub"))  # rules that may hand back an operand's tangent
-
-
-def _fit(t, shape: Shape):
-    return t if _shape(t) == shape else np.broadcast_to(t, shape)
 
 
 _UFUNC_OPS = {

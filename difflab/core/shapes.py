@@ -2,6 +2,7 @@
 
 Shapes come from the point. Inferring them before any arithmetic lets every method reject a
 bad point with a message that names the op and the shapes (``matmul: (2, 3) @ (4, 5)``),
+using each op's shape rule from the op table,
 lets ``grad`` refuse a non-scalar expression up front, and gives the Jacobian its layout.
 """
 
@@ -11,31 +12,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .ops import OPS, Shape
 from .plan import Plan
-
-Shape = tuple[int, ...]
-ELEMENTWISE_BINARY = ("add", "sub", "mul", "div", "pow", "max", "min")
-
-
-def matmul_shape(a: Shape, b: Shape) -> Shape:
-    """NumPy's ``@`` result shape for 1-D and 2-D operands (and stacks of matrices)."""
-    if not a or not b:
-        raise ValueError(f"matmul: {a} @ {b} (matmul needs arrays, not scalars)")
-    inner_a = a[-1]
-    inner_b = b[0] if len(b) == 1 else b[-2]
-    if inner_a != inner_b:
-        raise ValueError(f"matmul: {a} @ {b}")
-    if len(a) == 1 and len(b) == 1:
-        return ()
-    if len(a) == 1:
-        return b[:-2] + b[-1:]
-    if len(b) == 1:
-        return a[:-1]
-    try:
-        batch = np.broadcast_shapes(a[:-2], b[:-2])
-    except ValueError:
-        raise ValueError(f"matmul: {a} @ {b}") from None
-    return tuple(batch) + (a[-2], b[-1])
 
 
 def infer_shapes(plan: Plan, shapes: Mapping[str, Shape]) -> list[Shape]:
@@ -61,29 +39,14 @@ def _infer(plan: Plan, shapes: Mapping[str, Shape]) -> list[Shape]:
     if _all_scalar(plan, shapes):  # scalars in, scalars everywhere: no per-slot work
         return [()] * len(plan.ops)
     out: list[Shape] = []
+    rules = {name: op.shape for name, op in OPS.items()}
     for slot, op in enumerate(plan.ops):
-        args = [out[a] for a in plan.args[slot]]
         if op == "var":
-            shape = tuple(shapes[plan.attrs[slot]])
+            out.append(tuple(shapes[plan.attrs[slot]]))
         elif op == "const":
-            shape = np.shape(plan.attrs[slot])
-        elif op in ELEMENTWISE_BINARY and args[0] == args[1]:
-            shape = args[0]  # equal shapes (the common case) need no NumPy call
-        elif op in ELEMENTWISE_BINARY:
-            try:
-                shape = tuple(np.broadcast_shapes(*args))
-            except ValueError:
-                raise ValueError(f"{op}: shapes {args[0]} and {args[1]} do not broadcast "
-                                 f"together") from None
-        elif op == "matmul":
-            shape = matmul_shape(*args)
-        elif op in ("sum", "mean"):
-            shape = ()
-        elif op == "transpose":
-            shape = args[0][::-1]
-        else:  # elementwise unary
-            shape = args[0]
-        out.append(shape)
+            out.append(np.shape(plan.attrs[slot]))
+        else:
+            out.append(rules[op](*[out[a] for a in plan.args[slot]]))
     return out
 
 

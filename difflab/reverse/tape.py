@@ -6,25 +6,22 @@ cotangent). ``tape.backward(trace=True)`` runs the same backward sweep as ``reve
 and keeps one ``Step`` per node it passes (``tape.format_steps()`` prints them): which
 cotangent ``y_bar`` arrived and what it sent on to each argument.
 
-The engine (``compile_program``, ``sweep``) lives in ``reverse.py``, which imports ``Step``
-from here (its sweep records them) and re-exports ``Tape`` and ``Step``; so this module
-imports the engine inside the methods that run it.
+The engine (``compile_program``, ``sweep``) is ``program``; the sweep records plain tuples,
+which ``Step`` reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .evaluate import clean_point
-from .ir import Expr
-from .plan import compile_plan
-
-if TYPE_CHECKING:
-    from .reverse import Program
+from ..core.evaluate import clean_point
+from ..core.expr import Expr
+from ..core.plan import compile_plan
+from .program import Program, _finish, compile_program, sweep
+from .rules import _ONE
 
 
 # ---- printing ------------------------------------------------------------------------------
@@ -88,8 +85,6 @@ class Tape:
         Returns:
             the tape.
         """
-        from .reverse import compile_program  # (reverse.py imports this module)
-
         plan = compile_plan(expr)
         point = clean_point(plan, point)
         shapes = {name: np.shape(value) for name, value in point.items()}
@@ -111,8 +106,6 @@ class Tape:
         Returns:
             {name: cotangent} for the wrt variables: the gradient (or seed^T J, a VJP).
         """
-        from .reverse import _ONE, _finish, sweep  # (reverse.py imports this module)
-
         program = self.program
         out_shape = program.shapes[program.plan.out]
         if seed is None:
@@ -123,10 +116,12 @@ class Tape:
         elif np.shape(seed) != out_shape:
             raise ValueError(f"seed of shape {np.shape(seed)} does not match the output's "
                              f"shape {out_shape}")
-        self.steps = [] if trace else self.steps
+        raw: list | None = [] if trace else None
         with np.errstate(all="ignore"):
             bars = sweep(program, self.values, np.array(seed, dtype=np.float64) if out_shape
-                         else np.float64(seed), self.steps if trace else None)
+                         else np.float64(seed), raw)
+        if raw is not None:
+            self.steps = [Step(*step) for step in raw]
         var_slots, shapes = program.plan.var_slots, program.shapes
         return {name: _finish(np.copy(bars[var_slots[name]]), shapes[var_slots[name]])
                 for name in program.wrt}

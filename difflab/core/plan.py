@@ -10,11 +10,12 @@ two separately made ``variable("x")`` nodes share one slot.
 from __future__ import annotations
 
 import gc
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from .ir import Expr, _attr_key, toposort
+from .expr import Expr, _attr_key, toposort
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,15 +41,38 @@ class Plan:
         return tuple(sorted(self.var_slots))
 
 
+PLAN_CACHE_SIZE = 64
+_plans: OrderedDict[tuple[int, int], Plan] = OrderedDict()  # Expr.key -> plan, most recent last
+
+
 def compile_plan(expr: Expr) -> Plan:
-    """Compile ``expr`` once into a ``Plan`` (cached on the node)."""
+    """Compile ``expr`` once into a ``Plan``.
+
+    The plan is kept on the node and, by the node's structural fingerprint (``Expr.key``), in
+    a small table: a graph built afresh with the same structure (every step of a training
+    loop) gets the plan already made without its nodes being visited.
+    """
     cache = expr.cache()
-    if "plan" in cache:
-        return cache["plan"]
-    with gc_paused():  # a big graph makes a tuple per node: skip the collector's scans
-        plan = _compile(expr)
+    plan = cache.get("plan")
+    if plan is not None:
+        return plan
+    key = expr.key
+    plan = _plans.get(key)
+    if plan is None:
+        with gc_paused():  # a big graph makes a tuple per node: skip the collector's scans
+            plan = _compile(expr)
+        _plans[key] = plan
+        if len(_plans) > PLAN_CACHE_SIZE:
+            _plans.popitem(last=False)
+    else:
+        _plans.move_to_end(key)
     cache["plan"] = plan
     return plan
+
+
+def forget_plans() -> None:
+    """Empty the fingerprint table (plans kept on nodes stay)."""
+    _plans.clear()
 
 
 def _compile(expr: Expr) -> Plan:

@@ -1,8 +1,7 @@
 """Evaluation: bind a point to a plan's variables and run every slot through NumPy.
 
-``PRIMAL`` maps each op to the NumPy function that computes it; it is the one definition of
-what an op *means* numerically (the differentiators own their derivative rules, not this).
-Outside an op's domain the result follows IEEE (nan, inf) and NumPy's warnings are silenced.
+Each slot runs its op's primal from the op table (``ops.PRIMAL``). Outside an op's domain the
+result follows IEEE (nan, inf) and NumPy's warnings are silenced.
 """
 
 from __future__ import annotations
@@ -12,41 +11,9 @@ from numbers import Real
 
 import numpy as np
 
-from .ir import Expr
+from .expr import Expr
+from .ops import PRIMAL
 from .plan import Plan, compile_plan
-
-
-def _sigmoid(x):
-    # 1 / (1 + exp(-x)) without overflow: exp(-log(1 + exp(-x))).
-    return np.exp(-np.logaddexp(0.0, -x))
-
-
-def _softplus(x):
-    return np.logaddexp(0.0, x)  # log(1 + exp(x)), exact for large x
-
-
-def _relu(x):
-    return np.maximum(x, 0.0)
-
-
-def _mean(x):
-    return np.mean(x) if np.ndim(x) else x
-
-
-def _sum(x):
-    return np.sum(x) if np.ndim(x) else x
-
-
-PRIMAL = {
-    "neg": np.negative, "add": np.add, "sub": np.subtract, "mul": np.multiply,
-    "div": np.true_divide, "pow": np.power, "matmul": np.matmul,
-    "max": np.maximum, "min": np.minimum,
-    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
-    "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "exp": np.exp,
-    "log": np.log, "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt, "abs": np.abs,
-    "sigmoid": _sigmoid, "relu": _relu, "softplus": _softplus,
-    "sum": _sum, "mean": _mean, "transpose": np.transpose,
-}
 
 
 class PointError(KeyError, ValueError):

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .levels import IDENTITY, Schedule
-from .reverse import vjp_rules
+from ..core.levels import IDENTITY, Schedule
+from .rules import vjp_rules
 
 
 def _same_vjp(y_bar, x, y):

@@ -23,10 +23,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .ir import Expr
-from .plan import Plan, compile_plan
-from .protocol import Prepared, shaped
-from .shapes import infer_shapes
+from ..core.expr import Expr
+from ..core.plan import Plan, compile_plan
+from ..core.shapes import infer_shapes
+from ..protocol import Prepared, shaped
 
 MAX_NODES = 10_000
 MODES = ("auto", "forward", "reverse")
@@ -267,6 +267,6 @@ def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> dict:
     Returns:
         {name: float or array of the variable's shape}.
     """
-    from . import api  # validation and the preparation cache live there, for every method
+    from .. import api  # validation and the preparation cache live there, for every method
 
     return api.grad(expr, point, method="jax", wrt=wrt)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ir import Expr, toposort
+from .expr import Expr, toposort
 from .plan import compile_plan
 
 

@@ -1,0 +1,53 @@
+"""Forward mode: dual numbers for plain Python/NumPy code, and a tangent sweep over the IR.
+
+    from difflab import forward
+    forward.derivative(lambda t: t * forward.sin(t), 1.0)     # Dual numbers, nested safely
+    forward.grad(f, {"x": 1.0, "y": 2.0})                     # the IR, all directions at once
+
+``rules`` holds the jvp rules, ``dual`` the Dual type and its seeding functions, ``sweep``
+the plan's tangent sweep, ``levels`` the level schedule for wide scalar graphs and
+``prepare`` the protocol's side and the one-shot functions.
+"""
+
+from .dual import (
+    Dual,
+    abs,
+    acos,
+    asin,
+    atan,
+    cos,
+    cosh,
+    derivative,
+    exp,
+    expm1,
+    grad_fn,
+    gradient,
+    jvp,
+    log,
+    log1p,
+    max,
+    mean,
+    min,
+    relu,
+    sigmoid,
+    sin,
+    sinh,
+    softplus,
+    sqrt,
+    sum,
+    tan,
+    tanh,
+    transpose,
+)
+from .prepare import grad, hessian, jacobian, prepare, prepare_hessian, prepare_jacobian
+from .rules import RULE_TABLES, jvp_rules
+from .sweep import SEED_BUDGET, TANGENT_BUDGET, Sweep
+
+__all__ = [
+    "Dual", "derivative", "jvp", "gradient", "grad_fn",
+    "grad", "jacobian", "hessian", "prepare", "prepare_jacobian", "prepare_hessian",
+    "RULE_TABLES", "jvp_rules", "Sweep", "SEED_BUDGET", "TANGENT_BUDGET",
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log",
+    "log1p", "expm1", "sqrt", "abs", "sigmoid", "relu", "softplus", "sum", "mean", "max", "min",
+    "transpose",
+]

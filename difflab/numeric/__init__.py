@@ -1,0 +1,39 @@
+"""Finite differences: derivatives from values of f alone.
+
+    from difflab import numeric
+    numeric.grad(f, {"x": 1.0, "y": 2.0}, scheme="central")
+    numeric.derivative(math.sin, 1.0)          # any f of one scalar
+
+``schemes`` holds the difference formulas and the step rules, ``complex_step`` the complex
+arithmetic for the complex step, and ``prepare`` the protocol's side and the one-shot
+functions.
+"""
+
+from .complex_step import RULE_TABLES, complex_rules, non_analytic_op, run_complex
+from .prepare import grad, grad_with_error, prepare, prepare_hessian, prepare_jacobian
+from .schemes import (
+    COMPLEX_STEP,
+    DEFAULT_SCHEME,
+    EPS,
+    HESSIAN_STEP_FACTOR,
+    NOT_ANALYTIC,
+    RICHARDSON_LEVELS,
+    SCHEMES,
+    STEP_FACTOR,
+    check_levels,
+    check_scheme,
+    check_step,
+    derivative,
+    difference,
+    evaluations,
+    richardson,
+    step_size,
+)
+
+__all__ = [
+    "RULE_TABLES", "complex_rules", "non_analytic_op", "run_complex", "grad",
+    "grad_with_error", "prepare", "prepare_hessian", "prepare_jacobian", "COMPLEX_STEP",
+    "DEFAULT_SCHEME", "EPS", "HESSIAN_STEP_FACTOR", "NOT_ANALYTIC", "RICHARDSON_LEVELS",
+    "SCHEMES", "STEP_FACTOR", "check_levels", "check_scheme", "check_step", "derivative",
+    "difference", "evaluations", "richardson", "step_size",
+]

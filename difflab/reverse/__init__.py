@@ -1,0 +1,21 @@
+"""Reverse mode: a tape (Wengert list) swept backward with vector-Jacobian products.
+
+    from difflab import reverse
+    reverse.grad(f, {"x": 1.0, "y": 2.0})
+    tape = reverse.Tape.record(f, point); tape.backward(trace=True); print(tape.format_steps())
+
+``rules`` holds the vjp rules, ``program`` the compiled backward program and its sweep,
+``levels`` the level schedule for wide scalar graphs, ``tape`` the teaching tape and
+``prepare`` the protocol's side and the one-shot functions.
+"""
+
+from .prepare import grad, hessian, jacobian, prepare, prepare_hessian, prepare_jacobian
+from .program import Program, compile_program, sweep
+from .rules import RULE_TABLES, vjp_rules
+from .tape import Step, Tape, summary
+
+__all__ = [
+    "grad", "jacobian", "hessian", "prepare", "prepare_jacobian", "prepare_hessian",
+    "Program", "compile_program", "sweep", "RULE_TABLES", "vjp_rules", "Step", "Tape",
+    "summary",
+]

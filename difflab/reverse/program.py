@@ -1,0 +1,229 @@
+"""Reverse mode's engine: a tape (Wengert list) swept backward with vector-Jacobian products.
+
+Backpropagation is dynamic programming on the graph. Evaluate the plan once, recording the
+primal value of every slot (the *tape*); then visit the slots in reverse topological order and,
+for each, turn the cotangent of its result ``y_bar = d out / d y`` into cotangents of its
+arguments with the op's rule from ``rules.vjp_rules``, adding them into what the arguments have
+already received (a node used twice gets the sum). One backward sweep costs a few times one
+evaluation, whatever the number of inputs.
+
+Preparing compiles, once per (expression, wrt, shapes), a flat backward program: one entry
+``(rule, slot, argument slots, need, unbroadcast)`` per slot that needs a cotangent (one that
+depends on a wrt variable AND reaches the output), in reverse topological order. Zero
+cotangents are never materialised. A call is then a loop with one list step and a NumPy call or
+two per node; consumed cotangents and primals are dropped as the sweep passes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.expr import Expr
+from ..core.ops import ELEMENTWISE_BINARY
+from ..core.plan import Plan, compile_plan, gc_paused
+from ..core.shapes import infer_shapes
+from ..protocol import Shape
+from .rules import FORWARD, vjp_rules
+
+
+# ---- compiling: which slots need a cotangent, and the flat programs -----------------------
+@dataclass(eq=False)
+class Program:
+    """An expression compiled for reverse mode at fixed shapes and wrt variables."""
+
+    plan: Plan
+    wrt: tuple[str, ...]
+    shapes: list[Shape]                  # per slot
+    needed: list[bool]                   # per slot: depends on a wrt variable and reaches out
+    forward: list[tuple]                 # (fn, slot, i, j) for every op slot, j = -1 if unary
+    live_forward: list[tuple]            # the same, only slots whose value the sweep reads
+    backward: list[tuple]                # (rule, slot, i, j, need, fix_i, fix_j), reversed
+    template: list                       # slot values with constants filled in
+
+    def record(self, point: Mapping, live_only: bool = False) -> list:
+        """The primal value of every slot at a (validated) point: the tape's contents.
+
+        Args:
+            point: every variable -> float, array (or ``forward.Dual``).
+            live_only: compute only the slots the backward sweep reads (and what they need).
+        Returns:
+            the value per slot (None for the slots skipped).
+        """
+        values = self.template.copy()
+        for name, slot in self.plan.var_slots.items():
+            value = point[name]
+            values[slot] = np.float64(value) if type(value) is float else value
+        for fn, s, i, j in self.live_forward if live_only else self.forward:
+            values[s] = fn(values[i]) if j < 0 else fn(values[i], values[j])
+        return values
+
+
+def _unbroadcast_fix(shape: Shape, out: Shape):
+    """How to sum a cotangent of shape ``out`` back to ``shape``: (axes, reshape) or None."""
+    if shape == out:
+        return None
+    lead = len(out) - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + k for k, n in enumerate(shape)
+                                      if n == 1 and out[lead + k] != 1)
+    summed = tuple(n for k, n in enumerate(out) if k not in axes)
+    return axes, (shape if summed != shape else None)
+
+
+def compile_program(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape]) -> Program:
+    """Compile ``expr`` for reverse mode (cached on the expression).
+
+    Args:
+        expr: the expression.
+        wrt: names of the variables to differentiate with respect to.
+        shapes: every variable's shape.
+    Returns:
+        the ``Program``.
+    Raises:
+        ValueError: shapes that do not fit (naming the op and shapes), a matmul operand of
+            more than two dimensions, or a wrt name that is not a variable of ``expr``.
+    """
+    wrt = tuple(wrt)
+    key = ("reverse-program", wrt, tuple(sorted((n, tuple(s)) for n, s in shapes.items())))
+    cache = expr.cache()
+    if key in cache:
+        return cache[key]
+    with gc_paused():  # a million-node plan makes millions of tuples: skip GC scans
+        plan = compile_plan(expr)
+        for name in wrt:
+            if name not in plan.var_slots:
+                raise ValueError(f"reverse: cannot differentiate with respect to {name!r}: the "
+                                 f"expression's variables are "
+                                 f"{', '.join(plan.variables) or 'none'}")
+        slot_shapes = infer_shapes(plan, shapes)
+        program = _compile(plan, wrt, slot_shapes)
+    cache[key] = program
+    return program
+
+
+def _compile(plan: Plan, wrt: tuple[str, ...], slot_shapes: list[Shape]) -> Program:
+    n, ops, args = plan.size, plan.ops, plan.args
+    # depends[s]: s is a function of some wrt variable (a forward pass over the slots)
+    depends = [False] * n
+    for name in wrt:
+        depends[plan.var_slots[name]] = True
+    for s, a in enumerate(args):
+        if a and (depends[a[0]] or depends[a[-1]]):
+            depends[s] = True
+    # One backward pass. reaches[s]: the output depends on s (every slot of a plan does, but
+    # the sweep must not rely on it); needed = depends and reaches. live[s]: the sweep reads
+    # s's primal, or computes one it reads from s (the forward pass may skip the others).
+    reaches, needed, live = [False] * n, [False] * n, [False] * n
+    reaches[plan.out] = True
+    backward = []
+    for s in range(n - 1, -1, -1):
+        a = args[s]
+        if not reaches[s] or not a:
+            continue
+        for i in a:
+            reaches[i] = True
+        if depends[s]:
+            needed[s] = True
+            if ops[s] not in _READS_NO_PRIMAL:
+                live[s] = True
+                for i in a:
+                    live[i] = True
+            if len(a) == 1:  # (the common case, inlined: a million-node chain compiles fast)
+                backward.append((vjp_rules[ops[s]], s, a[0], -1, None, None, None))
+            else:
+                backward.append(_binary_entry(plan, s, slot_shapes, depends))
+        if live[s]:
+            for i in a:
+                live[i] = True
+    for name in wrt:
+        needed[plan.var_slots[name]] = True
+    forward, live_forward, template = [], [], [None] * n
+    for s, a in enumerate(args):
+        if a:
+            step = (FORWARD[ops[s]], s, a[0], a[1] if len(a) == 2 else -1)
+            forward.append(step)
+            if live[s]:
+                live_forward.append(step)
+        elif ops[s] == "const":
+            attr = plan.attrs[s]
+            template[s] = np.float64(attr) if isinstance(attr, float) else attr
+    return Program(plan, wrt, slot_shapes, needed, forward, live_forward, backward, template)
+
+
+def _binary_entry(plan: Plan, s: int, slot_shapes: list[Shape], depends: list[bool]) -> tuple:
+    """Binary slot ``s``'s step of the backward program: (rule, s, i, j, need, fix_i, fix_j)."""
+    op, (i, j) = plan.ops[s], plan.args[s]
+    if op == "matmul" and (len(slot_shapes[i]) > 2 or len(slot_shapes[j]) > 2):
+        raise ValueError(f"reverse: matmul supports 1-D and 2-D operands, got "
+                         f"{slot_shapes[i]} @ {slot_shapes[j]}")
+    fix_i = fix_j = None
+    if op in ELEMENTWISE_BINARY:
+        fix_i = _unbroadcast_fix(slot_shapes[i], slot_shapes[s])
+        fix_j = _unbroadcast_fix(slot_shapes[j], slot_shapes[s])
+    return (vjp_rules[op], s, i, j, _NEED[depends[i], depends[j]], fix_i, fix_j)
+
+
+# Rules that read neither the arguments' primals nor the result: y_bar passes straight on.
+_READS_NO_PRIMAL = frozenset({"neg", "add", "sub", "transpose"})
+_NEED = {(p, q): (p, q) for p in (False, True) for q in (False, True)}  # shared tuples
+
+
+
+# ---- the backward sweep -------------------------------------------------------------------
+def sweep(program: Program, values: list, seed, trace: list | None = None,
+          free: bool = False) -> list:
+    """Run the backward program: cotangents of every needed slot, seeded at the output.
+
+    Args:
+        program: the compiled program.
+        values: the tape (primal value per slot, from ``Program.record``).
+        seed: the output's cotangent (1.0 for a gradient; a direction for a VJP).
+        trace: a list to append one ``(slot, op, argument slots, y_bar, argument bars)`` per
+            backward step to, or None (``tape.Step`` reads them).
+        free: drop each cotangent and primal once the sweep has passed it (saves memory; the
+            variables' cotangents are kept, the tape is no longer usable afterwards).
+    Returns:
+        cotangent per slot (None where none is needed); variables' slots hold the gradient.
+    """
+    bars = [None] * len(values)
+    bars[program.plan.out] = seed
+    for rule, s, i, j, need, fix_i, fix_j in program.backward:
+        y_bar = bars[s]
+        if j < 0:
+            a_bar = rule(y_bar, values[i], values[s])
+            old = bars[i]
+            bars[i] = a_bar if old is None else old + a_bar  # fan-out: cotangents add up
+            if trace is not None:
+                trace.append((s, program.plan.ops[s], (i,), y_bar, (a_bar,)))
+        else:
+            a_bar, b_bar = rule(y_bar, values[i], values[j], values[s], need)
+            if a_bar is not None:
+                if fix_i is not None:  # unbroadcast: sum over the axes a was stretched along
+                    a_bar = np.sum(a_bar, axis=fix_i[0])
+                    if fix_i[1] is not None:
+                        a_bar = np.reshape(a_bar, fix_i[1])
+                old = bars[i]
+                bars[i] = a_bar if old is None else old + a_bar
+            if b_bar is not None:
+                if fix_j is not None:
+                    b_bar = np.sum(b_bar, axis=fix_j[0])
+                    if fix_j[1] is not None:
+                        b_bar = np.reshape(b_bar, fix_j[1])
+                old = bars[j]
+                bars[j] = b_bar if old is None else old + b_bar
+            if trace is not None:
+                trace.append((s, program.plan.ops[s], (i, j), y_bar, (a_bar, b_bar)))
+        if free:
+            bars[s] = values[s] = None
+    return bars
+
+
+def _finish(bar, shape: Shape):
+    """A cotangent as the protocol's result: a float, or a fresh writeable float64 array."""
+    if not shape:
+        return float(bar)
+    if type(bar) is np.ndarray and bar.flags.writeable and bar.shape == shape:
+        return bar
+    return np.array(np.broadcast_to(bar, shape), dtype=np.float64)  # e.g. a broadcast view

@@ -1,0 +1,137 @@
+"""Reverse mode's rules: ``vjp_rules[op]`` turns a result's cotangent into its arguments'.
+
+A rule is ``rule(y_bar, x, y) -> x_bar`` for a unary op and
+``rule(y_bar, a, b, y, need) -> (a_bar, b_bar)`` for a binary op, where ``need`` says which
+arguments want a cotangent (the other is returned as None and never computed). Rules reuse the
+primal result ``y`` where the math allows (d exp = y, d tanh = 1 - y^2) and use NumPy functions
+and operators only, so the same sweep runs on floats, arrays and forward-mode ``Dual`` numbers
+(which is how ``prepare_hessian`` gets forward-over-reverse). A binary elementwise rule returns
+cotangents of the *output's* shape; the sweep then "unbroadcasts" them: sums over the axes an
+operand was broadcast along, back to its own shape.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+
+import numpy as np
+
+from ..core.ops import PRIMAL
+from ..protocol import Shape
+
+# ---- the rules: one per op, next to its math ---------------------------------------------
+RULE_TABLES = ("vjp_rules",)
+vjp_rules: dict[str, Callable | None] = {}
+
+
+def _shape(x) -> Shape:
+    return getattr(x, "shape", ())  # floats and NumPy scalars are 0-d
+
+
+# unary: rule(y_bar, x, y) -> x_bar, with y = op(x)
+vjp_rules["neg"] = lambda y_bar, x, y: -y_bar
+vjp_rules["sin"] = lambda y_bar, x, y: y_bar * np.cos(x)
+vjp_rules["cos"] = lambda y_bar, x, y: -(y_bar * np.sin(x))
+vjp_rules["tan"] = lambda y_bar, x, y: y_bar * (1.0 + y * y)              # sec^2 = 1 + tan^2
+vjp_rules["asin"] = lambda y_bar, x, y: y_bar / np.sqrt(1.0 - x * x)
+vjp_rules["acos"] = lambda y_bar, x, y: -y_bar / np.sqrt(1.0 - x * x)
+vjp_rules["atan"] = lambda y_bar, x, y: y_bar / (1.0 + x * x)
+vjp_rules["sinh"] = lambda y_bar, x, y: y_bar * np.cosh(x)
+vjp_rules["cosh"] = lambda y_bar, x, y: y_bar * np.sinh(x)
+vjp_rules["tanh"] = lambda y_bar, x, y: y_bar * (1.0 - y * y)
+vjp_rules["exp"] = lambda y_bar, x, y: y_bar * y                          # d e^x = e^x
+vjp_rules["log"] = lambda y_bar, x, y: y_bar / x
+vjp_rules["log1p"] = lambda y_bar, x, y: y_bar / (1.0 + x)
+vjp_rules["expm1"] = lambda y_bar, x, y: y_bar * (y + 1.0)               # d (e^x - 1) = e^x
+vjp_rules["sqrt"] = lambda y_bar, x, y: y_bar * (0.5 / y)                 # 1 / (2 sqrt x)
+vjp_rules["abs"] = lambda y_bar, x, y: y_bar * np.sign(x)                 # sign(0) = 0
+vjp_rules["sigmoid"] = lambda y_bar, x, y: y_bar * (y * (1.0 - y))        # s' = s (1 - s)
+# softplus' = sigmoid(x) = 1 - e^(-softplus(x)), computed from y without cancellation
+vjp_rules["softplus"] = lambda y_bar, x, y: y_bar * -np.expm1(-y)
+# relu'(x) = 1 for x > 0, else 0 (0 at the kink, as JAX); a select, so 0 * inf stays 0
+vjp_rules["relu"] = lambda y_bar, x, y: np.where(x > 0.0, y_bar, 0.0)
+# reductions to a scalar: every element contributed once (sum) or 1/n (mean)
+vjp_rules["sum"] = lambda y_bar, x, y: np.broadcast_to(y_bar, _shape(x)) if _shape(x) else y_bar
+vjp_rules["mean"] = lambda y_bar, x, y: vjp_rules["sum"](y_bar / math.prod(_shape(x)), x, y)
+vjp_rules["transpose"] = lambda y_bar, x, y: np.transpose(y_bar)
+
+
+# binary: rule(y_bar, a, b, y, need) -> (a_bar, b_bar), each at the output's shape
+def _add_vjp(y_bar, a, b, y, need):
+    return (y_bar if need[0] else None), (y_bar if need[1] else None)
+
+
+def _sub_vjp(y_bar, a, b, y, need):
+    return (y_bar if need[0] else None), (-y_bar if need[1] else None)
+
+
+def _mul_vjp(y_bar, a, b, y, need):
+    return (y_bar * b if need[0] else None), (y_bar * a if need[1] else None)
+
+
+def _div_vjp(y_bar, a, b, y, need):
+    a_bar = y_bar / b                                  # d(a/b)/da = 1/b
+    return (a_bar if need[0] else None), (-(a_bar * y) if need[1] else None)  # -a/b^2 = -y/b
+
+
+def _pow_vjp(y_bar, a, b, y, need):
+    # d a^b / da = b a^(b-1) (so x**3 at -2 is 12); d a^b / db = log(a) a^b, only when the
+    # exponent varies: a constant exponent must not meet log of a negative base. As JAX,
+    # log(a) is taken as log(1) = 0 at a == 0 (0^b is flat in b there).
+    a_bar = y_bar * (b * a ** (b - 1.0)) if need[0] else None
+    b_bar = y_bar * (np.log(np.where(a == 0.0, 1.0, a)) * y) if need[1] else None
+    return a_bar, b_bar
+
+
+def _extremum_vjp(y_bar, a, b, y, need):
+    # The operand equal to the result gets the cotangent; a tie splits it 1/2 : 1/2 (JAX's
+    # balanced rule: hit / (1 + other hit)). Shared by max and min: y tells which won.
+    a_hit, b_hit = a == y, b == y
+    a_bar = y_bar * (a_hit / (1.0 + b_hit)) if need[0] else None
+    b_bar = y_bar * (b_hit / (1.0 + a_hit)) if need[1] else None
+    return a_bar, b_bar
+
+
+def _matmul_vjp(y_bar, a, b, y, need):
+    # y = a @ b. Matrices: a_bar = y_bar @ b^T, b_bar = a^T @ y_bar. A 1-D operand is a row
+    # (on the left) or a column (on the right) that NumPy drops from the result's shape, so
+    # its outer products are written with reshapes.
+    nd_a, nd_b = len(_shape(a)), len(_shape(b))
+    a_bar = b_bar = None
+    if nd_a == 2 and nd_b == 2:                        # (m,n) @ (n,p) -> (m,p)
+        if need[0]:
+            a_bar = np.matmul(y_bar, np.transpose(b))
+        if need[1]:
+            b_bar = np.matmul(np.transpose(a), y_bar)
+    elif nd_a == 2:                                    # (m,n) @ (n,) -> (m,)
+        if need[0]:
+            a_bar = np.reshape(y_bar, (-1, 1)) * b     # outer(y_bar, b)
+        if need[1]:
+            b_bar = np.matmul(y_bar, a)                # a^T y_bar
+    elif nd_b == 2:                                    # (n,) @ (n,m) -> (m,)
+        if need[0]:
+            a_bar = np.matmul(b, y_bar)
+        if need[1]:
+            b_bar = np.reshape(a, (-1, 1)) * y_bar     # outer(a, y_bar)
+    else:                                              # (n,) @ (n,) -> ()
+        if need[0]:
+            a_bar = y_bar * b
+        if need[1]:
+            b_bar = y_bar * a
+    return a_bar, b_bar
+
+
+vjp_rules.update(add=_add_vjp, sub=_sub_vjp, mul=_mul_vjp, div=_div_vjp, pow=_pow_vjp,
+                 max=_extremum_vjp, min=_extremum_vjp, matmul=_matmul_vjp)
+# Leaves end the sweep: a variable's cotangent is the answer, a constant never needs one.
+vjp_rules["var"] = vjp_rules["const"] = None
+
+# The forward pass: PRIMAL's NumPy functions, with the arithmetic reached through Python's
+# operators (the same IEEE operations; for NumPy scalars they skip the ufunc dispatch, ~20x
+# faster). Scalars are kept as np.float64, never Python floats, so x / 0 is inf, not an error.
+FORWARD = {**PRIMAL, "neg": operator.neg, "add": operator.add, "sub": operator.sub,
+           "mul": operator.mul, "div": operator.truediv, "pow": operator.pow,
+           "matmul": operator.matmul}
+_ONE = np.float64(1.0)
