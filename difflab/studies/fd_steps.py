@@ -85,7 +85,7 @@ def derivatives(expr, x: float, order: int = 5) -> list[float]:
     import mpmath
     import sympy
 
-    from ..sympy_bridge import mpmath_functions, to_sympy
+    from ..core.sympy_bridge import mpmath_functions, to_sympy
 
     f = to_sympy(expr)
     (symbol,) = f.free_symbols

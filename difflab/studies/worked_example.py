@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import api, ir
+from .. import api
+from ..core import expr as ir
 from ..lab import Run, Settings
 from ..reverse import Tape
 
