@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from difflab.cli import BROKEN_PIPE, main
 from difflab.lab import Cell, Run, Settings, Worker, read_rows, run_sweep
 from difflab.lab.compare import compare
 from difflab.lab.experiments import load_config
+from difflab.lab.proctree import process_tree, tree_memory_mib
 
 TESTS = Path(__file__).parent
 FAST = dict(problems="lab_fakes:get_problem", prepare="lab_fakes:prepared",
@@ -61,6 +63,37 @@ def test_memory_limit_counts_a_cells_subprocess_and_kills_it(tmp_path, monkeypat
         time.sleep(0.05)
     assert _gone(child), "the cell's subprocess outlived the kill"
     assert elapsed < 20
+
+
+FORKED = """
+import os, sys, time
+hoard = b"x" * (200 << 20)           # resident in the parent ...
+if os.fork() == 0:                   # ... and shared, copy-on-write, with the child
+    time.sleep(30)
+    os._exit(0)
+print("forked", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_pages_a_forked_child_shares_are_counted_once():
+    """VmRSS counts a shared page in both processes; past a limit the tree is measured by
+    PSS, so a fork does not look like twice the memory and get a cell killed."""
+    parent = subprocess.Popen([sys.executable, "-c", FORKED], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    tree = []
+    try:
+        assert parent.stdout.readline().strip() == "forked"
+        tree = process_tree(parent.pid)
+        assert len(tree) == 2 and tree[0] == parent.pid
+        doubled = tree_memory_mib(tree)              # VmRSS summed
+        once = tree_memory_mib(tree, limit=300)      # over the limit: PSS
+        assert doubled > 400 and 200 < once < 300, (doubled, once)
+    finally:
+        parent.stdin.close()
+        parent.wait(timeout=30)
+        for pid in tree[1:]:         # the forked child, which would sleep on
+            os.kill(pid, signal.SIGKILL)
 
 
 # ---- the command line: every failure one line, exit status 2 ------------------------------

@@ -137,34 +137,43 @@ def check_cells(cells: Iterable[Cell], settings, where: str = "sweep",
     extra = tuple(extra_methods)
     check_methods = settings.prepare == DEFAULT_PREPARE
     if not check_methods:
+        _hook(settings.prepare, "prepare")
         module = importlib.import_module(settings.prepare.partition(":")[0])
-        if hasattr(module, "EXTRA_METHODS"):
-            check_methods, extra = True, extra + tuple(module.EXTRA_METHODS)
+        declared = getattr(module, "EXTRA_METHODS", None)
+        if declared is not None:
+            check_methods, extra = True, extra + tuple(declared)
     if check_methods:
         for method in dict.fromkeys(c.method for c in cells):
             error = method_error(method, extra)
             if error:
                 errors.append(f"cell {_first(cells, method=method)}: {error}")
-    get_problem = load_hook(settings.problems)
-    for name in dict.fromkeys(c.problem for c in cells):
-        problem, error = _problem_error(get_problem, name)
-        if error:
-            errors.append(f"cell {_first(cells, problem=name)}: {error}")
+    get_problem = _hook(settings.problems, "problems")
+    problems: dict[str, object] = {}       # name -> problem (None: unknown, already said)
+    seen: set[tuple[str, str]] = set()     # (problem, params) checked
+    for cell in cells:
+        if cell.problem not in problems:
+            problems[cell.problem], error = _problem_error(get_problem, cell.problem)
+            if error:
+                errors.append(f"cell {cell}: {error}")
+        resolve_params = getattr(problems[cell.problem], "resolve", None)
+        key = (cell.problem, json.dumps(cell.params, sort_keys=True, default=str))
+        if resolve_params is None or key in seen:
             continue
-        resolve = getattr(problem, "resolve", None)
-        if resolve is None:
-            continue
-        seen = set()
-        for cell in cells:
-            key = json.dumps(cell.params, sort_keys=True, default=str)
-            if cell.problem != name or key in seen:
-                continue
-            seen.add(key)
-            try:
-                resolve(dict(cell.params))
-            except (ValueError, TypeError) as err:
-                errors.append(f"cell {cell}: {err}")
+        seen.add(key)
+        try:
+            resolve_params(dict(cell.params))
+        except (ValueError, TypeError) as err:
+            errors.append(f"cell {cell}: {err}")
     _raise(where, errors)
+
+
+def _hook(spec: str, what: str):
+    """The hook named ``spec``; a ValueError naming it if it does not load."""
+    try:
+        return load_hook(spec)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise ValueError(f"the {what} hook {spec!r} does not load: {type(err).__name__}: "
+                         f"{err}") from None
 
 
 def _first(cells: list[Cell], **match) -> Cell:
