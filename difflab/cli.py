@@ -1,18 +1,39 @@
 """The command line: ``difflab grad``, ``run``, ``report``, ``list``.
 
 ``difflab grad "sin(x)*y" --at x=1 y=2`` is the first thing a newcomer types: the gradient by
-every method side by side, with its error against the 50-digit truth and its time. Bad input
-gets one line on stderr and exit status 2, never a traceback.
+every method side by side, with its error against the 50-digit truth and its time.
+
+Every failure is one line on stderr and exit status 2, never a traceback: bad input, a number
+beyond float64, a run another process has open, a directory that cannot be written, an
+unexpected error (named by its type; ``DIFFLAB_TRACEBACK=1`` shows the traceback instead).
+Warnings are one line too. A reader that stops reading (``difflab list | head -1``) ends the
+command quietly with status 141, as a program killed by SIGPIPE would (``cat``, ``seq``), so
+``set -o pipefail`` scripts see it as any other Unix tool in the same place.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import signal
 import sys
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
+
+BROKEN_PIPE = 128 + signal.SIGPIPE  # 141: the status of a process killed by SIGPIPE
+
+
+def _number(text: str) -> float:
+    """A float from ``text``; a literal beyond float64's range is refused (``inf`` is fine)."""
+    value = float(text)
+    if math.isinf(value) and "inf" not in text.lower():
+        raise OverflowError(f"{text[:40]}{'...' if len(text) > 40 else ''} is beyond "
+                            f"float64's range (largest {np.finfo(float).max:.3g})")
+    return value
 
 
 def parse_assignment(text: str) -> tuple[str, object]:
@@ -24,11 +45,13 @@ def parse_assignment(text: str) -> tuple[str, object]:
     value = value.strip()
     try:
         if value.startswith("["):
-            parsed = json.loads(value)
+            parsed = json.loads(value, parse_int=_number, parse_float=_number)
         elif "," in value:
-            parsed = [float(v) for v in value.split(",")]
+            parsed = [_number(v) for v in value.split(",")]
         else:
-            parsed = float(value)
+            parsed = _number(value)
+    except OverflowError as err:
+        raise ValueError(f"--at {name}: {err}") from None
     except ValueError:
         raise ValueError(f"--at {name}: {value!r} is not a number or a list of numbers") from None
     if isinstance(parsed, list):
@@ -42,12 +65,35 @@ def parse_assignment(text: str) -> tuple[str, object]:
     return name, parsed
 
 
+def check_literals(text: str) -> None:
+    """Refuse a number literal beyond float64's range (``1e999``, 400 digits), which would
+    otherwise become inf (or an OverflowError) without saying which literal."""
+    import io
+    import tokenize
+
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.NUMBER:
+                try:
+                    _number(token.string.replace("_", ""))
+                except ValueError:  # 1j and the like: the grammar's to refuse
+                    continue
+    except OverflowError as err:
+        raise ValueError(f"the number {err}") from None
+    except (tokenize.TokenError, SyntaxError):  # unbalanced text: the parser says where
+        return
+
+
 def _cmd_grad(args: argparse.Namespace) -> int:
     from .api import METHODS, resolve
     from .core.parser import parse
     from .lab.compare import compare
 
+    check_literals(args.expression)
     expr = parse(args.expression)
+    if not expr.variables:
+        raise ValueError(f"{args.expression[:60]!r} has no variables: there is nothing to "
+                         f"differentiate")
     point = {}
     for name, value in map(parse_assignment, args.at):
         if name in point:
@@ -64,21 +110,34 @@ def _cmd_grad(args: argparse.Namespace) -> int:
 
 def _show(value) -> str:
     if isinstance(value, float):
-        return "" if np.isnan(value) else f"{value:.17g}"
+        return f"{value:.17g}"  # nan and inf print as themselves
     if isinstance(value, np.ndarray):
         return np.array2string(value, precision=6, threshold=6, separator=",")
     return str(value)
 
 
 def format_table(table) -> str:
-    """The comparison table for a terminal: derivatives to 17 digits, errors and times short."""
+    """The comparison table for a terminal: derivatives to 17 digits, errors and times short.
+
+    A derivative that is nan shows "nan"; a method that raised shows no derivative at all.
+    """
+    from .lab.compare import RESULT_STATUSES
+
+    status = table["status"].astype(str)
+    gave = status.isin(RESULT_STATUSES) | status.str.startswith("reference")
     short = {"max rho": "{:.1e}", "max rel err": "{:.1e}", "time/call [us]": "{:.1f}",
              "prepare [ms]": "{:.1f}"}
-    formatters = {}
+    shown, formatters = table.copy(), {}
     for column in table.columns:
         fmt = short.get(column)
-        formatters[column] = (lambda v, f=fmt: "" if v != v else f.format(v)) if fmt else _show
-    return table.to_string(index=False, formatters=formatters, na_rep="")
+        if str(column).startswith("d/d"):
+            shown[column] = [_show(v) if g else "" for v, g in zip(table[column], gave,
+                                                                    strict=True)]
+            formatters[column] = str
+        else:
+            formatters[column] = (lambda v, f=fmt: "" if v != v else f.format(v)) if fmt \
+                else _show
+    return shown.to_string(index=False, formatters=formatters, na_rep="")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -179,6 +238,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_message(err: BaseException) -> str:
+    """One line saying what went wrong, for any exception a command may raise."""
+    if isinstance(err, KeyError) and len(err.args) == 1 and isinstance(err.args[0], str):
+        text = err.args[0]  # str(KeyError) would quote it
+    else:
+        text = str(err)
+    text = text.strip().split("\n")[0]
+    if isinstance(err, FileNotFoundError) and err.filename:
+        return f"no such file or directory: {err.filename}"
+    if isinstance(err, OSError) and err.filename:
+        reason = err.strerror or text
+        return f"{reason[0].lower()}{reason[1:]}: {err.filename}"
+    if isinstance(err, OverflowError):
+        return f"a number is beyond float64's range ({text})"
+    if isinstance(err, RecursionError):
+        return "the input is nested too deeply"
+    if isinstance(err, MemoryError):
+        return "out of memory"
+    if isinstance(err, ValueError | KeyError | TypeError | RuntimeError | OSError):
+        return text or type(err).__name__
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"difflab: warning: {str(message).splitlines()[0]}", file=sys.stderr)
+
+
+def _reader_gone() -> int:
+    """stdout's reader has gone: point stdout at /dev/null (the interpreter's last flush
+    would raise again) and end with SIGPIPE's status, silently."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout
+        pass
+    return BROKEN_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``difflab`` command; returns the exit status."""
     parser = build_parser()
@@ -186,17 +283,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help (0) or a bad argument (2, one line already printed)
         return done.code if isinstance(done.code, int) else 2
-    try:
-        return args.func(args)
-    except (ValueError, KeyError, TypeError, FileNotFoundError) as err:
-        message = str(err).strip("'\"").split("\n")[0]  # one line, no traceback
-        if isinstance(err, FileNotFoundError) and err.filename:
-            message = f"no such file or directory: {err.filename}"
-        print(f"difflab {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("difflab: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        try:
+            status = args.func(args)
+            sys.stdout.flush()  # a reader that has gone shows here, not at interpreter exit
+            return status
+        except BrokenPipeError:
+            return _reader_gone()
+        except KeyboardInterrupt:
+            print("difflab: interrupted", file=sys.stderr)
+            return 130
+        except Exception as err:  # noqa: BLE001 - every failure is one line, never a traceback
+            if os.environ.get("DIFFLAB_TRACEBACK"):
+                raise
+            print(f"difflab {args.command}: error: {error_message(err)}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -71,6 +73,20 @@ def _hog_memory():
     time.sleep(3600)
 
 
+# A child that holds ~400 MiB (written, so resident) and waits; its pid goes to the file named
+# by LAB_FAKES_PIDFILE so a test can see it killed.
+CHILD_HOG = "import time; hoard = b'x' * (400 << 20); time.sleep(60)"
+
+
+def _child_memory():
+    child = subprocess.Popen([sys.executable, "-c", CHILD_HOG])
+    pidfile = os.environ.get("LAB_FAKES_PIDFILE")
+    if pidfile:
+        with open(pidfile, "w") as f:
+            f.write(str(child.pid))
+    child.wait()
+
+
 def prepared(kind, expr, wrt, shapes, method, **options) -> Prepared:
     """``difflab.api.prepared`` with fake methods for the behaviours under test."""
     if not method.startswith("fake:"):
@@ -100,6 +116,8 @@ def prepared(kind, expr, wrt, shapes, method, **options) -> Prepared:
         return Prepared(_exact)
     if behaviour == "memory":
         _hog_memory()
+    if behaviour == "child_memory":
+        _child_memory()
     if behaviour == "exit":
         os._exit(3)
     if behaviour == "segv":

@@ -1,8 +1,16 @@
 """``compare``: one expression's gradient by every method, side by side, as a DataFrame.
 
 Each row is a method: its derivative per variable, its largest error against the truth (rho
-and relative error), the median time per call and the one-off preparation time. The first row
-is the truth itself: SymPy at 50 digits where it can serve, JAX otherwise.
+and relative error), the median time per call, the one-off preparation time and a status. The
+first row is the truth itself: SymPy at 50 digits where it can serve, JAX otherwise.
+
+The status is the lab's outcome vocabulary (``execute``): "ok" (finite, within the method's
+tolerance of the truth, ``accuracy.tolerance``), "wrong" (finite, beyond it), "nan" (some
+component is nan) or "inf" (some component is +-inf, none nan), or the error a method raised.
+A derivative that is not a number is never "ok", even where the truth agrees (sqrt(x) at 0 is
+inf by every method and by the truth): the truth's own row then says "reference: inf" (or
+"reference: nan"), so agreement is visible, and so is a method's nan where the truth is finite
+(finite differences stepping out of log's domain at -1).
 """
 
 from __future__ import annotations
@@ -16,8 +24,20 @@ import pandas as pd
 from ..api import METHODS, _as_expr, _wrt, prepared
 from ..core.evaluate import clean_point
 from ..core.plan import compile_plan
-from .accuracy import flatten, rel_err, rho
+from .accuracy import compare_gradients, flatten, tolerance
 from .timing import measure
+
+RESULT_STATUSES = ("ok", "wrong", "nan", "inf")  # a method that gave a result; else its error
+
+
+def finite_status(derivative: Mapping) -> str | None:
+    """ "nan" if a component of ``derivative`` is nan, "inf" if one is infinite, else None."""
+    values = [np.asarray(v, dtype=float) for v in flatten(derivative).values()]
+    if any(np.isnan(v).any() for v in values):
+        return "nan"
+    if any(np.isinf(v).any() for v in values):
+        return "inf"
+    return None
 
 
 def reference_gradient(expr, point: Mapping, wrt: tuple[str, ...]) -> tuple[dict, str]:
@@ -52,17 +72,18 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
     Returns:
         a DataFrame, one row per method (the truth first), columns ``method``, ``d/d<name>``
         per variable, ``max rho``, ``max rel err``, ``time/call [us]``, ``prepare [ms]`` and
-        ``status`` (ok, or the error message).
+        ``status`` (ok, wrong, nan, inf, or the error message; see the module docstring).
     """
     expr = _as_expr(expr)
     point = clean_point(compile_plan(expr), point)
     wrt = _wrt(compile_plan(expr).variables, wrt)
     shapes = _shapes(point)
     want, source = reference_gradient(expr, point, wrt)
+    reference = finite_status(want)
     rows = [{"method": f"truth ({source})", **{f"d/d{k}": _cell(v) for k, v in want.items()},
              "max rho": 0.0, "max rel err": 0.0, "time/call [us]": np.nan,
-             "prepare [ms]": np.nan, "status": "reference"}]
-    want_flat = flatten(want)
+             "prepare [ms]": np.nan,
+             "status": f"reference: {reference}" if reference else "reference"}]
     for method in methods or METHODS:
         row = {"method": method}
         try:
@@ -74,11 +95,9 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
         except Exception as err:  # a method's failure is a row, not a crash
             rows.append({**row, "status": f"{type(err).__name__}: {err}".split("\n")[0]})
             continue
-        got_flat = flatten(got)
-        rhos = [np.max(rho(got_flat[k], want_flat[k]), initial=0.0) for k in want_flat]
-        rels = [np.max(rel_err(got_flat[k], want_flat[k]), initial=0.0) for k in want_flat]
+        accuracy = compare_gradients(got, want, tolerance(method))
         rows.append({**row, **{f"d/d{k}": _cell(v) for k, v in got.items()},
-                     "max rho": float(max(rhos)), "max rel err": float(max(rels)),
+                     "max rho": accuracy["max_rho"], "max rel err": accuracy["max_rel_err"],
                      "time/call [us]": timing.median * 1e6, "prepare [ms]": prepare_ms,
-                     "status": "ok"})
+                     "status": finite_status(got) or accuracy["outcome"]})
     return pd.DataFrame(rows)

@@ -367,5 +367,9 @@ class HandTruth:
     kind: str
     derivative: Callable[[Instance], dict]
 
+    def resolve(self, params: dict | None = None) -> dict:
+        """The wrapped problem's parameters (``Problem.resolve``: unknown names refused)."""
+        return self.inner.resolve(params)
+
     def instance(self, params: dict | None = None, seed: int = 0) -> HandTruthInstance:
         return HandTruthInstance(self.inner.instance(params, seed), self.kind, self.derivative)

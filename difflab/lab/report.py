@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .store import atomic_write, load, load_meta
+from .store import atomic_write, load, load_meta, writable_dir
 
 SUMMARY_COLUMNS = ("accuracy", "speed", "cost scaling", "limits")
 
@@ -143,9 +143,8 @@ def write_report(runs: list[str | Path] | None = None, out: str | Path = "report
     Returns:
         the path of the Markdown report.
     """
-    out = Path(out)
-    figdir = out / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
+    out = writable_dir(out, "report directory")  # before any section is built
+    figdir = writable_dir(out / "figures", "figure directory")
     runs = [Path(r) for r in (runs or newest_runs(results))]
     if not runs:
         raise FileNotFoundError(f"no runs found in {results}/: run `difflab run` first")

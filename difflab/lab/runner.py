@@ -10,11 +10,14 @@
   this process (``isolate=False``: quicker to start, same outcomes, but a hang is not stopped
   and a crash ends the sweep) — see ``execute`` and ``worker``.
 
-One failing cell never stops the sweep: every failure is a row with its outcome.
+One failing cell never stops the sweep: every failure is a row with its outcome. What cannot
+be a cell at all — an unknown method, problem or size parameter — stops the sweep before its
+first cell, with a message naming it (``validate.check_cells``).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from collections.abc import Iterable
 
@@ -22,6 +25,7 @@ from .cell import Cell, first_dominating
 from .execute import Settings, execute
 from .store import Run
 from .timing import thread_env, thread_settings
+from .validate import check_cells
 from .worker import Worker
 
 OUTCOMES = ("ok", "wrong", "nan", "error", "timeout", "unsupported", "skipped")
@@ -67,10 +71,8 @@ def run_sweep(cells: Iterable[Cell], run: Run, settings: Settings | None = None,
     settings = settings or Settings()
     cells = _unique(cells)
     todo = [cell for cell in cells if cell.cell_id not in run.done]
-    failed = {}  # cell -> "time" | "memory", from earlier attempts and this sweep
-    for row in run.rows():
-        if hit_limit(row):
-            failed[Cell.from_row(row)] = row.get("limit") or "time"
+    check_cells(todo, settings if worker is None else worker.settings, where=f"run {run.path}")
+    failed = _limits_hit(run)  # cell -> "time" | "memory", from earlier attempts and this sweep
     counts: Counter = Counter()
     own_worker = worker is None and isolate and bool(todo)
     if own_worker:
@@ -102,6 +104,26 @@ def run_sweep(cells: Iterable[Cell], run: Run, settings: Settings | None = None,
         if own_worker:
             worker.stop()
     return dict(counts)
+
+
+def _limits_hit(run: Run) -> dict[Cell, str]:
+    """The cells of ``run`` that hit the time or memory limit (their larger sizes are skipped).
+
+    A row that says it hit a limit but lacks the fields of its cell cannot block anything: it
+    is named in a warning and otherwise left alone (its cell, if any, is not run again).
+    """
+    failed = {}
+    for row in run.rows():
+        if not hit_limit(row):
+            continue
+        try:
+            failed[Cell.from_row(row)] = row.get("limit") or "time"
+        except (KeyError, TypeError, ValueError) as err:
+            missing = f"no {err}" if isinstance(err, KeyError) else str(err)
+            warnings.warn(f"{run.path}: the row of cell {row.get('cell_id')!r} hit a limit but "
+                          f"is not a cell's row ({missing}); it does not skip larger sizes",
+                          RuntimeWarning, stacklevel=3)
+    return failed
 
 
 def _record_threads(run: Run, settings: Settings, isolate: bool) -> None:

@@ -8,12 +8,16 @@
 Every row carries a deterministic ``cell_id`` so a killed run can be resumed: ``Run.open``
 reads the finished cells and the runner skips them. A kill mid-write leaves at most one
 partial last line; it is cut off with a warning (so the next row starts on a fresh line) and
-that cell runs again. A lock file (flock, released by the kernel when the process dies) stops
-two processes appending to one run. ``load`` reads runs back into one pandas DataFrame.
+that cell runs again. A line that is JSON but not a row (not an object, or without the
+``cell_id`` every row carries) is skipped with a warning naming its line; it stays in the file
+(append-only: nothing is ever deleted), and its cell runs again. A lock file (flock, released by
+the kernel when the process dies; it holds the owner's pid) stops two processes appending to
+one run (``RunLocked``). ``load`` reads runs back into one pandas DataFrame.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -26,6 +30,36 @@ from pathlib import Path
 from .machine import describe_machine
 
 ROWS, META, LOCK = "rows.jsonl", "meta.json", ".lock"
+REQUIRED = ("cell_id",)  # the fields every row has (Run.append writes run_id too)
+
+
+class RunLocked(RuntimeError):
+    """The run is open in another process (one writer per run)."""
+
+
+def writable_dir(path: str | os.PathLike, what: str = "directory") -> Path:
+    """``path`` as a directory this process can write into, created if missing.
+
+    Checked before long work starts, so a read-only results or report directory is found in
+    a second, not after an hour's sweep.
+
+    Args:
+        path: the directory.
+        what: what it is for, for the message ("results directory").
+    Raises:
+        PermissionError: naming the directory, when it cannot be created or written.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise PermissionError(errno.EACCES, f"cannot create the {what}", str(path)) from None
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, f"the {what} is not a directory",
+                                 str(path)) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"the {what} is not writable", str(path))
+    return path
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
@@ -60,7 +94,8 @@ def read_rows(path: str | os.PathLike, repair: bool = False) -> list[dict]:
         path: the rows file.
         repair: also cut the partial line off the file, so appends start on a fresh line.
     Returns:
-        the parsed rows, in file order. Unreadable lines elsewhere are skipped with a warning.
+        the parsed rows, in file order. Unreadable lines elsewhere, and JSON that is not a row
+        (not an object, or without a ``cell_id``), are skipped with a warning naming the line.
     """
     path = Path(path)
     if not path.exists():
@@ -73,14 +108,18 @@ def read_rows(path: str | os.PathLike, repair: bool = False) -> list[dict]:
             continue
         try:
             row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("not a JSON object")
-            rows.append(row)
         except ValueError:
             last = number == len(lines)  # no newline after it: the write was cut short
             kind = "truncated last line" if last else f"unreadable line {number}"
             warnings.warn(f"{path}: {kind} ({len(line)} bytes) ignored; that cell will run "
                           f"again", RuntimeWarning, stacklevel=2)
+            continue
+        problem = _not_a_row(row)
+        if problem:
+            warnings.warn(f"{path}: line {number} is not a row ({problem}); it is left in the "
+                          f"file and ignored", RuntimeWarning, stacklevel=1)
+            continue
+        rows.append(row)
     if data and not data.endswith(b"\n") and repair:
         tail = lines[-1]
         try:
@@ -90,6 +129,14 @@ def read_rows(path: str | os.PathLike, repair: bool = False) -> list[dict]:
         except ValueError:
             os.truncate(path, len(data) - len(tail))
     return rows
+
+
+def _not_a_row(row) -> str | None:
+    """Why parsed JSON is not a results row, or None."""
+    if not isinstance(row, dict):
+        return f"a JSON {type(row).__name__}, not an object"
+    missing = [k for k in REQUIRED if not isinstance(row.get(k), str) or not row[k]]
+    return f"no {', '.join(missing)}" if missing else None
 
 
 class Run:
@@ -105,13 +152,27 @@ class Run:
 
     @staticmethod
     def _acquire(path: Path):
-        """An exclusive lock on the run (the kernel drops it when this process dies)."""
-        lock = open(path / LOCK, "a")  # noqa: SIM115 - held for the run's lifetime
+        """An exclusive lock on the run (the kernel drops it when this process dies); the
+        lock file holds the owner's pid, for the message another process gets."""
+        denied = PermissionError(errno.EACCES, "the run directory is not writable", str(path))
+        if not os.access(path, os.W_OK | os.X_OK):  # meta.json is replaced, rows appended
+            raise denied
+        try:
+            lock = open(path / LOCK, "a+")  # noqa: SIM115 - held for the run's lifetime
+        except PermissionError:
+            raise denied from None
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            lock.seek(0)
+            owner = lock.read(32).strip()
             lock.close()
-            raise RuntimeError(f"run {path} is open in another process") from None
+            by = f" (pid {owner})" if owner.isdigit() else ""
+            raise RunLocked(f"run {path} is open in another process{by}; wait for it to "
+                            f"finish, or stop it") from None
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
         return lock
 
     @property

@@ -4,9 +4,12 @@ A method that hangs cannot be stopped from inside its own process (a NumPy call 
 simplification ignores signals and timers until it returns), and a segfault or an exhausted
 memory takes the process down. So cells run in a long-lived child process: the parent sends a
 cell over a pipe and waits for the row, polling every ``POLL`` seconds; if the time limit
-passes, or the child's resident memory (VmRSS in /proc/<pid>/status) passes the memory limit,
-the parent kills it (SIGKILL) and records the outcome; a child that dies by itself (segfault,
-``os._exit``) is recorded as an error with the reason. The next cell gets a fresh worker.
+passes, or the resident memory of the worker's process tree (the worker and every process a
+cell started, see ``proctree``) passes the memory limit, the parent kills the whole tree
+(SIGKILL) and records the outcome; a child that dies by itself (segfault, ``os._exit``) is
+recorded as an error with the reason. The next cell gets a fresh worker. The tree is read
+again every ``TREE_SCAN`` seconds and its members' memory at every poll, so a subprocess is
+seen within a quarter of a second of its start.
 
 The child is started with the "spawn" context — a fresh interpreter, not a fork: JAX (like
 most threaded libraries) is not fork-safe — with the thread pins in its environment before it
@@ -24,22 +27,12 @@ import time
 
 from .cell import Cell
 from .execute import Settings, execute, load_hook
+from .proctree import kill_tree, process_tree, tree_memory_mib
 from .timing import pinned_environ, thread_env, thread_settings
 
 POLL = 0.05           # seconds between checks of the worker
+TREE_SCAN = 0.25      # seconds between readings of the worker's process tree
 START_TIMEOUT = 120.0  # seconds for a fresh interpreter to import difflab and say hello
-
-
-def rss_mib(pid: int) -> float | None:
-    """Resident memory of process ``pid`` in MiB (Linux /proc), or None if unreadable."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def _orphan_watch(parent: int) -> None:
@@ -53,6 +46,10 @@ def _orphan_watch(parent: int) -> None:
 def _serve(conn, settings: Settings, parent: int) -> None:
     """The worker's loop: receive a cell, send back its row; None (or no parent) ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:  # a process group of its own: a cell's subprocesses are found and killed with it
+        os.setpgid(0, 0)
+    except OSError:
+        pass
     threading.Thread(target=_orphan_watch, args=(parent,), daemon=True).start()
     for hook in settings.preload:
         try:
@@ -114,8 +111,10 @@ class Worker:
         return self.process is not None and self.process.is_alive()
 
     def kill(self) -> None:
-        """SIGKILL the child and reap it."""
+        """SIGKILL the child and every process it started, and reap it."""
         if self.process is not None:
+            if self.process.is_alive():
+                kill_tree(self.process.pid)
             self.process.kill()
             self.process.join(5)
         self.stop()
@@ -143,6 +142,7 @@ class Worker:
         limit, memory = self.settings.time_limit, self.settings.memory_limit_mib
         pid = self.process.pid
         peak = 0.0
+        tree, next_scan = [pid], 0.0
         t0 = time.perf_counter()
         self.conn.send(cell)
         while True:
@@ -157,12 +157,17 @@ class Worker:
                 if self.conn.poll(0):
                     continue  # the row arrived just before the end
                 return self._died(cell, t0, peak)
-            peak = max(peak, rss_mib(pid) or 0.0)
             elapsed = time.perf_counter() - t0
+            if elapsed >= next_scan:
+                tree, next_scan = process_tree(pid), elapsed + TREE_SCAN
+            peak = max(peak, tree_memory_mib(tree, memory) or 0.0)
             if memory is not None and peak > memory:
                 self.kill()
-                return self._failed(cell, "error", f"memory limit exceeded ({memory} MiB)",
-                                    t0, peak, limit="memory")
+                where = "the worker" if len(tree) == 1 else \
+                    f"the worker and {len(tree) - 1} process(es) it started"
+                return self._failed(cell, "error", f"memory limit exceeded ({memory} MiB): "
+                                    f"{peak:.0f} MiB resident in {where}", t0, peak,
+                                    limit="memory")
             if elapsed > limit:
                 self.kill()
                 return self._failed(cell, "timeout", f"timeout: no result within {limit:g} s",

@@ -36,6 +36,7 @@ QUESTION = ("For a map R^n -> R^m with n·m fixed, where do forward mode (one pa
             "and reverse mode (one pass per output) cross over?")
 
 JAX_MODES = {"jacfwd": "forward", "jacrev": "reverse"}   # jax:<name> -> jax_ref's mode
+EXTRA_METHODS = tuple(f"jax:{mode}" for mode in JAX_MODES)  # names `prepare` adds to the API's
 PAIRS = (("forward", "reverse"), ("jax:jacfwd", "jax:jacrev"))  # (forward-like, reverse-like)
 STYLE = {"forward": ("#1a9641", "D", "-"), "reverse": ("#2c7bb6", "o", "-"),
          "jax:jacfwd": ("#1a9641", "x", "--"), "jax:jacrev": ("#2c7bb6", "+", "--")}
