@@ -33,7 +33,8 @@ def micrograd_case(cfg: dict, available: dict) -> tuple[list[Row], list[Target],
     work = peers.scalar_mlp(tuple(m["sizes"]), m["samples"], cfg["seed"])
     ours = peers.difflab_step(work)
     contenders = {"difflab (dl.variables + dl.grad reverse)": ours,
-                  "difflab, GC off": without_gc(ours)}
+                  "difflab, GC off": without_gc(ours),
+                  "difflab, first step (nothing prepared)": peers.difflab_step(work, cold=True)}
     info: dict = {"parameters": len(work.weights)}
     have_micrograd = not available["micrograd"].startswith("unavailable")
     have_jax = not available["jax"].startswith("unavailable")

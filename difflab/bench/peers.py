@@ -176,17 +176,23 @@ def micrograd_nodes(work: ScalarMLP) -> int:
     return len(seen)
 
 
-def difflab_step(work: ScalarMLP, method: str = "reverse") -> Callable[[], list]:
-    """difflab: build the loss from dl.variables (made once, as micrograd's model) and take
-    ``dl.grad``, forgetting every prepared derivative first: the whole work each time."""
+def difflab_step(work: ScalarMLP, method: str = "reverse", cold: bool = False
+                 ) -> Callable[[], list]:
+    """difflab as a user writes it: the loss built afresh from dl.variables (made once, as
+    micrograd's model) with + in Python loops, then ``dl.grad``. A rebuilt graph of the same
+    structure finds its prepared derivative by fingerprint, as every training step does.
+    ``cold``: forget every prepared derivative and plan first (the first step's work)."""
     from .. import api
+    from ..core.plan import forget_plans
 
     names = [f"p{k}" for k in range(len(work.weights))]
     params = dl.variables(names)
     point = dict(zip(names, work.weights, strict=True))
 
     def step():
-        api.clear_cache()
+        if cold:
+            api.clear_cache()
+            forget_plans()
         loss = scalar_loss(work, params, dl.relu)
         grad = dl.grad(loss, point, method=method)
         return [grad[n] for n in names]
