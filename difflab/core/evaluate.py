@@ -112,8 +112,10 @@ def run(plan: Plan, values: list) -> list:
                 a = args[slot]
                 if len(a) == 1:
                     values[slot] = PRIMAL[op](values[a[0]])
-                elif a:
+                elif len(a) == 2:
                     values[slot] = PRIMAL[op](values[a[0]], values[a[1]])
+                elif a:
+                    values[slot] = PRIMAL[op](*[values[i] for i in a])
     except (ValueError, TypeError) as err:
         raise ValueError(describe_failure(plan, slot, values, err)) from None
     return values

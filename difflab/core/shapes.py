@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .ops import OPS, Shape
+from .params import Param
 from .plan import Plan
 
 
@@ -45,8 +46,10 @@ def _infer(plan: Plan, shapes: Mapping[str, Shape]) -> list[Shape]:
             out.append(tuple(shapes[plan.attrs[slot]]))
         elif op == "const":
             out.append(np.shape(plan.attrs[slot]))
-        else:
-            out.append(rules[op](*[out[a] for a in plan.args[slot]]))
+        else:  # a Param argument (an index, axes, a shape) is passed as itself
+            out.append(rules[op](*[out[a] if plan.ops[a] != "const" or
+                                   plan.attrs[a].__class__ is not Param else plan.attrs[a]
+                                   for a in plan.args[slot]]))
     return out
 
 

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..core import expr as ir
-from ..core.expr import Expr
+from ..core import arrays as ir
+from ..core.expr import Expr, variable
 from ..core.ops import REDUCTIONS, matmul_shape
 
 Chooser = Callable[[str, Sequence], object]  # (what, options) -> one of the options
@@ -72,7 +72,7 @@ def generate(choose: Chooser, names: Sequence[str] = ("x", "y"), size: int = 6,
     Returns:
         the expression (the last node built, which uses every earlier one it was built from).
     """
-    pool: list[Expr] = [ir.variable(n) for n in names]
+    pool: list[Expr] = [variable(n) for n in names]
     for _ in range(size):
         kind = choose("kind", ("unary", "binary", "constant"))
         a = choose("operand", pool)
@@ -140,7 +140,7 @@ def generate_arrays(choose: Chooser, shapes: Mapping[str, Shape], size: int = 6,
         (the expression, its shape). Only pool entries whose shapes fit are ever combined, so
         the expression is well shaped by construction.
     """
-    pool: list[tuple[Expr, Shape]] = [(ir.variable(n), tuple(s)) for n, s in shapes.items()]
+    pool: list[tuple[Expr, Shape]] = [(variable(n), tuple(s)) for n, s in shapes.items()]
     for _ in range(size):
         kind = choose("kind", ("unary", "binary", "constant"))
         a, sa = choose("operand", pool)
