@@ -61,12 +61,15 @@ INJECTION = [
     ("...", "Ellipsis is not allowed"),
 ]
 UNKNOWN_AND_ARITY = [
-    ("softmax(x)", "unknown function 'softmax'"), ("Sin(x)", "unknown function 'Sin'"),
+    ("softmin(x)", "unknown function 'softmin'"), ("Sin(x)", "unknown function 'Sin'"),
     ("log10(x)", "unknown function 'log10'"), ("pow(x, 2)", "unknown function 'pow'"),
     ("pi(x)", "unknown function 'pi'"), ("sinh(x, y)", r"sinh\(\) takes 1 argument, got 2"),
-    ("max(x, y, z)", r"max\(\) takes 2 arguments, got 3"),
-    ("max(x,)", r"max\(\) takes 2 arguments, got 1"),
-    ("transpose()", r"transpose\(\) takes 1 argument, got 0"),
+    ("max(x, y, z)", r"max\(\) takes 1 or 2 arguments, got 3"),
+    ("max()", r"max\(\) takes 1 or 2 arguments, got 0"),
+    ("transpose()", r"transpose\(\) takes 1 or 2 arguments, got 0"),
+    ("where(x, y)", r"where\(\) takes 3 arguments, got 2"),
+    ("concatenate(x, y)", r"concatenate\(\) takes 1 argument, got 2"),
+    ("concatenate(x)", r"concatenate\(\) takes a list of arrays"),
     ("sum(x, y)", r"sum\(\) takes 1 argument, got 2"),
 ]
 HUGE = [

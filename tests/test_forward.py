@@ -155,7 +155,8 @@ def test_binary_rule_with_broadcasting(op, sa, sb):
     out = np.broadcast_shapes(sa, sb)
     w = rng.normal(size=out)
     a, b = dl.variables("a b")
-    f = dl.sum(dl.constant(w) * arrays_mod.BUILDERS[op](a, b)) if out else arrays_mod.BUILDERS[op](a, b) * w
+    build = arrays_mod.BUILDERS[op]
+    f = dl.sum(dl.constant(w) * build(a, b)) if out else build(a, b) * w
     got = forward.grad(f, {"a": a0, "b": b0})
     da, db = BINARY[op]
     A, B = np.broadcast_to(a0, out), np.broadcast_to(b0, out)

@@ -147,8 +147,8 @@ def _children(node: ast.AST, text: str) -> list[ast.AST]:
         return [node.value]
     if isinstance(node, ast.Attribute):
         if node.attr != "T":
-            raise ParseError(f"attribute .{node.attr} is not allowed (only .T, the transpose)",
-                             text, _position(text, node))
+            raise ParseError(f"attribute access is not allowed: .{node.attr} (only .T, the "
+                             f"transpose)", text, _position(text, node))
         return [node.value]
     if isinstance(node, ast.List | ast.Tuple):
         _constant(node, text, "an array constant")  # numbers only, checked here
@@ -195,7 +195,12 @@ def _constant_leaf(node, done: dict, text: str, what: str, index: bool):
                        for part in (node.lower, node.upper, node.step)))
     elif isinstance(node, ast.Name) and node.id in CONSTANTS and not index:
         return CONSTANTS[node.id]
-    raise ParseError(f"{what} must be a constant (numbers{', slices' if index else ''}), "
+    if what == "an array constant":
+        raise ParseError("a list here is an array constant and holds numbers only, not "
+                         "expressions (concatenate([a, b]) and stack([a, b]) join arrays)",
+                         text, _position(text, node))
+    kinds = "integers, slices, None or ..." if index else "numbers"
+    raise ParseError(f"{what} must be a constant ({kinds}), "
                      f"not an expression", text, _position(text, node))
 
 
