@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .ops import stable_max
 from .params import normal_axes, numpy_index
 
 
@@ -38,6 +39,14 @@ def expand(y, axes, ndim: int, keepdims: bool):
     if keepdims:
         return y
     return np.expand_dims(y, trailing(axes, ndim)) if ndim else y
+
+
+def softmax_weights(x, axes):
+    """exp(x) / sum(exp(x)) over ``axes``, shifted by the (constant) max: the weights of
+    logsumexp's derivative, accurate where exp(x - logsumexp(x)) would lose the low bits of a
+    large logsumexp."""
+    e = np.exp(x - stable_max(plain(x), axes))
+    return e / np.sum(e, axis=axes, keepdims=True)
 
 
 def lead_index(spec: tuple, n_lead: int) -> tuple:

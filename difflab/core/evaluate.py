@@ -13,6 +13,7 @@ import numpy as np
 
 from .expr import Expr
 from .ops import PRIMAL
+from .parser import parse
 from .plan import Plan, compile_plan
 
 
@@ -137,6 +138,8 @@ def evaluate(expr: Expr, point: Mapping):
     Returns:
         a float for a scalar result, else an ndarray.
     """
+    if isinstance(expr, str):
+        expr = parse(expr)  # (text, as every entry of the API takes it)
     if not isinstance(expr, Expr):
         raise TypeError(f"evaluate() needs an expression, got {type(expr).__name__}")
     plan = compile_plan(expr)

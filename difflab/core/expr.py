@@ -91,9 +91,12 @@ class Expr:
             a, b = args
             self._hash = hash((op, a._hash, b._hash))
             self._hash2 = hash((b._hash2, a._hash2, op))
-        elif args:
+        elif len(args) == 1:
             self._hash = hash((op, args[0]._hash))
             self._hash2 = hash((args[0]._hash2, op, _SALT))
+        elif args:  # where, concat: every argument
+            self._hash = hash((op, *[a._hash for a in args]))
+            self._hash2 = hash((*[a._hash2 for a in args[::-1]], op, _SALT))
         else:
             payload = attr if attr.__class__ is float or attr.__class__ is str else \
                 _attr_key(attr)  # a number, a variable's name; arrays by shape and bytes

@@ -101,7 +101,7 @@ def _reducer(fn: Callable, **extra) -> Callable:
     return reduce
 
 
-def _stable_max(x, axes, keepdims=True):
+def stable_max(x, axes, keepdims=True):
     """The max over ``axes`` for shifting exponentials: finite (0 where the max is +-inf or
     the axes are empty), so x - m never makes nan from inf - inf."""
     m = np.max(x, axis=axes, keepdims=keepdims, initial=-np.inf)
@@ -110,19 +110,19 @@ def _stable_max(x, axes, keepdims=True):
 
 def _logsumexp(x, p: Param):
     axes, keepdims = p.value
-    m = _stable_max(x, axes)
+    m = stable_max(x, axes)
     with np.errstate(divide="ignore"):
         y = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
     return y if keepdims else np.squeeze(y, axis=axes) if axes is not None else y.reshape(())
 
 
 def _softmax(x, p: Param):
-    e = np.exp(x - _stable_max(x, p.value))
+    e = np.exp(x - stable_max(x, p.value))
     return e / np.sum(e, axis=p.value, keepdims=True)
 
 
 def _log_softmax(x, p: Param):
-    shifted = x - _stable_max(x, p.value)
+    shifted = x - stable_max(x, p.value)
     with np.errstate(divide="ignore"):
         return shifted - np.log(np.sum(np.exp(shifted), axis=p.value, keepdims=True))
 

@@ -13,11 +13,11 @@ import numpy as np
 
 from ..core.axes import (
     exclusive_prod,
-    expand,
     extremum_weights,
     lead,
     lead_index,
     plain,
+    softmax_weights,
     trailing,
 )
 
@@ -56,8 +56,7 @@ def _logsumexp_jvp(x, p, y, x_dot, p_dot):
     # d logsumexp(x) = sum softmax(x) * x_dot, softmax = exp(x - logsumexp(x))
     axes, keepdims = p.value
     d = np.ndim(plain(x))
-    weights = np.exp(x - expand(y, axes, d, keepdims))
-    return np.sum(x_dot * weights, axis=trailing(axes, d), keepdims=keepdims)
+    return np.sum(x_dot * softmax_weights(x, axes), axis=trailing(axes, d), keepdims=keepdims)
 
 
 def _softmax_jvp(x, p, y, x_dot, p_dot):

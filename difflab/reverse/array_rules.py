@@ -19,6 +19,7 @@ from ..core.axes import (
     lead,
     lead_index,
     plain,
+    softmax_weights,
     trailing,
 )
 
@@ -87,8 +88,7 @@ def _reduce_extremum_vjp(y_bar, x, p, y, need):
 
 def _logsumexp_vjp(y_bar, x, p, y, need):
     axes, keepdims = p.value
-    weights = np.exp(x - expand(y, axes, np.ndim(plain(x)), keepdims))  # softmax(x)
-    return _spread(y_bar, x, y, axes, keepdims) * weights, None
+    return _spread(y_bar, x, y, axes, keepdims) * softmax_weights(x, axes), None
 
 
 def _softmax_vjp(y_bar, x, p, y, need):

@@ -230,7 +230,11 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
 
 
 def _finish(bar, shape: Shape):
-    """A cotangent as the protocol's result: a float, or a fresh writeable float64 array."""
+    """A cotangent as the protocol's result: a float, or a fresh writeable float64 array (zeros
+    where no cotangent arrived: the output does not depend on the variable, e.g. only through
+    a comparison)."""
+    if bar is None:
+        return 0.0 if not shape else np.zeros(shape)
     if not shape:
         return float(bar)
     if type(bar) is np.ndarray and bar.flags.writeable and bar.shape == shape:
