@@ -12,7 +12,7 @@ from numbers import Real
 import numpy as np
 
 from .expr import Expr
-from .ops import PRIMAL
+from .ops import OPS, PRIMAL
 from .parser import parse
 from .plan import Plan, compile_plan
 
@@ -94,6 +94,8 @@ def describe_failure(plan: Plan, slot: int, values: list, err: Exception) -> str
     shapes = [np.shape(values[a]) for a in plan.args[slot]]
     if op == "matmul":
         return f"matmul: {shapes[0]} @ {shapes[1]} ({_short(err)})"
+    if OPS[op].params:
+        return f"{op} of shape {shapes[0]}: {_short(err)}"
     if len(shapes) == 2:
         return f"{op}: shapes {shapes[0]} and {shapes[1]} do not broadcast together"
     return f"{op} of shape {shapes[0]}: {_short(err)}"

@@ -91,7 +91,7 @@ def _reversed(a: Shape) -> Shape:
 
 # ---- ops with constant parameters (the last argument: a Param leaf, see params.py) --------
 def _index(x, p: Param):
-    return x[numpy_index(p.value)]
+    return (np.float64(x) if x.__class__ is float else x)[numpy_index(p.value)]
 
 
 def _reducer(fn: Callable, **extra) -> Callable:
