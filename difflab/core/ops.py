@@ -235,7 +235,7 @@ OPS: dict[str, Op] = {
                      lambda c, b: broadcast_shape("where", c, b)),
     # ops whose last argument is a Param
     "index": Op("index", 2, "index", _index, lambda a, p: index_shape(a, p.value), True),
-    **{name: Op(name, 2, "reduction", f, _reduced_shape(name), True)
+    **{name: Op(name, 2, "reduction", f, _reduced_shape(name.removeprefix("reduce_")), True)
        for name, f in _REDUCTIONS.items()},
     "softmax": Op("softmax", 2, "normalize", _softmax, _along_axis_shape("softmax"), True),
     "log_softmax": Op("log_softmax", 2, "normalize", _log_softmax,
