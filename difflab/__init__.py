@@ -9,6 +9,23 @@ with JAX as the reference, and a lab that measures how accurate and how fast eac
 
 from .api import METHODS, grad, hessian, jacobian, prepared
 from .check import GradientMismatch, check_grad
+from .core.arrays import (
+    add_n,
+    clip,
+    concatenate,
+    equal,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    log_softmax,
+    logsumexp,
+    not_equal,
+    outer,
+    softmax,
+    stack,
+    where,
+)
 from .core.evaluate import PointError, evaluate
 from .core.expr import (
     Expr,
@@ -26,12 +43,15 @@ from .core.expr import (
     max,
     mean,
     min,
+    prod,
     relu,
+    reshape,
     sigmoid,
     sin,
     sinh,
     softplus,
     sqrt,
+    square,
     sum,
     tan,
     tanh,
@@ -85,5 +105,7 @@ __all__ = [
     "to_sympy", "from_sympy",
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log",
     "log1p", "expm1", "sqrt", "abs", "sigmoid", "relu", "softplus", "sum", "mean", "max", "min",
-    "transpose",
+    "transpose", "prod", "logsumexp", "softmax", "log_softmax", "where", "concatenate", "stack",
+    "reshape", "square", "clip", "outer", "add_n", "equal", "not_equal", "less", "less_equal",
+    "greater", "greater_equal",
 ]

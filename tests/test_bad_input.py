@@ -61,12 +61,15 @@ INJECTION = [
     ("...", "Ellipsis is not allowed"),
 ]
 UNKNOWN_AND_ARITY = [
-    ("softmax(x)", "unknown function 'softmax'"), ("Sin(x)", "unknown function 'Sin'"),
+    ("softmin(x)", "unknown function 'softmin'"), ("Sin(x)", "unknown function 'Sin'"),
     ("log10(x)", "unknown function 'log10'"), ("pow(x, 2)", "unknown function 'pow'"),
     ("pi(x)", "unknown function 'pi'"), ("sinh(x, y)", r"sinh\(\) takes 1 argument, got 2"),
-    ("max(x, y, z)", r"max\(\) takes 2 arguments, got 3"),
-    ("max(x,)", r"max\(\) takes 2 arguments, got 1"),
-    ("transpose()", r"transpose\(\) takes 1 argument, got 0"),
+    ("max(x, y, z)", r"max\(\) takes 1 or 2 arguments, got 3"),
+    ("max()", r"max\(\) takes 1 or 2 arguments, got 0"),
+    ("transpose()", r"transpose\(\) takes 1 or 2 arguments, got 0"),
+    ("where(x, y)", r"where\(\) takes 3 arguments, got 2"),
+    ("concatenate(x, y)", r"concatenate\(\) takes 1 argument, got 2"),
+    ("concatenate(x)", r"concatenate\(\) takes a list of arrays"),
     ("sum(x, y)", r"sum\(\) takes 1 argument, got 2"),
 ]
 HUGE = [
@@ -94,7 +97,8 @@ POINTS = [
     ("dict value", with_x({"a": 1}), TypeError, "variable 'x'.*dict"),
     ("an expression as a value", with_x(x), TypeError, "variable 'x'.*expression"),
     ("evaluate: missing", lambda: dl.evaluate(F, {"y": 1.0}), KeyError, "missing variable 'x'"),
-    ("evaluate: text", lambda: dl.evaluate("x", {"x": 1.0}), TypeError, "needs an expression"),
+    ("evaluate: a number", lambda: dl.evaluate(3, {"x": 1.0}), TypeError, "needs an expression"),
+    ("evaluate: bad text", lambda: dl.evaluate("x +", {"x": 1.0}), dl.ParseError, "ends too"),
     ("grad of None", lambda: dl.grad(None, P), TypeError, "expected an expression.*NoneType"),
     ("grad of a number", lambda: dl.grad(3, P), TypeError, "expected an expression.*int"),
     ("truth: missing", lambda: truth.gradient(F, {"x": 1.0}), KeyError, "missing variable 'y'"),
@@ -209,7 +213,59 @@ BUILDERS = [
     ("parse(3.0)", lambda: dl.parse(3.0), TypeError, "string"),
 ]
 
-API_CASES = TEXT + POINTS + SHAPES + OPTIONS + BUILDERS
+# ---- array programs: indices, axes, shapes ----------------------------------------------------
+A23 = {"x": np.ones((2, 3))}
+ARRAYS = [
+    ("index out of range", grad(A23, dl.sum(x[5])), ValueError,
+     r"index \[5\] does not fit shape \(2, 3\).*out of bounds"),
+    ("index too many axes", grad(A23, dl.sum(x[0, 1, 2])), ValueError,
+     r"index \[0, 1, 2\] does not fit shape \(2, 3\)"),
+    ("gather out of range", grad(A23, dl.sum(x[:, [0, 3]])), ValueError,
+     r"index \[:, \[0, 3\]\] does not fit shape \(2, 3\)"),
+    ("index a scalar", grad(P, x[0] * y), ValueError, r"index \[0\] does not fit shape \(\)"),
+    ("axis beyond the rank", grad(A23, dl.sum(dl.sum(x, axis=2))), ValueError,
+     "sum: axis 2 is out of bounds for an operand with 2 dimensions"),
+    ("repeated axis", grad(A23, dl.sum(dl.mean(x, axis=(0, -2)))), ValueError,
+     r"mean: repeated axis in \(0, -2\)"),
+    ("softmax axis", grad(A23, dl.sum(dl.softmax(x, axis=-3))), ValueError,
+     "softmax: axis -3 is out of bounds"),
+    ("reshape to another size", grad(A23, dl.sum(dl.reshape(x, (4,)))), ValueError,
+     r"reshape: cannot reshape an array of shape \(2, 3\) \(size 6\) into shape \(4,\)"),
+    ("reshape two -1", lambda: dl.reshape(x, (-1, -1)), ValueError, "at most one -1"),
+    ("transpose axes", lambda: dl.transpose(x, (0, 0)), ValueError, "not a permutation"),
+    ("transpose rank", grad(A23, dl.sum(dl.transpose(x, (0, 1, 2)))), ValueError,
+     r"transpose: axes \(0, 1, 2\) do not match an operand of shape \(2, 3\)"),
+    ("concatenate shapes", grad({"x": np.ones((2, 3)), "y": np.ones((3, 2))},
+                                dl.sum(dl.concatenate([x, y], axis=0))), ValueError,
+     r"concatenate: shapes \(2, 3\) and \(3, 2\) differ outside axis 0"),
+    ("concatenate scalars", grad(P, dl.sum(dl.concatenate([x, y]))), ValueError,
+     r"concatenate: shapes \(\) and \(\)"),
+    ("where shapes", grad({"x": np.ones(3), "y": np.ones(2)}, dl.sum(dl.where(x > 0, x, y))),
+     ValueError, r"where: shapes \(3,\) and \(2,\) do not broadcast"),
+    ("an expression as an index", lambda: x[y], TypeError,
+     "an index must be a constant integer, not an expression"),
+    ("an expression as an axis", lambda: dl.sum(x, axis=y), TypeError,
+     "an axis must be a constant integer, not an expression"),
+    ("a float index", lambda: x[1.5], TypeError, "an index must be an integer, got 1.5"),
+    ("keepdims=1", lambda: dl.sum(x, keepdims=1), TypeError, "keepdims must be True or False"),
+    ("two gathers", lambda: x[[0], [1]], ValueError, "at most one list of integers"),
+    ("max(a, b, axis=)", lambda: dl.max(x, y, axis=0), TypeError,
+     r"max\(a, b\) is elementwise and takes no axis"),
+    ("concatenate of nothing", lambda: dl.concatenate([]), ValueError, "at least one array"),
+    ("concatenate of an expression", lambda: dl.concatenate(x), TypeError,
+     "concatenate takes a list of arrays, got Expr"),
+    ("if on a traced value", lambda: bool(x > 0), TypeError, "use dl.where"),
+    ("iterate an expression", lambda: list(x), TypeError, "cannot be iterated"),
+    ("parse sum(x, axis=y)", lambda: dl.parse("sum(x, axis=y)"), dl.ParseError,
+     "axis= must be a constant"),
+    ("parse x[y]", lambda: dl.parse("x[y]"), dl.ParseError, "an index must be a constant"),
+    ("parse unknown keyword", lambda: dl.parse("sum(x, dim=0)"), dl.ParseError,
+     r"sum\(\) takes keywords axis, keepdims; got dim="),
+    ("parse keyword of sin", lambda: dl.parse("sin(x, axis=0)"), dl.ParseError,
+     r"sin\(\) takes no keyword arguments"),
+]
+
+API_CASES = TEXT + POINTS + SHAPES + OPTIONS + BUILDERS + ARRAYS
 
 
 @pytest.mark.parametrize("label, call, error, message", API_CASES,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import difflab as dl
-from difflab.core import expr as ir
+from difflab.core import arrays as arrays_mod
 
 RNG = np.random.default_rng(0)
 
@@ -25,7 +25,7 @@ BINARY_REF = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.d
 @pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
 def test_unary_ops_match_numpy(op, shape):
     value = RNG.uniform(0.1, 0.9, size=shape) if shape else 0.37
-    expr = ir.BUILDERS[op](dl.variable("x"))
+    expr = arrays_mod.BUILDERS[op](dl.variable("x"))
     got = dl.evaluate(expr, {"x": value})
     np.testing.assert_allclose(got, UNARY_REF[op](value), rtol=1e-14, atol=0)
     assert isinstance(got, float) == (np.ndim(UNARY_REF[op](value)) == 0)
@@ -37,7 +37,7 @@ def test_unary_ops_match_numpy(op, shape):
 def test_binary_ops_broadcast_like_numpy(op, shapes):
     a = RNG.uniform(0.5, 2.0, size=shapes[0])
     b = RNG.uniform(0.5, 2.0, size=shapes[1])
-    expr = ir.BUILDERS[op](dl.variable("a"), dl.variable("b"))
+    expr = arrays_mod.BUILDERS[op](dl.variable("a"), dl.variable("b"))
     np.testing.assert_allclose(dl.evaluate(expr, {"a": a, "b": b}), BINARY_REF[op](a, b),
                                rtol=1e-15)
 

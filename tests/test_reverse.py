@@ -14,7 +14,7 @@ from jax_oracle import jax, jax_function
 
 import difflab as dl
 from difflab import reverse
-from difflab.core import expr as ir
+from difflab.core import arrays as arrays_mod
 from difflab.core import ops
 from difflab.core.plan import compile_plan
 
@@ -91,7 +91,7 @@ def test_unary_rules(shape):
         x = float(rng.uniform(lo, hi)) if shape == () else rng.uniform(lo, hi, size=shape)
         w = 1.3 if shape == () else rng.uniform(-2, 2, size=shape)  # a non-uniform cotangent
         points[op] = (x, w)
-        exprs[op] = dl.sum(ir.BUILDERS[op](dl.variable("x")) * w)
+        exprs[op] = dl.sum(arrays_mod.BUILDERS[op](dl.variable("x")) * w)
     # JAX: every op's gradient in one jitted function (one compile per shape)
     every = jax.jit(lambda xs: {op: jax.grad(jax_function(f, ["x"]))(xs[op])
                                 for op, f in exprs.items()})({op: p[0] for op, p in points.items()})
@@ -147,7 +147,7 @@ def test_binary_rules_with_broadcasting(shapes):
             for s in shapes)
     out = np.broadcast_shapes(*shapes)
     w = rng.uniform(-2, 2, size=out) if out else 0.7
-    exprs = {op: dl.sum(ir.BUILDERS[op](dl.variable("a"), dl.variable("b")) * w)
+    exprs = {op: dl.sum(arrays_mod.BUILDERS[op](dl.variable("a"), dl.variable("b")) * w)
              for op in sorted(BINARY)}
     # JAX: every op's gradient in one jitted function (one compile per shape pair)
     every = jax.jit(lambda a, b: {op: jax.grad(jax_function(f, ["a", "b"]), argnums=(0, 1))(a, b)

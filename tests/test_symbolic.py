@@ -12,7 +12,7 @@ from mlp_reference import mlp_backward, mlp_problem
 
 import difflab as dl
 from difflab import symbolic
-from difflab.core import expr as expr_mod
+from difflab.core import arrays as arrays_mod
 from difflab.core import ops, sympy_bridge
 from difflab.core.ops import OPS
 
@@ -59,7 +59,7 @@ BINARY = {
 
 
 def unary(op, x):
-    return expr_mod.BUILDERS[op](x)
+    return arrays_mod.BUILDERS[op](x)
 
 
 def test_every_elementwise_op_has_a_case():
@@ -73,7 +73,7 @@ def test_rule_table_matches_the_bridge_and_differentiates(op):
     # it has a derivative rule (DIFF_RULES or fdiff).
     shape = (2, 2) if op in ("matmul", "sum", "mean", "transpose") else ()
     a, b = dl.variables("a b")
-    expr = expr_mod.BUILDERS[op](a, b) if op in ops.BINARY else expr_mod.BUILDERS[op](a)
+    expr = arrays_mod.BUILDERS[op](a, b) if op in ops.BINARY else arrays_mod.BUILDERS[op](a)
     shapes = {"a": shape, "b": shape}
     syms = {n: sympy_bridge.symbol_array(n, shape) for n in expr.variables}
     args = [syms[n] if shape else syms[n][()] for n in ("a", "b")[:len(expr.args)]]
@@ -109,12 +109,12 @@ def test_binary_broadcasting(op):
     else:  # ties at (0, 0) and (1, 2) exercise max/min's 1/2 rule
         av, bv = np.array([[1.0, 2.0, 3.0], [0.0, 5.0, -1.0]]), np.array([1.0, 4.0, -1.0])
     da, db = BINARY[op](av, bv[None, :] + 0 * av)
-    g = symbolic.grad(dl.sum(expr_mod.BUILDERS[op](a, b)), {"a": av, "b": bv})
+    g = symbolic.grad(dl.sum(arrays_mod.BUILDERS[op](a, b)), {"a": av, "b": bv})
     assert g["a"].shape == (2, 3) and g["b"].shape == (3,)
     np.testing.assert_allclose(g["a"], da, rtol=RTOL)
     np.testing.assert_allclose(g["b"], db.sum(axis=0), rtol=RTOL)
     # scalars
-    g = symbolic.grad(expr_mod.BUILDERS[op](a, b), {"a": 1.7, "b": 0.6})
+    g = symbolic.grad(arrays_mod.BUILDERS[op](a, b), {"a": 1.7, "b": 0.6})
     np.testing.assert_allclose([g["a"], g["b"]], BINARY[op](1.7, 0.6), rtol=RTOL)
 
 

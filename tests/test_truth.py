@@ -11,7 +11,7 @@ from mlp_reference import mlp_backward, mlp_problem
 
 import difflab as dl
 from difflab import truth
-from difflab.core import expr as expr_mod
+from difflab.core import arrays as arrays_mod
 from difflab.symbolic import SymbolicTooLarge
 
 EXACT = 1e-15  # truth and the reference are both correctly rounded 50-digit values
@@ -68,7 +68,7 @@ def at50(fn, *floats):
 def test_unary_value_and_derivative_at_50_digits(op):
     f, df, x0 = UNARY[op]
     x = dl.variable("x")
-    expr = expr_mod.BUILDERS[op](x)
+    expr = arrays_mod.BUILDERS[op](x)
     assert truth.value(expr, {"x": x0}) == pytest.approx(at50(f, x0), rel=EXACT, abs=0)
     g = truth.gradient(expr, {"x": x0})
     assert isinstance(g["x"], float)
@@ -79,7 +79,7 @@ def test_unary_value_and_derivative_at_50_digits(op):
 def test_binary_value_and_partials_at_50_digits(op):
     f, df = BINARY[op]
     a, b = dl.variables("a b")
-    expr = expr_mod.BUILDERS[op](a, b)
+    expr = arrays_mod.BUILDERS[op](a, b)
     point = {"a": 1.3, "b": 0.7}
     assert truth.value(expr, point) == pytest.approx(at50(f, 1.3, 0.7), rel=EXACT)
     g = truth.gradient(expr, point)

@@ -12,7 +12,8 @@ from numbers import Real
 import numpy as np
 
 from .expr import Expr
-from .ops import PRIMAL
+from .ops import OPS, PRIMAL
+from .parser import parse
 from .plan import Plan, compile_plan
 
 
@@ -93,6 +94,8 @@ def describe_failure(plan: Plan, slot: int, values: list, err: Exception) -> str
     shapes = [np.shape(values[a]) for a in plan.args[slot]]
     if op == "matmul":
         return f"matmul: {shapes[0]} @ {shapes[1]} ({_short(err)})"
+    if OPS[op].params:
+        return f"{op} of shape {shapes[0]}: {_short(err)}"
     if len(shapes) == 2:
         return f"{op}: shapes {shapes[0]} and {shapes[1]} do not broadcast together"
     return f"{op} of shape {shapes[0]}: {_short(err)}"
@@ -112,8 +115,10 @@ def run(plan: Plan, values: list) -> list:
                 a = args[slot]
                 if len(a) == 1:
                     values[slot] = PRIMAL[op](values[a[0]])
-                elif a:
+                elif len(a) == 2:
                     values[slot] = PRIMAL[op](values[a[0]], values[a[1]])
+                elif a:
+                    values[slot] = PRIMAL[op](*[values[i] for i in a])
     except (ValueError, TypeError) as err:
         raise ValueError(describe_failure(plan, slot, values, err)) from None
     return values
@@ -135,6 +140,8 @@ def evaluate(expr: Expr, point: Mapping):
     Returns:
         a float for a scalar result, else an ndarray.
     """
+    if isinstance(expr, str):
+        expr = parse(expr)  # (text, as every entry of the API takes it)
     if not isinstance(expr, Expr):
         raise TypeError(f"evaluate() needs an expression, got {type(expr).__name__}")
     plan = compile_plan(expr)

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import itertools
 import keyword
-import math
 from collections.abc import Iterable
 from numbers import Real
 
 import numpy as np
 
-from .ops import CONSTANTS, FUNCTIONS, OPS
+from .graph import structurally_equal, toposort
+from .ops import CONSTANTS, FUNCTIONS
+from .params import Param, axes_param, index_param, perm_param, shape_param
 from .printer import to_text
 
 _SERIAL = itertools.count()
@@ -90,9 +91,12 @@ class Expr:
             a, b = args
             self._hash = hash((op, a._hash, b._hash))
             self._hash2 = hash((b._hash2, a._hash2, op))
-        elif args:
+        elif len(args) == 1:
             self._hash = hash((op, args[0]._hash))
             self._hash2 = hash((args[0]._hash2, op, _SALT))
+        elif args:  # where, concat: every argument
+            self._hash = hash((op, *[a._hash for a in args]))
+            self._hash2 = hash((*[a._hash2 for a in args[::-1]], op, _SALT))
         else:
             payload = attr if attr.__class__ is float or attr.__class__ is str else \
                 _attr_key(attr)  # a number, a variable's name; arrays by shape and bytes
@@ -144,7 +148,13 @@ class Expr:
         return eq if eq is NotImplemented else not eq
 
     def __bool__(self):
-        raise TypeError("an expression has no truth value; compare with == for structure")
+        raise TypeError("an expression has no truth value: Python control flow (if, while, "
+                        "and, or) cannot depend on a traced value; use dl.where(condition, a, "
+                        "b) to choose between values, or compare with == for structure")
+
+    def __iter__(self):
+        raise TypeError("an expression cannot be iterated (its length is known only at a "
+                        "point); index it with constants: x[0], x[1:3]")
 
     def __repr__(self) -> str:
         return f"Expr({to_text(self)!r})"
@@ -164,6 +174,41 @@ class Expr:
     def __rmatmul__(self, other): return _binary("matmul", other, self)
     def __neg__(self): return neg(self)
     def __pos__(self): return self
+    def __getitem__(self, key): return index(self, key)
+    # comparisons build 0/1 masks (== and != stay structural equality; see dl.equal)
+    def __lt__(self, other): return _binary("lt", self, other)
+    def __le__(self, other): return _binary("le", self, other)
+    def __gt__(self, other): return _binary("gt", self, other)
+    def __ge__(self, other): return _binary("ge", self, other)
+
+    # ---- NumPy-style methods ---------------------------------------------------------
+    def sum(self, axis=None, keepdims=False) -> Expr:
+        """Sum over ``axis`` (all axes by default), as ``ndarray.sum``."""
+        return sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False) -> Expr:
+        """Mean over ``axis`` (all axes by default)."""
+        return mean(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False) -> Expr:
+        """Product over ``axis`` (all axes by default)."""
+        return prod(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False) -> Expr:
+        """Maximum over ``axis`` (all axes by default); ties share the derivative."""
+        return max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False) -> Expr:
+        """Minimum over ``axis`` (all axes by default); ties share the derivative."""
+        return min(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape) -> Expr:
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; one entry may be -1."""
+        return reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes) -> Expr:
+        """Reverse the axes, or permute them: ``A.transpose(1, 0, 2)``."""
+        return transpose(self, (axes[0] if len(axes) == 1 else axes) if axes else None)
 
     @property
     def T(self) -> Expr:
@@ -176,56 +221,6 @@ def _attr_key(attr):
     if isinstance(attr, np.ndarray):
         return (attr.shape, attr.tobytes())
     return attr
-
-
-def _same_attr(a, b) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        a, b = np.asarray(a), np.asarray(b)
-        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b
-
-
-def structurally_equal(a: Expr, b: Expr) -> bool:
-    """True when two DAGs spell the same expression. Iterative; shared pairs checked once."""
-    stack = [(a, b)]
-    seen: set[tuple[int, int]] = set()
-    while stack:
-        p, q = stack.pop()
-        if p is q or (id(p), id(q)) in seen:
-            continue
-        if p._hash != q._hash or p._hash2 != q._hash2 or p.op != q.op or \
-                len(p.args) != len(q.args):
-            return False
-        if not _same_attr(p.attr, q.attr):
-            return False
-        seen.add((id(p), id(q)))
-        stack.extend(zip(p.args, q.args, strict=True))
-    return True
-
-
-def toposort(root: Expr) -> list[Expr]:
-    """Every node reachable from ``root``, arguments before users, each once.
-
-    Collects the reachable nodes with an explicit stack, then orders them by creation serial:
-    a node is always created after its arguments.
-    """
-    cache = root.cache()
-    if "topo" in cache:
-        return cache["topo"]
-    seen = {root.serial: root}
-    stack = [root]
-    push, pop = stack.append, stack.pop
-    while stack:
-        for arg in pop().args:
-            key = arg.serial
-            if key not in seen:
-                seen[key] = arg
-                push(arg)
-    order = list(map(seen.__getitem__, sorted(seen)))
-    cache["topo"] = order
-    return order
 
 
 # ---- leaves -----------------------------------------------------------------------------
@@ -320,24 +315,78 @@ def abs(a) -> Expr: return _unary("abs", a)  # noqa: A001 - the grammar's name
 def sigmoid(a) -> Expr: return _unary("sigmoid", a)
 def relu(a) -> Expr: return _unary("relu", a)
 def softplus(a) -> Expr: return _unary("softplus", a)
-def sum(a) -> Expr: return _unary("sum", a)  # noqa: A001 - reduces every axis
-def mean(a) -> Expr: return _unary("mean", a)
-def transpose(a) -> Expr: return _unary("transpose", a)
-def max(a, b) -> Expr: return Expr("max", (_as_expr(a), _as_expr(b)))  # noqa: A001 - elementwise
-def min(a, b) -> Expr: return Expr("min", (_as_expr(a), _as_expr(b)))  # noqa: A001 - elementwise
+def square(a) -> Expr: return _unary("square", a)
+
+
+def _param(p: Param) -> Expr:
+    """The constant leaf carrying an op's parameters (never a number: see params.py)."""
+    return Expr("const", (), p)
+
+
+def _reduce(op_all: str | None, op_axes: str, a, axis, keepdims) -> Expr:
+    a = _as_expr(a)
+    if op_all is not None and axis is None and keepdims is False:
+        return Expr(op_all, (a,))  # every axis to a scalar: the plain reduction
+    return Expr(op_axes, (a, _param(axes_param(axis, keepdims))))
+
+
+def sum(a, axis=None, keepdims=False) -> Expr:  # noqa: A001 - the grammar's name
+    """Sum over ``axis`` (an int or tuple, negative allowed; every axis by default)."""
+    return _reduce("sum", "reduce_sum", a, axis, keepdims)
+
+
+def mean(a, axis=None, keepdims=False) -> Expr:
+    """Mean over ``axis`` (every axis by default)."""
+    return _reduce("mean", "reduce_mean", a, axis, keepdims)
+
+
+def prod(a, axis=None, keepdims=False) -> Expr:
+    """Product over ``axis`` (every axis by default)."""
+    return _reduce(None, "reduce_prod", a, axis, keepdims)
+
+
+_ELEMENTWISE = object()  # max(a) reduces; max(a, b) is elementwise
+
+
+def _extremum(op: str, a, b, axis, keepdims) -> Expr:
+    if b is _ELEMENTWISE:
+        return _reduce(None, f"reduce_{op}", a, axis, keepdims)
+    if axis is not None or keepdims:
+        raise TypeError(f"{op}(a, b) is elementwise and takes no axis or keepdims; "
+                        f"{op}(a, axis=...) reduces over an axis")
+    return Expr(op, (_as_expr(a), _as_expr(b)))
+
+
+def max(a, b=_ELEMENTWISE, *, axis=None, keepdims=False) -> Expr:  # noqa: A001
+    """``max(a)``: the largest element (over ``axis``); ``max(a, b)``: elementwise."""
+    return _extremum("max", a, b, axis, keepdims)
+
+
+def min(a, b=_ELEMENTWISE, *, axis=None, keepdims=False) -> Expr:  # noqa: A001
+    """``min(a)``: the smallest element (over ``axis``); ``min(a, b)``: elementwise."""
+    return _extremum("min", a, b, axis, keepdims)
+
+
+def index(a, key) -> Expr:
+    """``a[key]`` with constant ints, slices, ``None``, ``...`` and one list of ints."""
+    return Expr("index", (_as_expr(a), _param(index_param(key))))
+
+
+def reshape(a, shape) -> Expr:
+    """``a`` with a new shape of the same size (one entry may be -1)."""
+    return Expr("reshape", (_as_expr(a), _param(shape_param(shape))))
+
+
+def transpose(a, axes=None) -> Expr:
+    """Reverse the axes (``a.T``), or permute them by ``axes``."""
+    if axes is None:
+        return _unary("transpose", a)
+    return Expr("permute", (_as_expr(a), _param(perm_param(axes))))
+
+
 def add(a, b) -> Expr: return Expr("add", (_as_expr(a), _as_expr(b)))
 def sub(a, b) -> Expr: return Expr("sub", (_as_expr(a), _as_expr(b)))
 def mul(a, b) -> Expr: return Expr("mul", (_as_expr(a), _as_expr(b)))
 def div(a, b) -> Expr: return Expr("div", (_as_expr(a), _as_expr(b)))
 def pow(a, b) -> Expr: return Expr("pow", (_as_expr(a), _as_expr(b)))  # noqa: A001
 def matmul(a, b) -> Expr: return Expr("matmul", (_as_expr(a), _as_expr(b)))
-
-# op name -> builder, for the parser and the SymPy bridge.
-BUILDERS = {
-    "neg": neg, "sin": sin, "cos": cos, "tan": tan, "asin": asin, "acos": acos, "atan": atan,
-    "sinh": sinh, "cosh": cosh, "tanh": tanh, "exp": exp, "log": log, "log1p": log1p,
-    "expm1": expm1, "sqrt": sqrt, "abs": abs, "sigmoid": sigmoid, "relu": relu,
-    "softplus": softplus, "sum": sum, "mean": mean, "transpose": transpose, "max": max,
-    "min": min, "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "matmul": matmul,
-}
-assert set(BUILDERS) == set(OPS) - {"const", "var"}

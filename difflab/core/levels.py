@@ -30,6 +30,9 @@ MIN_LEAF_SHARE = 64  # fewer than one leaf per 64 slots: chain-like, not tried
 # On a scalar, sum, mean and transpose are the identity; on a gathered group they would
 # reduce or reorder it, so a schedule applies them as the identity.
 IDENTITY = frozenset(("sum", "mean", "transpose"))
+# the ops a level schedule runs (on scalars): leaves, elementwise maths and the identities
+_BATCHED = frozenset(name for name, op in OPS.items()
+                     if op.kind in ("leaf", "elementwise") and not op.params) | IDENTITY
 _OPCODE = {op: k for k, op in enumerate(OPS)}
 
 
@@ -79,6 +82,8 @@ def schedule(plan: Plan, slot_shapes: Sequence[tuple]) -> Schedule | None:
 
 def _build(plan: Plan) -> Schedule | None:
     n, ops, args = plan.size, plan.ops, plan.args
+    if not _BATCHED.issuperset(set(ops)):  # comparisons, selects, parameters: slot by slot
+        return None
     if (ops.count("var") + ops.count("const")) * MIN_LEAF_SHARE < n:
         return None
     # Each slot's level, in topological order: the only per-slot Python loop.

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .params import Param, index_shape, normal_axes, numpy_index, reshaped
+
 Shape = tuple[int, ...]
 
 
@@ -87,17 +89,104 @@ def _reversed(a: Shape) -> Shape:
     return a[::-1]
 
 
+# ---- ops with constant parameters (the last argument: a Param leaf, see params.py) --------
+def _index(x, p: Param):
+    return (np.float64(x) if x.__class__ is float else x)[numpy_index(p.value)]
+
+
+def _reducer(fn: Callable, **extra) -> Callable:
+    def reduce(x, p: Param):
+        axes, keepdims = p.value
+        return fn(x, axis=axes, keepdims=keepdims, **extra)
+    return reduce
+
+
+def stable_max(x, axes, keepdims=True):
+    """The max over ``axes`` for shifting exponentials: finite (0 where the max is +-inf or
+    the axes are empty), so x - m never makes nan from inf - inf."""
+    m = np.max(x, axis=axes, keepdims=keepdims, initial=-np.inf)
+    return np.where(np.isfinite(m), m, 0.0)
+
+
+def _logsumexp(x, p: Param):
+    axes, keepdims = p.value
+    m = stable_max(x, axes)
+    with np.errstate(divide="ignore"):
+        y = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    return y if keepdims else np.squeeze(y, axis=axes) if axes is not None else y.reshape(())
+
+
+def _softmax(x, p: Param):
+    e = np.exp(x - stable_max(x, p.value))
+    return e / np.sum(e, axis=p.value, keepdims=True)
+
+
+def _log_softmax(x, p: Param):
+    shifted = x - stable_max(x, p.value)
+    with np.errstate(divide="ignore"):
+        return shifted - np.log(np.sum(np.exp(shifted), axis=p.value, keepdims=True))
+
+
+def _comparison(fn: Callable) -> Callable:
+    def compare(a, b):
+        return np.asarray(fn(a, b), dtype=np.float64)[()]  # 0/1, a float64 scalar or array
+    return compare
+
+
+def _reduced_shape(what: str) -> Callable:
+    def shape(a: Shape, p: Param) -> Shape:
+        axes, keepdims = p.value
+        axes = normal_axes(axes, len(a), what)
+        if keepdims:
+            return tuple(1 if k in axes else n for k, n in enumerate(a))
+        return tuple(n for k, n in enumerate(a) if k not in axes)
+    return shape
+
+
+def _along_axis_shape(what: str) -> Callable:
+    def shape(a: Shape, p: Param) -> Shape:
+        normal_axes((p.value,), len(a), what)
+        return a
+    return shape
+
+
+def _permuted_shape(a: Shape, p: Param) -> Shape:
+    if len(p.value) != len(a):
+        raise ValueError(f"transpose: axes {p.value} do not match an operand of shape {a}")
+    return tuple(a[k] for k in p.value)
+
+
+def _concat_shape(a: Shape, b: Shape, p: Param) -> Shape:
+    if not a or not b or len(a) != len(b):
+        raise ValueError(f"concatenate: shapes {a} and {b} (arrays of the same number of "
+                         f"dimensions, at least 1)")
+    (axis,) = normal_axes((p.value,), len(a), "concatenate")
+    if a[:axis] + a[axis + 1:] != b[:axis] + b[axis + 1:]:
+        raise ValueError(f"concatenate: shapes {a} and {b} differ outside axis {p.value}")
+    return a[:axis] + (a[axis] + b[axis],) + a[axis + 1:]
+
+
+def _where_shape(c: Shape, a: Shape, b: Shape) -> Shape:
+    try:
+        return tuple(np.broadcast_shapes(c, a, b))
+    except ValueError:
+        raise ValueError(f"where: shapes {c}, {a} and {b} do not broadcast together") from None
+
+
 @dataclass(frozen=True)
 class Op:
     """One operation: ``arity`` arguments; ``shape(*arg_shapes)`` the result's shape;
     ``primal(*arg_values)`` its value (None for the leaves, whose value is their payload);
-    ``kind`` groups ops that the engines treat alike (elementwise, reduction, ...)."""
+    ``kind`` groups ops that the engines treat alike (elementwise, reduction, ...); ``params``:
+    the last argument is a constant ``Param`` (an index, axes, a shape), never differentiated.
+    A ``comparison`` has derivative 0: its result is a constant mask to every engine."""
 
     name: str
     arity: int
     kind: str
     primal: Callable | None
     shape: Callable[..., Shape] | None
+    params: bool = False
 
 
 def _elementwise_binary(name: str, primal: Callable) -> Op:
@@ -114,6 +203,15 @@ _BINARY_PRIMAL: dict[str, Callable] = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
     "pow": np.power, "max": np.maximum, "min": np.minimum,
 }
+_COMPARISONS: dict[str, Callable] = {
+    "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+    "eq": np.equal, "ne": np.not_equal,
+}
+_REDUCTIONS: dict[str, Callable] = {
+    "reduce_sum": _reducer(np.sum), "reduce_mean": _reducer(np.mean),
+    "reduce_prod": _reducer(np.prod), "reduce_max": _reducer(np.max, initial=-np.inf),
+    "reduce_min": _reducer(np.min, initial=np.inf), "logsumexp": _logsumexp,
+}
 
 # name -> Op. Leaves first: creation order is (arguments before users) a topological order.
 OPS: dict[str, Op] = {
@@ -125,19 +223,64 @@ OPS: dict[str, Op] = {
     "transpose": Op("transpose", 1, "structural", np.transpose, _reversed),
     **{name: _elementwise_binary(name, f) for name, f in _BINARY_PRIMAL.items()},
     "matmul": Op("matmul", 2, "matmul", np.matmul, matmul_shape),
+    "square": Op("square", 1, "elementwise", np.square, _same_shape),
+    **{name: Op(name, 2, "comparison", _comparison(f),
+                lambda a, b, name=name: broadcast_shape(name, a, b))
+       for name, f in _COMPARISONS.items()},
+    "where": Op("where", 3, "select", lambda c, a, b: np.where(c, a, b)[()], _where_shape),
+    # where's two halves in a plan (see plan.py): the branch where the mask holds, else 0
+    "select": Op("select", 2, "select", lambda c, a: np.where(c, a, 0.0)[()],
+                 lambda c, a: broadcast_shape("where", c, a)),
+    "select_not": Op("select_not", 2, "select", lambda c, b: np.where(c, 0.0, b)[()],
+                     lambda c, b: broadcast_shape("where", c, b)),
+    # ops whose last argument is a Param
+    "index": Op("index", 2, "index", _index, lambda a, p: index_shape(a, p.value), True),
+    **{name: Op(name, 2, "reduction", f, _reduced_shape(name.removeprefix("reduce_")), True)
+       for name, f in _REDUCTIONS.items()},
+    "softmax": Op("softmax", 2, "normalize", _softmax, _along_axis_shape("softmax"), True),
+    "log_softmax": Op("log_softmax", 2, "normalize", _log_softmax,
+                      _along_axis_shape("log_softmax"), True),
+    "reshape": Op("reshape", 2, "structural", lambda x, p: np.reshape(x, p.value),
+                  lambda a, p: reshaped(a, p.value), True),
+    "permute": Op("permute", 2, "structural", lambda x, p: np.transpose(x, p.value),
+                  _permuted_shape, True),
+    "concat": Op("concat", 3, "join", lambda a, b, p: np.concatenate((a, b), axis=p.value),
+                 _concat_shape, True),
 }
 
 LEAVES = tuple(name for name, op in OPS.items() if op.arity == 0)
 UNARY = tuple(name for name, op in OPS.items() if op.arity == 1)
-BINARY = tuple(name for name, op in OPS.items() if op.arity == 2)
-ELEMENTWISE_BINARY = tuple(n for n in BINARY if OPS[n].kind == "elementwise")
+BINARY = tuple(name for name, op in OPS.items() if op.arity == 2 and not op.params)
+TERNARY = tuple(name for name, op in OPS.items() if op.arity == 3 and not op.params)
+PARAMETRIC = tuple(name for name, op in OPS.items() if op.params)
+COMPARISONS = tuple(_COMPARISONS)
+# binary ops that broadcast their operands (their cotangents are summed back to each shape)
+ELEMENTWISE_BINARY = tuple(n for n in BINARY if OPS[n].kind in ("elementwise", "comparison",
+                                                                 "select"))
 REDUCTIONS = tuple(name for name, op in OPS.items() if op.kind == "reduction")
 # op -> its NumPy function (every non-leaf op): what evaluators call, one lookup per slot.
 PRIMAL: dict[str, Callable] = {name: op.primal for name, op in OPS.items() if op.primal}
+
+def bind_param(primal: Callable, param: Param) -> Callable:
+    """An op of (a, b, param) as a function of (a, b): the constant parameter bound (for the
+    engines, which walk ops of one or two arguments)."""
+    def bound(a, b):
+        return primal(a, b, param)
+    return bound
+
 
 # The functions of the grammar (called by name in text and exposed as dl.<name>), with arity.
 FUNCTIONS: dict[str, int] = {
     **{name: 1 for name in UNARY if name != "neg"},
     "max": 2, "min": 2,
+}
+# The grammar's functions of arrays, with (least, most) positional arguments; keywords are
+# checked by the parser (axis=, keepdims=). A list/tuple of constants goes where an index, an
+# axis, a shape goes.
+ARRAY_FUNCTIONS: dict[str, tuple[int, int]] = {
+    "sum": (1, 1), "mean": (1, 1), "prod": (1, 1), "max": (1, 2), "min": (1, 2),
+    "logsumexp": (1, 1), "softmax": (1, 1), "log_softmax": (1, 1), "where": (3, 3),
+    "clip": (3, 3), "outer": (2, 2), "reshape": (2, 2), "transpose": (1, 2),
+    "concatenate": (1, 1), "stack": (1, 1), "square": (1, 1),
 }
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}

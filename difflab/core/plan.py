@@ -4,7 +4,10 @@ Every evaluator (the primal, the tangent push, the tape's backward sweep) walks 
 instead of the graph: slot ``i`` holds node ``i``'s value, ``args[i]`` the slots of its
 arguments. Compiling also merges structurally equal subexpressions (hash-consing on
 ``(op, attribute, argument slots)``), so ``sin(x) + sin(x)`` built twice is computed once and
-two separately made ``variable("x")`` nodes share one slot.
+two separately made ``variable("x")`` nodes share one slot. ``where(c, a, b)`` compiles to
+``select(c, a) + select_not(c, b)`` (each branch through its own mask, as JAX's select
+sends cotangents), so every engine walks ops of one or two arguments, and ``concat``, whose
+third argument is its constant axis.
 """
 
 from __future__ import annotations
@@ -89,8 +92,20 @@ def _compile(expr: Expr) -> Plan:
         node_args = node.args
         if len(node_args) == 2:  # (the common case first)
             key = (node.op, slot_of[node_args[0].serial], slot_of[node_args[1].serial])
-        elif node_args:
+        elif len(node_args) == 1:
             key = (node.op, slot_of[node_args[0].serial])
+        elif node.op == "where":  # lowered: select(c, a) + select_not(c, b), binary ops
+            c, a, b = (slot_of[arg.serial] for arg in node_args)
+            halves = []
+            for half in (("select", c, a), ("select_not", c, b)):
+                slot = setdefault(half, count)
+                if slot == count:
+                    count += 1
+                    new_node(node)
+                halves.append(slot)
+            key = ("add", *halves)
+        elif node_args:  # concatenate: two arrays and the axis
+            key = (node.op, *[slot_of[arg.serial] for arg in node_args])
         else:
             attr = node.attr
             key = (node.op, attr if attr.__class__ is float or attr.__class__ is str

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .ops import OPS, Shape
+from .params import Param
 from .plan import Plan
 
 
@@ -45,15 +46,25 @@ def _infer(plan: Plan, shapes: Mapping[str, Shape]) -> list[Shape]:
             out.append(tuple(shapes[plan.attrs[slot]]))
         elif op == "const":
             out.append(np.shape(plan.attrs[slot]))
-        else:
-            out.append(rules[op](*[out[a] for a in plan.args[slot]]))
+        else:  # a Param argument (an index, axes, a shape) is passed as itself
+            out.append(rules[op](*[out[a] if plan.ops[a] != "const" or
+                                   plan.attrs[a].__class__ is not Param else plan.attrs[a]
+                                   for a in plan.args[slot]]))
     return out
 
 
+_SHAPING = frozenset(("matmul", "index", "reshape", "concat"))
+
+
 def _all_scalar(plan: Plan, shapes: Mapping[str, Shape]) -> bool:
-    """True when every variable is a scalar, no constant is an array and no op is a matmul
-    (whose scalar operands are an error to report): then every slot is a scalar."""
-    if any(tuple(shapes[name]) != () for name in plan.var_slots) or "matmul" in plan.ops:
+    """True when every variable is a scalar, no constant is an array and no op makes an array
+    of scalars or refuses them (matmul, index, reshape, concat: a shape to compute or an error
+    to report): then every slot is a scalar."""
+    if any(tuple(shapes[name]) != () for name in plan.var_slots):
+        return False
+    if "shape_ops" not in plan.memo:
+        plan.memo["shape_ops"] = not _SHAPING.isdisjoint(plan.ops)
+    if plan.memo["shape_ops"]:
         return False
     if "array_consts" not in plan.memo:
         plan.memo["array_consts"] = np.ndarray in set(map(type, plan.attrs))

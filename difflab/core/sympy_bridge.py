@@ -23,7 +23,8 @@ from sympy.codegen.cfunctions import expm1 as sp_expm1
 from sympy.codegen.cfunctions import log1p as sp_log1p
 from sympy.core.logic import fuzzy_and
 
-from .expr import BUILDERS, Expr, constant, toposort, variable
+from .arrays import BUILDERS
+from .expr import Expr, constant, toposort, variable
 from .ops import PRIMAL
 
 Shape = tuple[int, ...]

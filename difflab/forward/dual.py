@@ -30,6 +30,7 @@ from numbers import Real
 import numpy as np
 
 from ..core.ops import PRIMAL
+from .dual_arrays import ARRAY_HANDLERS
 from .rules import _ONE, _ZERO, _fit, _shape, _strip, _zeros_like, jvp_rules
 
 # ---- Dual numbers -------------------------------------------------------------------------
@@ -242,6 +243,7 @@ _ARRAY_FUNCTIONS = {
     np.where: _where, np.shape: _shape, np.ndim: lambda a: len(_shape(a)), np.size: _size,
     np.zeros_like: lambda a, *args, **kw: np.zeros_like(_strip(a), *args, **kw),
     np.ones_like: lambda a, *args, **kw: np.ones_like(_strip(a), *args, **kw),
+    **ARRAY_HANDLERS,
 }
 
 

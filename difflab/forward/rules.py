@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..protocol import Shape
+from .array_rules import ARRAY_JVP
 
 RULE_TABLES = ("jvp_rules",)
 _ZERO = np.float64(0.0)
@@ -189,8 +190,10 @@ jvp_rules: dict[str, Callable] = {
     "transpose": _transpose_jvp, "add": _add_jvp, "sub": _sub_jvp, "mul": _mul_jvp,
     "div": _div_jvp, "pow": _pow_jvp, "matmul": _matmul_jvp,
     "max": _extremum_jvp(operator.gt), "min": _extremum_jvp(operator.lt),
-    # not ops of the IR, but NumPy ufuncs that Dual code (and PRIMAL) calls
-    "square": _square_jvp, "logaddexp": _logaddexp_jvp,
+    "square": _square_jvp,
+    **ARRAY_JVP,
+    # not an op of the IR, but a NumPy ufunc that Dual code (and PRIMAL) calls
+    "logaddexp": _logaddexp_jvp,
 }
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.evaluate import PointError
 from ..core.expr import Expr
-from ..core.ops import ELEMENTWISE_BINARY, PRIMAL
+from ..core.ops import COMPARISONS, ELEMENTWISE_BINARY, PRIMAL, bind_param
 from ..core.plan import compile_plan, gc_paused
 from ..core.shapes import infer_shapes
 from ..protocol import Shape
@@ -27,6 +27,13 @@ from .rules import _ONE, _ZERO, _fit, _shape, jvp_rules
 TANGENT_BUDGET = 2 ** 22  # floats per slot tangent; more directions are pushed in chunks
 SEED_BUDGET = 2 ** 24     # floats in one pass's seeds: chunk x the inputs those directions hit
 SCALAR_PASSES = 4         # up to this many directions of a scalar expression: one pass each
+
+
+def bind_param_rule(rule, param):
+    """A rule of (a, b, param) as a binary rule: the constant parameter bound (concat)."""
+    def bound(a, b, y, a_dot, b_dot):
+        return rule(a, b, param, y, a_dot, b_dot, None)
+    return bound
 
 
 class _Broadcast:
@@ -99,9 +106,13 @@ class Sweep:
                 continue
             if len(a) == 1:
                 forward.append((primal[ops[slot]], slot, a[0], -1))
-            else:
+            elif len(a) == 2:
                 forward.append((primal[ops[slot]], slot, a[0], a[1]))
-            if active[a[0]] or active[a[-1]]:
+            else:  # concat: its third argument, the axis, is a constant bound here
+                forward.append((bind_param(primal[ops[slot]], plan.attrs[a[2]]), slot, a[0],
+                                a[1]))
+            if (active[a[0]] or active[a[-1]] or (len(a) == 3 and active[a[1]])) and \
+                    ops[slot] not in COMPARISONS:  # (a comparison is a constant mask)
                 active[slot] = True
                 order.append(slot)
                 for arg in a:
@@ -132,6 +143,9 @@ class Sweep:
             a = args[s]
             if len(a) == 1:
                 steps.append((s, rules[ops[s]], a[0], -1, dead.get(s, ())))
+            elif len(a) == 3:
+                steps.append((s, bind_param_rule(rules[ops[s]], plan.attrs[a[2]]), a[0], a[1],
+                              dead.get(s, ())))
             else:
                 rule = self._broadcasting(ops[s], slot_shapes[a[0]], slot_shapes[a[1]],
                                           slot_shapes[s])

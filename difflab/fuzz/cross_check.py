@@ -52,7 +52,7 @@ from .generate import (
 )
 
 FUZZ_METHODS: tuple[str, ...] = api.METHODS + ("numeric:complex",)
-NOT_ANALYTIC = ("abs", "relu", "max", "min")
+NOT_ANALYTIC = ("abs", "relu", "max", "min", "reduce_max", "reduce_min")
 DOMAIN_MARGIN = 0.1     # unguarded rounds: points this far inside every op's domain
 KINK_GAP = 1e-2          # finite differences (steps up to ~1e-3 |x|) stay this far from a kink
 MAX_HESSIAN_INPUTS = 6   # scalar inputs; the numeric Hessian costs 2n^2 evaluations

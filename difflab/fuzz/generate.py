@@ -23,9 +23,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..core import expr as ir
-from ..core.expr import Expr
+from ..core import arrays as ir
+from ..core.expr import Expr, variable
 from ..core.ops import REDUCTIONS, matmul_shape
+from .arrays import ARRAY_OPS, array_step
 
 Chooser = Callable[[str, Sequence], object]  # (what, options) -> one of the options
 
@@ -72,7 +73,7 @@ def generate(choose: Chooser, names: Sequence[str] = ("x", "y"), size: int = 6,
     Returns:
         the expression (the last node built, which uses every earlier one it was built from).
     """
-    pool: list[Expr] = [ir.variable(n) for n in names]
+    pool: list[Expr] = [variable(n) for n in names]
     for _ in range(size):
         kind = choose("kind", ("unary", "binary", "constant"))
         a = choose("operand", pool)
@@ -127,7 +128,8 @@ def _matmul_partners(pool: list, shape: Shape) -> list:
 
 def generate_arrays(choose: Chooser, shapes: Mapping[str, Shape], size: int = 6,
                     domain_safe: bool = True, unary: Sequence[str] = ARRAY_UNARY,
-                    binary: Sequence[str] = ARRAY_BINARY) -> tuple[Expr, Shape]:
+                    binary: Sequence[str] = ARRAY_BINARY,
+                    array_ops: Sequence[str] = ARRAY_OPS) -> tuple[Expr, Shape]:
     """A random expression over variables of the given shapes, with broadcasting.
 
     Args:
@@ -136,15 +138,19 @@ def generate_arrays(choose: Chooser, shapes: Mapping[str, Shape], size: int = 6,
         size: number of operations to apply.
         domain_safe: keep every op inside its domain at any real point.
         unary, binary: the ops to draw from (``sum mean transpose`` and ``matmul`` included).
+        array_ops: the array programs' ops to draw from (see ``array_step``).
     Returns:
         (the expression, its shape). Only pool entries whose shapes fit are ever combined, so
         the expression is well shaped by construction.
     """
-    pool: list[tuple[Expr, Shape]] = [(ir.variable(n), tuple(s)) for n, s in shapes.items()]
+    pool: list[tuple[Expr, Shape]] = [(variable(n), tuple(s)) for n, s in shapes.items()]
     for _ in range(size):
-        kind = choose("kind", ("unary", "binary", "constant"))
+        kind = choose("kind", ("unary", "binary", "constant", "array", "array") if array_ops else
+                      ("unary", "binary", "constant"))
         a, sa = choose("operand", pool)
-        if kind == "constant":
+        if kind == "array":
+            node, shape = array_step(choose, pool, a, sa, shapes, array_ops)
+        elif kind == "constant":
             op = choose("op", ("add", "mul", "sub", "pow"))
             if op == "pow":
                 node = a ** choose("exponent", POWERS)

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..core.expr import Expr
+from ..core.params import numpy_index
 from ..core.plan import Plan, compile_plan
 from ..core.shapes import infer_shapes
 from ..protocol import Prepared, shaped
@@ -68,6 +69,32 @@ jnp_rules = {
     "sum": lambda a: jnp.sum(a),               # every axis: a 0-d result
     "mean": lambda a: jnp.mean(a),
     "transpose": lambda a: jnp.transpose(a),   # reverses the axes
+    "square": lambda a: jnp.square(a),
+    "lt": lambda a, b: jnp.less(a, b).astype(jnp.float64),
+    "le": lambda a, b: jnp.less_equal(a, b).astype(jnp.float64),
+    "gt": lambda a, b: jnp.greater(a, b).astype(jnp.float64),
+    "ge": lambda a, b: jnp.greater_equal(a, b).astype(jnp.float64),
+    "eq": lambda a, b: jnp.equal(a, b).astype(jnp.float64),
+    "ne": lambda a, b: jnp.not_equal(a, b).astype(jnp.float64),
+    "where": lambda c, a, b: jnp.where(c != 0, a, b),
+    "select": lambda c, a: jnp.where(c != 0, a, 0.0),     # where's halves (see core/plan.py)
+    "select_not": lambda c, b: jnp.where(c != 0, 0.0, b),
+    # ops with a constant Param (an index, axes, a shape) as their last argument
+    "index": lambda a, p: a[numpy_index(p.value)],
+    "reduce_sum": lambda a, p: jnp.sum(a, axis=p.value[0], keepdims=p.value[1]),
+    "reduce_mean": lambda a, p: jnp.mean(a, axis=p.value[0], keepdims=p.value[1]),
+    "reduce_prod": lambda a, p: jnp.prod(a, axis=p.value[0], keepdims=p.value[1]),
+    "reduce_max": lambda a, p: jnp.max(a, axis=p.value[0], keepdims=p.value[1],
+                                       initial=-jnp.inf),
+    "reduce_min": lambda a, p: jnp.min(a, axis=p.value[0], keepdims=p.value[1],
+                                       initial=jnp.inf),
+    "logsumexp": lambda a, p: jax.scipy.special.logsumexp(a, axis=p.value[0],
+                                                          keepdims=p.value[1]),
+    "softmax": lambda a, p: jax.nn.softmax(a, axis=p.value),
+    "log_softmax": lambda a, p: jax.nn.log_softmax(a, axis=p.value),
+    "reshape": lambda a, p: jnp.reshape(a, p.value),
+    "permute": lambda a, p: jnp.transpose(a, p.value),
+    "concat": lambda a, b, p: jnp.concatenate((a, b), axis=p.value),
 }
 
 
@@ -77,6 +104,7 @@ def _jax():
     if jax is None:
         import jax as jax_module
         import jax.numpy as jnp_module
+        import jax.scipy.special  # noqa: F401 - logsumexp
 
         jax_module.config.update("jax_enable_x64", True)
         jax, jnp = jax_module, jnp_module
@@ -113,8 +141,8 @@ def as_jax_function(plan: Plan, wrt: Sequence[str], rest: Sequence[str]):
                 values[slot] = bound[attrs[slot]]
             elif len(a) == 1:
                 values[slot] = jnp_rules[op](values[a[0]])
-            else:
-                values[slot] = jnp_rules[op](values[a[0]], values[a[1]])
+            else:  # (an op's constant Param argument is passed as itself)
+                values[slot] = jnp_rules[op](*[values[i] for i in a])
         return jnp.asarray(values[plan.out], dtype=jnp.float64)
 
     return f

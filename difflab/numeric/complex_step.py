@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..core.ops import BINARY, PRIMAL, UNARY
+from ..core.ops import COMPARISONS, PRIMAL
 from ..core.plan import Plan
 from .schemes import NOT_ANALYTIC
 
@@ -79,7 +79,15 @@ def _real_only(op: str):
 # the analytic continuation, guarded versions where the real domain ends.
 # Real evaluation is evaluate.PRIMAL; these are its complex-arithmetic twins.
 RULE_TABLES = ("complex_rules",)
-complex_rules = {op: PRIMAL[op] for op in UNARY + BINARY}
+complex_rules = dict(PRIMAL)  # every op; the array ops (index, sum over axes, reshape, join,
+# logsumexp and softmax, whose max shift cancels exactly) are analytic with NumPy's complex
+# functions as they are. Comparisons and masks read the real part: the perturbation never
+# moves a branch.
+for _op in COMPARISONS:
+    complex_rules[_op] = (lambda f: lambda a, b: f(np.real(a), np.real(b)))(PRIMAL[_op])
+complex_rules["select"] = lambda c, a: np.where(np.real(c), a, 0.0)[()]
+complex_rules["select_not"] = lambda c, b: np.where(np.real(c), 0.0, b)[()]
+complex_rules["where"] = lambda c, a, b: np.where(np.real(c), a, b)[()]
 complex_rules["log"] = _on_domain(np.log, lambda x: x < 0, lambda x: x == 0, 1.0)
 complex_rules["log1p"] = _on_domain(np.log1p, lambda x: x < -1, lambda x: x == -1, 1.0)
 complex_rules["sqrt"] = _on_domain(np.sqrt, lambda x: x < 0, lambda x: x == 0, 1.0)
@@ -103,7 +111,7 @@ def run_complex(plan: Plan, values: list) -> list:
             if len(a) == 1:
                 values[slot] = complex_rules[op](values[a[0]])
             elif a:
-                values[slot] = complex_rules[op](values[a[0]], values[a[1]])
+                values[slot] = complex_rules[op](*[values[i] for i in a])
     return values
 
 

@@ -40,7 +40,7 @@ import numpy as np
 EPS = float(np.finfo(np.float64).eps)
 SCHEMES = ("forward", "backward", "central", "central4", "richardson", "complex")
 DEFAULT_SCHEME = "central4"
-NOT_ANALYTIC = ("abs", "relu", "max", "min")
+NOT_ANALYTIC = ("abs", "relu", "max", "min", "reduce_max", "reduce_min")
 COMPLEX_STEP = 1e-20
 RICHARDSON_LEVELS = 3
 

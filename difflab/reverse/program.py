@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.expr import Expr
-from ..core.ops import ELEMENTWISE_BINARY
+from ..core.ops import COMPARISONS, ELEMENTWISE_BINARY, bind_param
 from ..core.plan import Plan, compile_plan, gc_paused
 from ..core.shapes import infer_shapes
 from ..protocol import Shape
@@ -110,7 +110,8 @@ def _compile(plan: Plan, wrt: tuple[str, ...], slot_shapes: list[Shape]) -> Prog
     for name in wrt:
         depends[plan.var_slots[name]] = True
     for s, a in enumerate(args):
-        if a and (depends[a[0]] or depends[a[-1]]):
+        if a and (depends[a[0]] or depends[a[-1]] or (len(a) == 3 and depends[a[1]])) and \
+                ops[s] not in COMPARISONS:  # (a comparison is a constant mask)
             depends[s] = True
     # One backward pass. reaches[s]: the output depends on s (every slot of a plan does, but
     # the sweep must not rely on it); needed = depends and reaches. live[s]: the sweep reads
@@ -142,7 +143,10 @@ def _compile(plan: Plan, wrt: tuple[str, ...], slot_shapes: list[Shape]) -> Prog
     forward, live_forward, template = [], [], [None] * n
     for s, a in enumerate(args):
         if a:
-            step = (FORWARD[ops[s]], s, a[0], a[1] if len(a) == 2 else -1)
+            if len(a) == 3:  # concat: its third argument, the axis, is a constant bound here
+                step = (bind_param(FORWARD[ops[s]], plan.attrs[a[2]]), s, a[0], a[1])
+            else:
+                step = (FORWARD[ops[s]], s, a[0], a[1] if len(a) == 2 else -1)
             forward.append(step)
             if live[s]:
                 live_forward.append(step)
@@ -153,8 +157,13 @@ def _compile(plan: Plan, wrt: tuple[str, ...], slot_shapes: list[Shape]) -> Prog
 
 
 def _binary_entry(plan: Plan, s: int, slot_shapes: list[Shape], depends: list[bool]) -> tuple:
-    """Binary slot ``s``'s step of the backward program: (rule, s, i, j, need, fix_i, fix_j)."""
-    op, (i, j) = plan.ops[s], plan.args[s]
+    """Binary slot ``s``'s step of the backward program: (rule, s, i, j, need, fix_i, fix_j).
+    A concat's constant axis (its third argument) is bound into its rule."""
+    op, (i, j) = plan.ops[s], plan.args[s][:2]
+    if len(plan.args[s]) == 3:
+        rule, param = vjp_rules[op], plan.attrs[plan.args[s][2]]
+        return (lambda y_bar, a, b, y, need: rule(y_bar, a, b, param, y, need), s, i, j,
+                _NEED[depends[i], depends[j]], None, None)
     if op == "matmul" and (len(slot_shapes[i]) > 2 or len(slot_shapes[j]) > 2):
         raise ValueError(f"reverse: matmul supports 1-D and 2-D operands, got "
                          f"{slot_shapes[i]} @ {slot_shapes[j]}")
@@ -221,7 +230,11 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
 
 
 def _finish(bar, shape: Shape):
-    """A cotangent as the protocol's result: a float, or a fresh writeable float64 array."""
+    """A cotangent as the protocol's result: a float, or a fresh writeable float64 array (zeros
+    where no cotangent arrived: the output does not depend on the variable, e.g. only through
+    a comparison)."""
+    if bar is None:
+        return 0.0 if not shape else np.zeros(shape)
     if not shape:
         return float(bar)
     if type(bar) is np.ndarray and bar.flags.writeable and bar.shape == shape:

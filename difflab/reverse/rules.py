@@ -20,6 +20,7 @@ import numpy as np
 
 from ..core.ops import PRIMAL
 from ..protocol import Shape
+from .array_rules import ARRAY_VJP
 
 # ---- the rules: one per op, next to its math ---------------------------------------------
 RULE_TABLES = ("vjp_rules",)
@@ -125,6 +126,7 @@ def _matmul_vjp(y_bar, a, b, y, need):
 
 vjp_rules.update(add=_add_vjp, sub=_sub_vjp, mul=_mul_vjp, div=_div_vjp, pow=_pow_vjp,
                  max=_extremum_vjp, min=_extremum_vjp, matmul=_matmul_vjp)
+vjp_rules.update(ARRAY_VJP)
 # Leaves end the sweep: a variable's cotangent is the answer, a constant never needs one.
 vjp_rules["var"] = vjp_rules["const"] = None
 

@@ -1,0 +1,61 @@
+"""Walks over the expression DAG: a topological order, and structural equality.
+
+Both are iterative (an explicit stack), never recursive, so million-node chains are fine. They
+read only a node's ``op``, ``args``, ``attr``, ``serial`` and hashes, and know no builders.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _same_attr(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def structurally_equal(a, b) -> bool:
+    """True when two DAGs spell the same expression. Iterative; shared pairs checked once."""
+    stack = [(a, b)]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        p, q = stack.pop()
+        if p is q or (id(p), id(q)) in seen:
+            continue
+        if p._hash != q._hash or p._hash2 != q._hash2 or p.op != q.op or \
+                len(p.args) != len(q.args):
+            return False
+        if not _same_attr(p.attr, q.attr):
+            return False
+        seen.add((id(p), id(q)))
+        stack.extend(zip(p.args, q.args, strict=True))
+    return True
+
+
+def toposort(root) -> list:
+    """Every node reachable from ``root``, arguments before users, each once.
+
+    Collects the reachable nodes with an explicit stack, then orders them by creation serial:
+    a node is always created after its arguments.
+    """
+    cache = root.cache()
+    if "topo" in cache:
+        return cache["topo"]
+    seen = {root.serial: root}
+    stack = [root]
+    push, pop = stack.append, stack.pop
+    while stack:
+        for arg in pop().args:
+            key = arg.serial
+            if key not in seen:
+                seen[key] = arg
+                push(arg)
+    order = list(map(seen.__getitem__, sorted(seen)))
+    cache["topo"] = order
+    return order
