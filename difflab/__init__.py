@@ -62,6 +62,7 @@ from .core.expr import (
 from .core.metrics import Size, size
 from .core.parser import ParseError, parse
 from .core.printer import to_text
+from .draw.picture import draw
 
 __version__ = "0.1.0"
 
@@ -107,5 +108,5 @@ __all__ = [
     "log1p", "expm1", "sqrt", "abs", "sigmoid", "relu", "softplus", "sum", "mean", "max", "min",
     "transpose", "prod", "logsumexp", "softmax", "log_softmax", "where", "concatenate", "stack",
     "reshape", "square", "clip", "outer", "add_n", "equal", "not_equal", "less", "less_equal",
-    "greater", "greater_equal",
+    "greater", "greater_equal", "draw",
 ]

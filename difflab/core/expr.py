@@ -156,6 +156,14 @@ class Expr:
         raise TypeError("an expression cannot be iterated (its length is known only at a "
                         "point); index it with constants: x[0], x[1:3]")
 
+    def _repr_svg_(self) -> str:  # Jupyter: the graph drawn (a summary for a large one)
+        from ..draw.graph import MAX_NODES, nodes_as_plan, picture, too_large
+        from ..draw.svg import Drawing
+
+        ops, args, attrs = nodes_as_plan(self)
+        return Drawing(too_large(len(ops), "expression") if len(ops) > MAX_NODES else
+                       picture(ops, args, attrs)).svg
+
     def __repr__(self) -> str:
         return f"Expr({to_text(self)!r})"
 

@@ -73,6 +73,8 @@ class Tape:
         self.program = program
         self.values = values
         self.steps: list[Step] = []
+        self.bars: list | None = None  # every slot's cotangent, after backward()
+        self.seed = None
 
     @classmethod
     def record(cls, expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> Tape:
@@ -122,9 +124,37 @@ class Tape:
                          else np.float64(seed), raw)
         if raw is not None:
             self.steps = [Step(*step) for step in raw]
+        self.bars, self.seed = bars, seed
         var_slots, shapes = program.plan.var_slots, program.shapes
         return {name: _finish(np.copy(bars[var_slots[name]]), shapes[var_slots[name]])
                 for name in program.wrt}
+
+    def draw(self, engine: str = "auto"):
+        """The tape as a picture (a ``Drawing``: SVG, PNG, inline in Jupyter): each slot's
+        value and, once ``backward()`` ran, its cotangent."""
+        return _draw(self, self.bars, title="tape" if self.bars is None else
+                     "tape after the backward sweep", engine=engine)
+
+    def draw_steps(self, seed=None, engine: str = "auto") -> list:
+        """One picture per step of the backward sweep: the slot being processed highlighted,
+        and every cotangent received so far (the output's seed first)."""
+        self.backward(seed, trace=True)
+        plan = self.program.plan
+        bars: list = [None] * plan.size
+        bars[plan.out] = self.seed
+        pictures = [_draw(self, list(bars), (plan.out,), "seed: the output's cotangent",
+                          engine)]
+        for step in self.steps:
+            for a, bar in zip(step.args, step.arg_bars, strict=True):
+                if bar is not None:
+                    bars[a] = bar if bars[a] is None else bars[a] + bar
+            pictures.append(_draw(self, list(bars), (step.slot,),
+                                  f"step {len(pictures)}: v{step.slot} = {step.op} sends its "
+                                  f"cotangent on", engine))
+        return pictures
+
+    def _repr_svg_(self) -> str:
+        return self.draw().svg
 
     def __str__(self) -> str:
         plan, needed = self.program.plan, self.program.needed
@@ -153,3 +183,15 @@ def _wrt_names(expr: Expr, wrt) -> tuple[str, ...]:
     if isinstance(wrt, str):
         return tuple(wrt.replace(",", " ").split())
     return tuple(wrt)
+
+
+def _draw(tape: Tape, bars, highlight=(), title="", engine="auto"):
+    """A picture of the tape: every slot's value and the cotangents in ``bars``."""
+    from ..draw.graph import MAX_NODES, picture, too_large  # (pictures load on first use)
+    from ..draw.svg import Drawing
+
+    plan = tape.program.plan
+    if plan.size > MAX_NODES:
+        return Drawing(too_large(plan.size, "tape"), engine)
+    return Drawing(picture(plan.ops, plan.args, plan.attrs, tape.values, bars, highlight,
+                           title, bar_name="bar", slots=True), engine)
