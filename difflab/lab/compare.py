@@ -1,8 +1,10 @@
 """``compare``: one expression's gradient by every method, side by side, as a DataFrame.
 
 Each row is a method: its derivative per variable, its largest error against the truth (rho
-and relative error), the median time per call and the one-off preparation time. The first row
-is the truth itself: SymPy at 50 digits where it can serve, JAX otherwise.
+and relative error), the method's own error estimate where it makes one (the adaptive finite
+differences, ``numeric``, and ``numeric:richardson``), the median time per call and the
+one-off preparation time. The first row is the truth itself: SymPy at 50 digits where it can
+serve, JAX otherwise.
 """
 
 from __future__ import annotations
@@ -39,6 +41,14 @@ def _cell(value):
     return float(value) if np.ndim(value) == 0 else np.asarray(value)
 
 
+def _estimate(info: Mapping) -> float:
+    """The largest component of a method's error estimate (info["error_estimate"]), or NaN."""
+    errors = info.get("error_estimate") if isinstance(info, Mapping) else None
+    if not errors:
+        return float("nan")
+    return float(max(np.max(np.asarray(v, dtype=float), initial=0.0) for v in errors.values()))
+
+
 def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
             wrt: Sequence[str] | None = None, min_time: float = 0.01) -> pd.DataFrame:
     """The gradient of ``expr`` at ``point`` by every method, with errors and times.
@@ -51,16 +61,17 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
         min_time: the timer's shortest measured batch, in seconds.
     Returns:
         a DataFrame, one row per method (the truth first), columns ``method``, ``d/d<name>``
-        per variable, ``max rho``, ``max rel err``, ``time/call [us]``, ``prepare [ms]`` and
-        ``status`` (ok, or the error message).
+        per variable, ``max rho``, ``max rel err``, ``err est`` (the largest component of
+        the method's own error estimate, NaN where it makes none), ``time/call [us]``,
+        ``prepare [ms]`` and ``status`` (ok, or the error message).
     """
     expr = _as_expr(expr)
     point = clean_point(compile_plan(expr), point)
-    wrt = _wrt(expr, wrt)
+    wrt = _wrt(expr.variables, wrt)
     shapes = _shapes(point)
     want, source = reference_gradient(expr, point, wrt)
     rows = [{"method": f"truth ({source})", **{f"d/d{k}": _cell(v) for k, v in want.items()},
-             "max rho": 0.0, "max rel err": 0.0, "time/call [us]": np.nan,
+             "max rho": 0.0, "max rel err": 0.0, "err est": np.nan, "time/call [us]": np.nan,
              "prepare [ms]": np.nan, "status": "reference"}]
     want_flat = flatten(want)
     for method in methods or METHODS:
@@ -70,6 +81,7 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
             fn = prepared("grad", expr, wrt, shapes, method)
             prepare_ms = (time.perf_counter() - start) * 1e3
             got = fn(point)
+            estimate = _estimate(fn.info)  # the estimate of this call, before the timed ones
             timing = measure(lambda fn=fn: fn(point), min_time=min_time, max_time=0.3)
         except Exception as err:  # a method's failure is a row, not a crash
             rows.append({**row, "status": f"{type(err).__name__}: {err}".split("\n")[0]})
@@ -79,6 +91,6 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
         rels = [np.max(rel_err(got_flat[k], want_flat[k]), initial=0.0) for k in want_flat]
         rows.append({**row, **{f"d/d{k}": _cell(v) for k, v in got.items()},
                      "max rho": float(max(rhos)), "max rel err": float(max(rels)),
-                     "time/call [us]": timing.median * 1e6, "prepare [ms]": prepare_ms,
-                     "status": "ok"})
+                     "err est": estimate, "time/call [us]": timing.median * 1e6,
+                     "prepare [ms]": prepare_ms, "status": "ok"})
     return pd.DataFrame(rows)
