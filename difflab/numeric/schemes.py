@@ -28,7 +28,7 @@ benchmark's accuracy target repeat the measurements). A fixed step must guess th
 which f varies: central4's h = 1.9e-4 max(1, |x|) gets d/dx sin(1000 x) wrong by rho 6e-5,
 and wide steps straddle kinks (on gradients of a small ReLU network at 40 random points,
 richardson's 2.9e-3 was wrong beyond 1e-6 at 6 of them, central4 at 1). The adaptive scheme
-finds the step per component, so it is right on both (rho 4e-13 on sin(1000 x); within 1e-9 on
+finds the step per component, so it is right on both (rho < 1e-11 on sin(1000 x); within 1e-9 on
 every smooth function of the scalar suite at 10 points each), at about four times central4's
 cost. The fixed schemes stay as ``numeric:<scheme>``.
 """
