@@ -24,7 +24,8 @@ def experiment_config() -> tuple[dict, dict]:
 
 
 def test_the_targets_are_the_issues():
-    assert list(TARGETS) == ["1a", "1b", "2a", "2b", "3", "4a", "4b", "5", "6a", "6b"]
+    assert list(TARGETS) == ["1a", "1b", "2a", "2b", "3", "4a", "4b", "5", "6a", "6b", "7a",
+                             "7b"]
 
 
 def test_quick_benchmark_reports_every_target(tmp_path):
@@ -44,9 +45,12 @@ def test_quick_benchmark_reports_every_target(tmp_path):
     # every case ran: each target has a figure, except one whose peer (from the optional bench
     # extra, which `make test` does not install) is missing -- and then the note says so
     have_micrograd = importlib.util.find_spec("micrograd") is not None
+    have_numdifftools = importlib.util.find_spec("numdifftools") is not None
     for key, target in by_key.items():
         if key == "2a" and not have_micrograd:
             assert target.measured is None and "micrograd unavailable" in target.note
+        elif key == "7b" and not have_numdifftools:
+            assert target.measured is None and "numdifftools unavailable" in target.note
         else:
             assert target.measured is not None, (key, target.note)
     saved = json.loads((tmp_path / "results.json").read_text())
@@ -57,7 +61,8 @@ def test_quick_benchmark_reports_every_target(tmp_path):
         assert (tmp_path / png).stat().st_size > 1000 and png in page
     cases = {row.case for row in result["rows"]}
     assert {"mlp", "10-node scalar", "micrograd MLP", "batched points", "rosenbrock", "n = 1",
-            "logistic map l_5"} <= cases
+            "logistic map l_5", "accuracy suite"} <= cases
+    assert by_key["7a"].holds  # the quick subset is within 1e-9 of the truth as well
 
 
 def test_table_marks_unmeasured_targets():
@@ -76,14 +81,15 @@ def test_interleave_alternates_and_counts():
 
 
 def test_a_failing_case_is_reported_not_raised(tmp_path, monkeypatch):
-    from difflab.bench import cases_array, cases_scalar
+    from difflab.bench import cases_array, cases_numeric, cases_scalar
 
     def broken(*args):
         raise RuntimeError("broken on purpose")
 
     for module, name in ((cases_array, "mlp_case"), (cases_array, "overhead_case"),
                          (cases_array, "batched_case"), (cases_scalar, "micrograd_case"),
-                         (cases_scalar, "forward_case"), (cases_scalar, "symbolic_case")):
+                         (cases_scalar, "forward_case"), (cases_scalar, "symbolic_case"),
+                         (cases_numeric, "numeric_case")):
         monkeypatch.setattr(module, name, broken)
     result = run({"out": str(tmp_path)}, echo=lambda s: None)
     assert {t.key for t in result["targets"]} == set(TARGETS)

@@ -94,6 +94,23 @@ def test_fd_steps_records_vanishing_steps_and_resumes(fd):
         assert run.n_rows == before
 
 
+def test_fd_steps_shows_the_adaptive_scheme(fd):
+    _, config, df, section = fd
+    assert config["adaptive"] == ["numeric"]
+    for problem in config["functions"]:
+        a = df[(df["problem"] == problem) & (df["what"] == "adaptive")]
+        assert list(a["method"]) == ["numeric"] and (a["outcome"] == "ok").all()
+        # no step to choose, and as good as the best step of any real scheme
+        assert float(a["rel_err"].iloc[0]) <= 1e-12, problem
+        assert float(a["rel_err"].iloc[0]) <= fd_steps.curves(df, problem,
+                                                               "central4")["rel_err"].min()
+        assert 13 <= int(a["evaluations"].iloc[0]) <= 63
+        assert abs(a["value"] - a["truth"]).iloc[0] <= float(a["error_estimate"].iloc[0])
+    assert section.table["method"].str.startswith("numeric (adaptive").sum() == \
+        len(config["functions"])
+    assert "the adaptive scheme, which chooses its own steps" in section.findings
+
+
 def test_fd_steps_section(fd):
     _, config, _, section = fd
     _figures_ok(section, ["fd_steps.png", "fd_steps_complex.png"])
@@ -132,6 +149,16 @@ def test_accuracy_finite_differences(acc):
     assert complex_step.loc["squire_trapp", "max_rho"] <= 4 * EPS
 
 
+def test_accuracy_adaptive_default(acc):
+    _, config, df, _ = acc
+    assert "numeric" in config["methods"]
+    adaptive = df[df["method"] == "numeric"]
+    assert (adaptive["outcome"] == "ok").all()
+    assert adaptive["max_rho"].max() <= 1e-9
+    central4 = df[df["method"] == "numeric:central4"].set_index("problem")["max_rho"]
+    assert (adaptive.set_index("problem")["max_rho"] <= central4.clip(lower=1e-14)).all()
+
+
 def test_accuracy_section(acc):
     _, config, _, section = acc
     _figures_ok(section, ["accuracy.png"])
@@ -140,7 +167,8 @@ def test_accuracy_section(acc):
     assert (table["cells"] == len(config["problems"]) * len(config["seeds"])).all()
     assert (table["ok"] + table["wrong"] + table["other"] == table["cells"]).all()
     assert "cos_cancel" in section.findings and "```" in section.findings
-    assert set(section.summary) >= {"symbolic", "forward", "reverse", "jax"}
+    assert set(section.summary) >= {"symbolic", "numeric", "forward", "reverse", "jax"}
+    assert "adaptive (the default)" in section.findings
 
 
 # ---- hessian -----------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 * HIPS autograd (``autograd``), JAX with and without ``jax.jit``: the same MLP loss.
 * micrograd: Karpathy's scalar engine, on its own MLP (16-32-32-1 over 8 samples, the
   max-margin loss of its demo notebook); JAX without jit on the same scalar program.
+* numdifftools: adaptive finite differences with default options, on the scalar suite
+  (``cases_numeric``).
 
 Peers come from the optional ``bench`` extra; one that is not installed is reported as
 unavailable (``availability``) and its rows are skipped, never an error.
@@ -20,7 +22,8 @@ import numpy as np
 
 import difflab as dl
 
-PEERS = {"micrograd": "micrograd.engine", "autograd": "autograd", "jax": "jax"}
+PEERS = {"micrograd": "micrograd.engine", "autograd": "autograd", "jax": "jax",
+         "numdifftools": "numdifftools"}
 
 
 def availability() -> dict[str, str]:

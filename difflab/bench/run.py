@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..lab.machine import describe_machine
 from ..lab.timing import thread_env, thread_settings
-from . import cases_array, cases_scalar, peers
+from . import cases_array, cases_numeric, cases_scalar, peers
 from .targets import TARGETS, table, unmeasured
 
 DEFAULTS = {
@@ -26,6 +26,8 @@ DEFAULTS = {
     "points": 10_000, "batch_repeats": 5,
     "rosenbrock_sizes": [2, 5, 10, 20, 50, 100],
     "logistic_n": 13, "prepare_repeats": 3,
+    "numeric_seeds": [0, 1, 2, 3, 4], "sin1000_points": [1.0, 0.3, -2.2, 5.0],
+    "numeric_functions": None,
 }
 
 
@@ -71,6 +73,7 @@ def run(config: dict | None = None, echo: Callable[[str], None] = print) -> dict
         ("batched", lambda: cases_array.batched_case(cfg), ("3",)),
         ("forward", lambda: cases_scalar.forward_case(cfg, available), ("4a", "4b")),
         ("symbolic", lambda: cases_scalar.symbolic_case(cfg), ("6a", "6b")),
+        ("numeric", lambda: cases_numeric.numeric_case(cfg, available), ("7a", "7b")),
     ]
     with limit:
         for name, case, keys in cases:
@@ -88,6 +91,8 @@ def run(config: dict | None = None, echo: Callable[[str], None] = print) -> dict
                 memory = got[2]
             elif len(got) > 2:
                 extras[name] = got[2]
+            if name == "numeric":
+                echo(cases_numeric.accuracy_table(got[2]))
     text = table(targets)
     echo(text)
     meta = {**describe_machine(), "threads": threads, "config": cfg}

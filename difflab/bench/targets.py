@@ -25,6 +25,10 @@ TARGETS = {
     "6a": ("logistic map l_13: symbolic preparation (diff + CSE + lambdify), cold", "< 2 s"),
     "6b": ("logistic map l_13: symbolic gradient / reverse (tape) gradient per call",
            "<= 1x"),
+    "7a": ("adaptive numeric on the scalar suite and sin(1000x): worst rho vs 50-digit truth",
+           "<= 1e-9"),
+    "7b": ("adaptive numeric vs numdifftools' defaults: suite functions where it is worse",
+           "0"),
 }
 
 

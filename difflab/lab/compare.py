@@ -1,8 +1,10 @@
 """``compare``: one expression's gradient by every method, side by side, as a DataFrame.
 
 Each row is a method: its derivative per variable, its largest error against the truth (rho
-and relative error), the median time per call, the one-off preparation time and a status. The
-first row is the truth itself: SymPy at 50 digits where it can serve, JAX otherwise.
+and relative error), the method's own error estimate where it makes one (the adaptive finite
+differences, ``numeric``, and ``numeric:richardson``), the median time per call, the one-off
+preparation time and a status. The first row is the truth itself: SymPy at 50 digits where it
+can serve, JAX otherwise.
 
 The status is the lab's outcome vocabulary (``execute``): "ok" (finite, within the method's
 tolerance of the truth, ``accuracy.tolerance``), "wrong" (finite, beyond it), "nan" (some
@@ -59,6 +61,14 @@ def _cell(value):
     return float(value) if np.ndim(value) == 0 else np.asarray(value)
 
 
+def _estimate(info: Mapping) -> float:
+    """The largest component of a method's error estimate (info["error_estimate"]), or NaN."""
+    errors = info.get("error_estimate") if isinstance(info, Mapping) else None
+    if not errors:
+        return float("nan")
+    return float(max(np.max(np.asarray(v, dtype=float), initial=0.0) for v in errors.values()))
+
+
 def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
             wrt: Sequence[str] | None = None, min_time: float = 0.01) -> pd.DataFrame:
     """The gradient of ``expr`` at ``point`` by every method, with errors and times.
@@ -71,8 +81,10 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
         min_time: the timer's shortest measured batch, in seconds.
     Returns:
         a DataFrame, one row per method (the truth first), columns ``method``, ``d/d<name>``
-        per variable, ``max rho``, ``max rel err``, ``time/call [us]``, ``prepare [ms]`` and
-        ``status`` (ok, wrong, nan, inf, or the error message; see the module docstring).
+        per variable, ``max rho``, ``max rel err``, ``err est`` (the largest component of
+        the method's own error estimate, NaN where it makes none), ``time/call [us]``,
+        ``prepare [ms]`` and ``status`` (ok, wrong, nan, inf, or the error message; see the
+        module docstring).
     """
     expr = _as_expr(expr)
     point = clean_point(compile_plan(expr), point)
@@ -81,7 +93,8 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
     want, source = reference_gradient(expr, point, wrt)
     reference = finite_status(want)
     rows = [{"method": f"truth ({source})", **{f"d/d{k}": _cell(v) for k, v in want.items()},
-             "max rho": 0.0, "max rel err": 0.0, "time/call [us]": np.nan,
+             "max rho": 0.0, "max rel err": 0.0, "err est": np.nan,
+             "time/call [us]": np.nan,
              "prepare [ms]": np.nan,
              "status": f"reference: {reference}" if reference else "reference"}]
     for method in methods or METHODS:
@@ -91,6 +104,7 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
             fn = prepared("grad", expr, wrt, shapes, method)
             prepare_ms = (time.perf_counter() - start) * 1e3
             got = fn(point)
+            estimate = _estimate(fn.info)  # the estimate of this call, before the timed ones
             timing = measure(lambda fn=fn: fn(point), min_time=min_time, max_time=0.3)
         except Exception as err:  # a method's failure is a row, not a crash
             rows.append({**row, "status": f"{type(err).__name__}: {err}".split("\n")[0]})
@@ -98,6 +112,7 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
         accuracy = compare_gradients(got, want, tolerance(method))
         rows.append({**row, **{f"d/d{k}": _cell(v) for k, v in got.items()},
                      "max rho": accuracy["max_rho"], "max rel err": accuracy["max_rel_err"],
-                     "time/call [us]": timing.median * 1e6, "prepare [ms]": prepare_ms,
+                     "err est": estimate, "time/call [us]": timing.median * 1e6,
+                     "prepare [ms]": prepare_ms,
                      "status": finite_status(got) or accuracy["outcome"]})
     return pd.DataFrame(rows)

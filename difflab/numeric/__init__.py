@@ -4,11 +4,14 @@
     numeric.grad(f, {"x": 1.0, "y": 2.0}, scheme="central")
     numeric.derivative(math.sin, 1.0)          # any f of one scalar
 
-``schemes`` holds the difference formulas and the step rules, ``complex_step`` the complex
-arithmetic for the complex step, and ``prepare`` the protocol's side and the one-shot
-functions.
+``schemes`` holds the difference formulas and the step rules, ``adaptive`` the default scheme
+(many steps, Richardson's tableau, the estimate with the smallest error estimate),
+``complex_step`` the complex arithmetic for the complex step, ``budget`` the refusal of work
+beyond numeric's budget, and ``prepare`` the protocol's side and the one-shot functions.
 """
 
+from .adaptive import adaptive_difference, rounding_noise
+from .budget import MAX_WORK, NumericTooLarge, plan_size
 from .complex_step import RULE_TABLES, complex_rules, non_analytic_op, run_complex
 from .prepare import grad, grad_with_error, prepare, prepare_hessian, prepare_jacobian
 from .schemes import (
@@ -26,12 +29,14 @@ from .schemes import (
     derivative,
     difference,
     evaluations,
+    least_evaluations,
     richardson,
     step_size,
 )
 
 __all__ = [
-    "RULE_TABLES", "complex_rules", "non_analytic_op", "run_complex", "grad",
+    "adaptive_difference", "rounding_noise", "MAX_WORK", "NumericTooLarge", "plan_size",
+    "least_evaluations", "RULE_TABLES", "complex_rules", "non_analytic_op", "run_complex", "grad",
     "grad_with_error", "prepare", "prepare_hessian", "prepare_jacobian", "COMPLEX_STEP",
     "DEFAULT_SCHEME", "EPS", "HESSIAN_STEP_FACTOR", "NOT_ANALYTIC", "RICHARDSON_LEVELS",
     "SCHEMES", "STEP_FACTOR", "check_levels", "check_scheme", "check_step", "derivative",

@@ -1,6 +1,8 @@
 """Finite differences' side of the one protocol (``prepare``, ``prepare_jacobian``,
 ``prepare_hessian``) and the one-shot ``grad`` and ``grad_with_error``.
 
+Every preparation first checks numeric's budget (``budget``: evaluations x plan size).
+
 f is evaluated at perturbed points of the plan (``_Perturbed``: the primal pass re-run from the
 perturbed input's first use only), one input at a time, with the formula of ``schemes``.
 """
@@ -17,12 +19,16 @@ from ..core.expr import Expr
 from ..core.plan import Plan, compile_plan
 from ..core.shapes import infer_shapes
 from ..protocol import Prepared, shaped
+from .adaptive import adaptive_difference, rounding_noise
+from .budget import check_budget, check_max_work, plan_size
 from .complex_step import non_analytic_op, run_complex
 from .schemes import (
     _FORMULA,
     COMPLEX_STEP,
     DEFAULT_SCHEME,
     HESSIAN_STEP_FACTOR,
+    MAX_STEPS,
+    MIN_STEPS,
     RICHARDSON_LEVELS,
     STEP_FACTOR,
     check_levels,
@@ -30,6 +36,7 @@ from .schemes import (
     check_step,
     difference,
     evaluations,
+    least_evaluations,
     step_size,
 )
 
@@ -70,6 +77,11 @@ class _Perturbed:
                 values[slot].flat[index] = old
         self.count += 1
         return out
+
+    def noise(self, f0) -> np.ndarray:
+        """f's rounding error at the bound point, measured (two evaluations, counted)."""
+        self.count += 2
+        return rounding_noise(self.plan, self.values, f0)
 
     def components(self, wrt: Sequence[str]):
         """(name, slot, flat index or None, value) for every scalar input of ``wrt``."""
@@ -113,33 +125,56 @@ def _resolve(plan: Plan, wrt: tuple, scheme: str, fallback: str | None) -> tuple
                                   f"{fallback}"}
 
 
-def _prepare_columns(expr, wrt, shapes, scheme, step, fallback, levels, scalar_only):
+def _step_at(name: str, index, x: float, scheme: str, step, factor=None) -> float:
+    """``step_size`` with the input named in its message."""
+    try:
+        return step_size(x, scheme, step, factor)
+    except ValueError as err:
+        where = name if index is None else f"{name} (flat index {index})"
+        raise ValueError(f"numeric, input {where}: {err}") from None
+
+
+def _prepare_columns(expr, wrt, shapes, scheme, step, fallback, levels, max_work, scalar_only):
     plan, wrt, out_shape = _checked(expr, wrt, shapes)
     if scalar_only and out_shape != ():
         raise ValueError(f"the gradient needs a scalar expression; this one is not scalar: "
                          f"its shape is {out_shape} (use prepare_jacobian)")
-    step, levels = check_step(step), check_levels(levels)
+    step, levels, max_work = check_step(step), check_levels(levels), check_max_work(max_work)
     used, note = _resolve(plan, wrt, scheme, fallback)
     n = sum(math.prod(shapes[name]) for name in wrt)
+    least = least_evaluations(used, n, levels)
+    per_input = f"at least {2 * MIN_STEPS} per input" if used == "adaptive" \
+        else f"{_FORMULA.get(used, f'{2 * levels}n')} for n = {n:,} inputs"
+    size = plan_size(plan, shapes)
+    check_budget("Jacobian" if not scalar_only else "gradient", least, size, max_work,
+                 per_input)
     if step is None:
         step_rule = COMPLEX_STEP if used == "complex" else f"{STEP_FACTOR[used]:.3g} * max(1, |x|)"
     else:
         step_rule = step
+    if used == "adaptive":
+        step_rule = f"{step_rule}, halved {MIN_STEPS} to {MAX_STEPS} times"
     info = {"method": "numeric", "scheme": used, "inputs": n, "step": step_rule,
             "evaluations": evaluations(used, n, levels),
             "evaluations_formula": _FORMULA.get(used, f"{2 * levels}n ({levels} levels)"),
-            **note}
+            "plan_size": size, "max_work": max_work, **note}
+    if used == "adaptive":
+        info["evaluations_least"] = least
 
     def columns(point: Mapping) -> dict:
         f = _Perturbed(plan, point, wrt, used == "complex")
-        f0 = f(()) if used in ("forward", "backward") and n else None
+        f0 = f(()) if used in ("forward", "backward", "adaptive") and n else None
+        noise = f.noise(f0) if used == "adaptive" and n else None
         result = {name: np.zeros(out_shape + tuple(shapes[name])) for name in wrt}
-        errors = {name: np.zeros_like(result[name]) for name in wrt} if used == "richardson" \
-            else None
+        errors = {name: np.zeros_like(result[name]) for name in wrt} \
+            if used in ("richardson", "adaptive") else None
         for name, slot, index, x in f.components(wrt):
-            h = step_size(x, used, step)
-            value, error = difference(lambda t, s=slot, i=index: f(((s, i, t),)), x, h, used,
-                                      f0, levels)
+            h = _step_at(name, index, x, used, step)
+            f_at = lambda t, s=slot, i=index: f(((s, i, t),))
+            if used == "adaptive":
+                value, error, _ = adaptive_difference(f_at, x, f0, noise, step=h)
+            else:
+                value, error = difference(f_at, x, h, used, f0, levels)
             at = (...,) if index is None else (...,) + np.unravel_index(index, shapes[name])
             result[name][at] = value
             if errors is not None:
@@ -154,28 +189,34 @@ def _prepare_columns(expr, wrt, shapes, scheme, step, fallback, levels, scalar_o
 
 def prepare(expr: Expr, wrt: Sequence[str], shapes: Mapping, scheme: str = DEFAULT_SCHEME,
             step: float | None = None, fallback: str | None = None,
-            levels: int = RICHARDSON_LEVELS) -> Prepared:
+            levels: int = RICHARDSON_LEVELS, max_work: float | None = None) -> Prepared:
     """The gradient of a scalar expression by finite differences.
 
     Args:
         expr: the expression; wrt: names to differentiate by; shapes: every variable's shape.
-        scheme: one of SCHEMES; step: an absolute step overriding the relative rule.
+        scheme: one of SCHEMES (default adaptive); step: an absolute step overriding the
+            relative rule (for adaptive: its widest step), at most 2 max(1, |x|) at each x.
         fallback: for scheme="complex", the real scheme to use when the expression has a
             non-analytic op (abs, relu, max, min); None refuses with a ValueError.
         levels: Richardson's number of steps (h, h/2, ...).
+        max_work: the budget, evaluations x plan size (default ``budget.MAX_WORK``).
     Returns:
         a Prepared giving {name: float or array of the variable's shape}; its info holds the
-        scheme, the evaluation count per call and its formula (and, for richardson, the last
-        call's error estimate).
+        scheme, the evaluation count per call and its formula, the last call's count and
+        (adaptive, richardson) the last call's error estimate, {name: like the gradient}.
+    Raises:
+        NumericTooLarge: evaluations x plan size beyond ``max_work``.
     """
-    columns, info, _ = _prepare_columns(expr, wrt, shapes, scheme, step, fallback, levels, True)
+    columns, info, _ = _prepare_columns(expr, wrt, shapes, scheme, step, fallback, levels,
+                                        max_work, True)
     return Prepared(lambda point: {k: shaped(v, v.shape) for k, v in columns(point).items()},
                     info)
 
 
 def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping,
                      scheme: str = DEFAULT_SCHEME, step: float | None = None,
-                     fallback: str | None = None, levels: int = RICHARDSON_LEVELS) -> Prepared:
+                     fallback: str | None = None, levels: int = RICHARDSON_LEVELS,
+                     max_work: float | None = None) -> Prepared:
     """The Jacobian by finite differences, one column per scalar input.
 
     Args: as ``prepare``; the expression may have any shape.
@@ -183,12 +224,12 @@ def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping,
         a Prepared giving {name: array of shape output shape + variable's shape}.
     """
     columns, info, _ = _prepare_columns(expr, wrt, shapes, scheme, step, fallback, levels,
-                                        False)
+                                        max_work, False)
     return Prepared(columns, info)
 
 
 def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping, scheme: str = "central",
-                    step: float | None = None) -> Prepared:
+                    step: float | None = None, max_work: float | None = None) -> Prepared:
     """The Hessian of a scalar expression by second central differences.
 
     H_ii = (f(x + h e_i) - 2 f(x) + f(x - h e_i)) / h^2 and, for i != j,
@@ -197,7 +238,7 @@ def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping, scheme: str
 
     Args:
         expr, wrt, shapes: as ``prepare``; scheme: only "central" (second differences);
-        step: an absolute step overriding the rule.
+        step: an absolute step overriding the rule; max_work: as ``prepare``.
     Returns:
         a Prepared giving {a: {b: array of shape shape(a) + shape(b)}}.
     """
@@ -208,8 +249,10 @@ def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping, scheme: str
     if out_shape != ():
         raise ValueError(f"the Hessian needs a scalar expression; this one is not scalar: "
                          f"its shape is {out_shape}")
-    step = check_step(step)
+    step, max_work = check_step(step), check_max_work(max_work)
     n = sum(math.prod(shapes[name]) for name in wrt)
+    size = plan_size(plan, shapes)
+    check_budget("Hessian", 2 * n * n + 1, size, max_work, f"2n^2 + 1 for n = {n:,} inputs")
     info = {"method": "numeric", "scheme": "central (second differences)", "inputs": n,
             "evaluations": 2 * n * n + 1, "evaluations_formula": "2n^2 + 1",
             "step": step if step is not None else f"{HESSIAN_STEP_FACTOR:.3g} * max(1, |x|)"}
@@ -217,8 +260,9 @@ def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping, scheme: str
     def hessian(point: Mapping) -> dict:
         f = _Perturbed(plan, point, wrt, False)
         f0 = float(f(()))
-        inputs = [(slot, index, x, step_size(x, "central", step, HESSIAN_STEP_FACTOR))
-                  for _, slot, index, x in f.components(wrt)]
+        inputs = [(slot, index, x, _step_at(name, index, x, "central", step,
+                                            HESSIAN_STEP_FACTOR))
+                  for name, slot, index, x in f.components(wrt)]
         flat = np.zeros((n, n))
         for i, (slot_i, index_i, x_i, h_i) in enumerate(inputs):
             plus = f(((slot_i, index_i, x_i + h_i),))
@@ -264,7 +308,8 @@ def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None,
     Args:
         expr: the expression; point: every variable -> float or array.
         wrt: names to differentiate by (default: all); scheme: one of SCHEMES;
-        step: an absolute step; options: ``fallback``, ``levels`` (see ``prepare``).
+        step: an absolute step; options: ``fallback``, ``levels``, ``max_work`` (see
+        ``prepare``).
     Returns:
         {name: float or array of the variable's shape}.
     """
@@ -274,8 +319,16 @@ def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None,
 
 
 def grad_with_error(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None,
-                    step: float | None = None, levels: int = RICHARDSON_LEVELS) -> tuple:
-    """Richardson's gradient with its error estimate: ({name: value}, {name: error})."""
+                    step: float | None = None, levels: int = RICHARDSON_LEVELS,
+                    scheme: str = DEFAULT_SCHEME) -> tuple:
+    """The gradient with its error estimate: ({name: value}, {name: error}).
+
+    Args: as ``grad``; scheme: "adaptive" (default) or "richardson", the schemes that
+    estimate their error.
+    """
+    if scheme not in ("adaptive", "richardson"):
+        raise ValueError(f"grad_with_error needs a scheme with an error estimate (adaptive or "
+                         f"richardson), got scheme={scheme!r}")
     clean, names, shapes = _one_shot(expr, point, wrt)
-    prepared = prepare(expr, names, shapes, scheme="richardson", step=step, levels=levels)
+    prepared = prepare(expr, names, shapes, scheme=scheme, step=step, levels=levels)
     return prepared(clean), prepared.info["error_estimate"]

@@ -13,20 +13,24 @@ trades truncation error (h^p for a scheme of order p) against rounding (eps |f| 
                tableau), with an error estimate;             O(h^6), 6n (levels=3)
     complex    Im f(x + ih) / h with h = 1e-20: no subtraction, so no cancellation;
                exact to rounding, n evaluations in complex arithmetic, analytic f only.
+    adaptive   central differences at h, h/2, h/4, ... (5 to 30 steps per input), Richardson's
+               tableau over them, and per component the entry with the smallest error
+               estimate (``adaptive``); about 16n evaluations, with an error estimate.
 
 Balancing h^p against eps/h gives the step h = c * max(1, |x|) with c ~ eps^(1/(p+1)). The step
 is rounded to a power of two and then to (x + h) - x, so x + h is exactly x plus the step the
-formula divides by.
+formula divides by. A step given with ``step=`` is absolute (the same for every input); it must
+be finite, positive and at most 2 max(1, |x|) (the adaptive scheme's own widest step) at every
+input x: a wider one samples f far from the point.
 
-The default scheme is ``central4``, chosen by measuring (tests/test_numeric.py repeats the
-measurements). On eight smooth functions at 24 points, Richardson with three levels is more
-accurate (median relative error 3e-14 against 1e-13, worst 6e-13 against 7e-12) but costs 6n
-evaluations instead of 4n, and its widest step (2.9e-3 * max(1, |x|), where central4 reaches
-3.7e-4) straddles kinks far more often: on gradients of a small ReLU network at 40 random
-points, richardson was wrong beyond 1e-6 at 6 of them, central4 at 1 (median rho 2e-12 and
-6e-12). Both are far below what the lab can otherwise see; central4 gives that accuracy at
-two thirds of the cost and is the safer of the two on the ReLU losses the lab differentiates.
-``richardson`` stays one option away, with its error estimate.
+The default scheme is ``adaptive``, chosen by measuring (tests/test_numeric_adaptive.py and the
+benchmark's accuracy target repeat the measurements). A fixed step must guess the scale on
+which f varies: central4's h = 1.9e-4 max(1, |x|) gets d/dx sin(1000 x) wrong by rho 6e-5,
+and wide steps straddle kinks (on gradients of a small ReLU network at 40 random points,
+richardson's 2.9e-3 was wrong beyond 1e-6 at 6 of them, central4 at 1). The adaptive scheme
+finds the step per component, so it is right on both (rho < 1e-11 on sin(1000 x); within 1e-9 on
+every smooth function of the scalar suite at 10 points each), at about four times central4's
+cost. The fixed schemes stay as ``numeric:<scheme>``.
 """
 
 from __future__ import annotations
@@ -37,9 +41,11 @@ from numbers import Real
 
 import numpy as np
 
+from .adaptive import FIRST_STEP, MAX_SKIPS, MAX_STEPS, MIN_STEPS, adaptive_difference, first_step
+
 EPS = float(np.finfo(np.float64).eps)
-SCHEMES = ("forward", "backward", "central", "central4", "richardson", "complex")
-DEFAULT_SCHEME = "central4"
+SCHEMES = ("forward", "backward", "central", "central4", "richardson", "complex", "adaptive")
+DEFAULT_SCHEME = "adaptive"
 NOT_ANALYTIC = ("abs", "relu", "max", "min", "reduce_max", "reduce_min")
 COMPLEX_STEP = 1e-20
 RICHARDSON_LEVELS = 3
@@ -59,7 +65,11 @@ STEP_FACTOR = {
     "central4": EPS ** (1 / 5) / 4,    # 1.9e-4
     "richardson": EPS ** (1 / 7) / 2,  # 2.9e-3
     "complex": COMPLEX_STEP,           # absolute: no cancellation, so any tiny h works
+    "adaptive": FIRST_STEP,            # the widest step; then halved, 5 to 30 times
 }
+# A step given by the user may be at most this times max(1, |x|): the adaptive scheme's own
+# widest step. Beyond it the formula samples f far from the point.
+MAX_STEP_FACTOR = FIRST_STEP
 # Second differences: truncation h^2 against rounding eps/h^2 -> h ~ eps^(1/4).
 HESSIAN_STEP_FACTOR = EPS ** (1 / 4)   # 1.2e-4
 
@@ -95,15 +105,34 @@ def check_levels(levels) -> int:
 
 
 def evaluations(scheme: str, n: int, levels: int = RICHARDSON_LEVELS) -> int:
-    """Evaluations of f one gradient or Jacobian costs with ``scheme`` for n scalar inputs."""
+    """Evaluations of f one gradient or Jacobian costs with ``scheme`` for n scalar inputs
+    (for ``adaptive``, which decides per input, the most it may take)."""
     per_input = {"forward": 1, "backward": 1, "central": 2, "central4": 4,
-                 "richardson": 2 * levels, "complex": 1}[check_scheme(scheme)]
-    shared = 1 if scheme in ("forward", "backward") and n else 0  # f(x) itself, once
-    return per_input * n + shared
+                 "richardson": 2 * levels, "complex": 1,
+                 "adaptive": 2 * (MAX_SKIPS + MAX_STEPS)}[check_scheme(scheme)]
+    return per_input * n + _shared(scheme, n)
+
+
+def least_evaluations(scheme: str, n: int, levels: int = RICHARDSON_LEVELS) -> int:
+    """The fewest evaluations ``scheme`` takes for n scalar inputs (all of them but for
+    ``adaptive``: MIN_STEPS steps of two evaluations per input)."""
+    if check_scheme(scheme) == "adaptive":
+        return 2 * MIN_STEPS * n + _shared(scheme, n)
+    return evaluations(scheme, n, levels)
+
+
+def _shared(scheme: str, n: int) -> int:
+    """Evaluations once per call: f(x) for the one-sided schemes; f(x) and the two rounding
+    probes (``adaptive.rounding_noise``) for the adaptive scheme."""
+    if not n:
+        return 0
+    return {"forward": 1, "backward": 1, "adaptive": 3}.get(scheme, 0)
 
 
 _FORMULA = {"forward": "n + 1", "backward": "n + 1", "central": "2n", "central4": "4n",
-            "complex": "n (complex arithmetic)"}
+            "complex": "n (complex arithmetic)",
+            "adaptive": f"3 + 2sn, s = {MIN_STEPS}..{MAX_STEPS} steps per input "
+                        f"(median 8 on the scalar suite)"}
 
 
 def step_size(x: float, scheme: str = DEFAULT_SCHEME, step: float | None = None,
@@ -118,8 +147,21 @@ def step_size(x: float, scheme: str = DEFAULT_SCHEME, step: float | None = None,
     Returns:
         h > 0 such that x + h is exactly representable and (x + h) - x == h.
     """
+    if step is not None and math.isfinite(x) and step > MAX_STEP_FACTOR * max(1.0, abs(x)):
+        raise ValueError(f"step={step!r} is too large at x={x!r}: a step may be at most "
+                         f"{MAX_STEP_FACTOR:g} max(1, |x|) = "
+                         f"{MAX_STEP_FACTOR * max(1.0, abs(x)):g} there (the step is absolute, "
+                         f"the same for every input; a wider one samples f far from x)")
     if scheme == "complex" and factor is None:
         return step if step is not None else COMPLEX_STEP  # x + ih never rounds
+    if scheme == "adaptive" and factor is None:  # the widest step, as a power of two
+        if not math.isfinite(x):
+            return FIRST_STEP
+        h = first_step(x, step)
+        if (x + h) - x <= 0:
+            raise ValueError(f"step={step!r} vanishes next to x={x!r} (x + step == x): use a "
+                             f"larger step")
+        return h
     if step is None:
         c = STEP_FACTOR[scheme] if factor is None else factor
         h = c * max(1.0, abs(x)) if math.isfinite(x) else c
@@ -171,6 +213,9 @@ def difference(f_at: Callable, x: float, h: float, scheme: str, f0=None,
         scheme: one of SCHEMES; f0: f(x), needed by forward and backward.
         levels: Richardson's number of step halvings.
     """
+    if scheme == "adaptive":  # h is its widest step; it returns its error estimate
+        value, error, _ = adaptive_difference(f_at, x, f_at(x) if f0 is None else f0, step=h)
+        return value, error
     with np.errstate(all="ignore"):  # inf - inf at an overflow is nan, silently (IEEE)
         if scheme == "complex":
             return np.imag(f_at(complex(x, h))) / h, None

@@ -235,7 +235,8 @@ def findings(df: pd.DataFrame) -> str:
                 medians[method] = float(np.median(d))
     if medians:
         text = "Median rho of the finite-difference schemes: " + ", ".join(
-            f"{m.partition(':')[2] or 'default'} {_sci(v)}" for m, v in medians.items())
+            f"{m.partition(':')[2] or 'adaptive (the default)'} {_sci(v)}"
+            for m, v in medians.items())
         if "numeric:forward" in medians:
             digits = -np.log10(max(medians["numeric:forward"], EPS))
             text += f"; forward differences keep about {digits:.0f} of float64's 16 digits"

@@ -12,7 +12,8 @@ slope -1: a V whose bottom is the best step. Balancing the two (eps = 2^-52):
 so the textbook steps sqrt(eps), eps^(1/3), eps^(1/5) are these with f's derivatives set to
 O(1); here the derivatives of f at x (50-digit SymPy) scale them. The complex step
 Im f(x + ih) / h subtracts nothing: no round-off term, so any h below ~1e-8 is exact to
-rounding, down to h = 1e-200. Forward and reverse mode have no step at all.
+rounding, down to h = 1e-200. Forward and reverse mode have no step at all, and the adaptive
+scheme (``numeric``, the default) chooses its own: all three are drawn as flat lines.
 
 Rows are custom (no runner cells): one per (function, scheme, h), plus each scheme's default
 step, the two AD modes and the theoretical optima; each row's ``cell_id`` is a ``Cell`` id, so
@@ -67,15 +68,18 @@ def _cell(problem: str, method: str, what: str, h: float | None = None) -> Cell:
 
 
 def _measure(expr, point: dict, truth: float, method: str, **options) -> dict:
-    """One derivative by ``method`` and its error; failures become an outcome."""
+    """One derivative by ``method``, its error (and numeric's count of evaluations and, for
+    the adaptive scheme, its own error estimate); failures become an outcome."""
     try:
-        value = float(api.grad(expr, point, method=method, **options)["x"])
+        prepared = api.prepared("grad", expr, None, {"x": ()}, method, **options)
+        value = float(prepared(point)["x"])
     except ValueError as err:  # e.g. a step that vanishes next to x
         return {"outcome": "error", "message": str(err)[:300]}
-    finite = math.isfinite(value)
-    return {"outcome": "ok" if finite else "nan", "value": value, "truth": truth,
+    info = prepared.info
+    return {"outcome": "ok" if math.isfinite(value) else "nan", "value": value, "truth": truth,
             "rel_err": float(rel_err(value, truth)), "rho": float(rho(value, truth)),
-            "message": ""}
+            "message": "", "evaluations": info.get("evaluations_last_call"),
+            "error_estimate": info.get("error_estimate", {}).get("x")}
 
 
 def derivatives(expr, x: float, order: int = 5) -> list[float]:
@@ -146,11 +150,13 @@ def run(config: dict, run: Run, settings: Settings) -> None:
                 run.append({**cell.key(), "what": "default", "x": x,
                             "h_used": numeric.step_size(x, scheme),
                             **_measure(expr, point, truth, method)})
-        for method in config.get("ad", ["forward", "reverse"]):
-            cell = _cell(name, method, "ad")
+        # flat lines: the AD modes, and the adaptive scheme (``numeric``: it picks its steps)
+        for method, what in [(m, "ad") for m in config.get("ad", ["forward", "reverse"])] \
+                + [(m, "adaptive") for m in config.get("adaptive", [])]:
+            cell = _cell(name, method, what)
             if cell.cell_id not in run.done:
                 truth = truth if truth is not None else float(instance.truth("grad")["x"])
-                run.append({**cell.key(), "what": "ad", "x": x,
+                run.append({**cell.key(), "what": what, "x": x,
                             **_measure(expr, point, truth, method)})
 
 
@@ -189,10 +195,12 @@ def table(df: pd.DataFrame, config: dict) -> pd.DataFrame:
                          else np.nan,
                          "rel. error at default h": float(default["rel_err"].iloc[0])
                          if len(default) else np.nan})
-        for method in config.get("ad", ["forward", "reverse"]):
-            d = df[(df["problem"] == problem) & (df["method"] == method) & (df["what"] == "ad")]
+        for method, what in [(m, "ad") for m in config.get("ad", ["forward", "reverse"])] \
+                + [(m, "adaptive") for m in config.get("adaptive", [])]:
+            d = df[(df["problem"] == problem) & (df["method"] == method) & (df["what"] == what)]
             if len(d):
-                rows.append({"function": problem, "method": f"{method} AD",
+                rows.append({"function": problem, "method": f"{method} AD" if what == "ad"
+                             else f"{method} (adaptive, {int(d['evaluations'].iloc[0])} evals)",
                              "best h": np.nan, "best rel. error": float(d["rel_err"].iloc[0]),
                              "theory h*": np.nan, "default h": np.nan,
                              "rel. error at default h": float(d["rel_err"].iloc[0])})
@@ -269,6 +277,12 @@ def figure_steps(df: pd.DataFrame, config: dict, path: Path) -> Path:
                 err = float(a["rel_err"].iloc[0])
                 ax.axhline(_err(err), color=plotting.color(method), linestyle=style,
                            linewidth=2.0, label=f"{method} mode AD (no step)")
+        for method in config.get("adaptive", []):
+            a = d[(d["method"] == method) & (d["what"] == "adaptive") & (d["outcome"] == "ok")]
+            if len(a):
+                ax.axhline(_err(float(a["rel_err"].iloc[0])), color=plotting.color(method),
+                           linestyle="--", linewidth=2.0, label=f"{method}: adaptive, "
+                           f"{int(a['evaluations'].iloc[0])} evaluations (no step to choose)")
         ax.axhline(EPS, color="#999999", linewidth=0.8)
         ax.text(10.0 ** -(last + 0.4), EPS * 1.5, "eps", fontsize=8, color="#666666")
         ax.set_xscale("log")
@@ -351,9 +365,12 @@ def findings(df: pd.DataFrame, config: dict, tab: pd.DataFrame) -> str:
         if ad:
             text += "; AD errors: " + ", ".join(ad)
         defaults = [f"{m} {t.loc[m, 'rel. error at default h']:.0e}" for m in t.index
-                    if not m.endswith(" AD") and m != "complex"]
+                    if not m.endswith((" AD", " evals)")) and m != "complex"]
         if defaults:
             text += ". At their default steps: " + ", ".join(defaults)
+        text += "".join(f"; the adaptive scheme, which chooses its own steps: {m[:-1]}, error "
+                        f"{_num(t.loc[m, 'best rel. error'])})" for m in t.index
+                        if m.endswith(" evals)"))
         central, cx = at_step(df, problem, "central", 1e-2), at_step(df, problem, "complex", 1e-2)
         if np.isfinite(central) and np.isfinite(cx):
             text += (f". At h = 1e-2 central differences and the complex step err alike "

@@ -242,7 +242,7 @@ def _cost_findings(sweeps: dict, config: dict, summary: dict) -> list[str]:
 
 def _training_findings(train: pd.DataFrame, table: pd.DataFrame, config: dict,
                        summary: dict) -> list[str]:
-    from ..numeric import DEFAULT_SCHEME, evaluations
+    from ..numeric import DEFAULT_SCHEME, evaluations, least_evaluations
 
     ok = train[train["outcome"] == "ok"] if len(train) else train
     if not len(ok) or "reverse" not in set(ok["method"]):
@@ -256,13 +256,14 @@ def _training_findings(train: pd.DataFrame, table: pd.DataFrame, config: dict,
             f"{', '.join(config['optimizers'])}): the loss curves of reverse, "
             f"{', '.join(exact)} differ by at most {dev:.0e} (relative)")
     if "numeric" in step.index:
-        evals = evaluations(DEFAULT_SCHEME, n)
+        least, most = least_evaluations(DEFAULT_SCHEME, n), evaluations(DEFAULT_SCHEME, n)
+        count = f"{most} = {most // n}n" if least == most else f"{least} to {most}"
         ratio = step["numeric"] / step["reverse"]
         text += (f"; finite differences follow to "
                  f"{t.loc['numeric', 'loss curve max rel. diff. vs reverse']:.0e} but each "
                  f"gradient costs {step['numeric']:.3g} ms against reverse mode's "
-                 f"{step['reverse']:.3g} ms ({ratio:.0f}x: {evals} = {evals // n}n loss "
-                 f"evaluations by {DEFAULT_SCHEME})")
+                 f"{step['reverse']:.3g} ms ({ratio:.0f}x: {count} loss evaluations by "
+                 f"{DEFAULT_SCHEME})")
         summary.setdefault("numeric", {})["cost scaling"] = (
             f"MLP training: {ratio:.0f}x reverse per gradient at n = {n}")
     return [text + "."]
