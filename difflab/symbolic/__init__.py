@@ -29,6 +29,7 @@ from .prepare import (
     prepare,
     prepare_hessian,
     prepare_jacobian,
+    warm_up,
 )
 from .rules import DIFF_RULES, RULE_TABLES, graph, jacobian_exprs, sympy_rules, tree_ops
 
@@ -36,6 +37,6 @@ __all__ = [
     "MAX_DEPTH", "MAX_NODES", "TIME_BUDGET", "Clock", "ScalarSize", "SymbolicTooLarge",
     "check_budget", "check_count", "scalar_size", "eliminate_common", "flat_args",
     "float_args", "input_symbols", "lambdify_shared", "derivative_expr", "grad", "layout",
-    "prepare", "prepare_hessian", "prepare_jacobian", "DIFF_RULES", "RULE_TABLES", "graph",
-    "jacobian_exprs", "sympy_rules", "tree_ops",
+    "prepare", "prepare_hessian", "prepare_jacobian", "warm_up", "DIFF_RULES", "RULE_TABLES",
+    "graph", "jacobian_exprs", "sympy_rules", "tree_ops",
 ]
