@@ -48,30 +48,144 @@ def _fit(t, shape: Shape):
     return t if _shape(t) == shape else np.broadcast_to(t, shape)
 
 
+# ---- an exactly-zero tangent entry stays zero ---------------------------------------------
+# A rule multiplies a tangent by a factor f'(x). Where that factor is inf or nan (sqrt' at 0,
+# 1/x at 0, x * y at y = inf) a tangent entry that is exactly 0 - a direction that does not
+# reach this value - would give 0 * inf = nan, and one direction's nan would show in every
+# direction sharing the pass. As reverse mode skips zero cotangents and JAX's zeros are
+# symbolic, such a product is 0 (a select, like relu's): each direction's derivative depends
+# on its own tangent alone. The check is on the factor (value-sized, not directions x value),
+# and the mask is made only where it fails. On Duals (forward over forward) an entry is zero
+# when every level of it is.
+def _leaves(v) -> list:
+    """The plain numbers/arrays of a Dual tower: its values and tangents at every level."""
+    out, stack = [], [v]
+    while stack:
+        v = stack.pop()
+        if hasattr(v, "x_dot"):
+            stack.append(v.value)
+            stack.append(v.x_dot)
+        else:
+            out.append(v)
+    return out
+
+
+def _finite(f) -> bool:
+    """Every entry of ``f`` (every level of a Dual) is finite."""
+    cls = f.__class__
+    if cls is np.float64 or cls is float:
+        return math.isfinite(f)
+    if cls is np.ndarray:
+        return _finite_array(f)
+    if not hasattr(f, "x_dot"):
+        return bool(np.isfinite(f).all())
+    return all(_finite(leaf) for leaf in _leaves(f))  # (leaves are plain: no recursion)
+
+
+def _finite_array(f: np.ndarray) -> bool:
+    # f . f is inf or nan iff an entry is (or overflows, above 1e154: then the mask is made,
+    # which changes nothing) - one BLAS call, cheaper than isfinite(f).all() on small arrays
+    if f.dtype.kind != "f":
+        return True
+    r = f.ravel()
+    return math.isfinite(r.dot(r))
+
+
+def _zero_entries(t):
+    """Where ``t`` is exactly 0 (at every level of a Dual)."""
+    if not hasattr(t, "x_dot"):
+        return t == 0.0
+    zero = True
+    for leaf in _leaves(t):
+        zero = zero & (leaf == 0.0)
+    return zero
+
+
+def _keep_zeros(t, p):
+    """``p`` (a product with tangent ``t``) with 0 wherever ``t`` is exactly 0."""
+    p = np.where(_zero_entries(t), 0.0, p)
+    return p[()] if p.__class__ is np.ndarray and p.ndim == 0 else p
+
+
+def _times(t, f):
+    """``t * f`` for a tangent ``t`` and a factor ``f``; 0 where t is 0, even where f is not
+    finite."""
+    p = t * f
+    if p.__class__ is np.float64:  # one scalar direction (inline: the scalar sweep's case)
+        return p if p == p or t != 0.0 else _ZERO
+    return p if _finite(f) else _keep_zeros(t, p)
+
+
+def _over(t, d):
+    """``t / d`` for a tangent ``t``; 0 where t is 0, even where d is 0 or nan."""
+    p = t / d
+    cls = d.__class__
+    if p.__class__ is np.float64:
+        return p if p == p or t != 0.0 else _ZERO
+    if cls is np.float64 or cls is float:
+        safe = d != 0.0 and d == d               # 0/0 and 0/nan are nan; 0/inf is 0
+    elif cls is np.ndarray:
+        safe = bool((np.abs(d) > 0.0).all())     # (nan > 0 is False)
+    else:
+        safe = bool((np.abs(_strip(d)) > 0.0).all()) and _finite(d)
+    return p if safe else _keep_zeros(t, p)
+
+
+def _matmul_times(t, f):
+    """``t @ f`` for a tangent ``t`` (leading axes: directions, stacks) and a factor ``f``,
+    where an exactly-zero entry of t contributes 0 even against an inf or nan entry of f.
+
+    Columns of f with a non-finite entry are contracted as masked products (memory: t's size
+    x those columns); the other columns by one matmul."""
+    if _finite(f):
+        return t @ f
+    t_1d, f_1d = np.ndim(t) == 1, np.ndim(f) == 1
+    t2 = t[None, :] if t_1d else t
+    f2 = f[:, None] if f_1d else f
+    shape = _shape(f2)
+    bad = False
+    for leaf in _leaves(f2):
+        bad = bad | ~np.isfinite(leaf)
+    bad_col = np.broadcast_to(bad, shape).reshape(-1, shape[-1]).any(axis=0)
+    cols = np.flatnonzero(bad_col)
+    out = t2 @ np.where(bad_col, 0.0, f2)           # the finite columns (bad ones replaced)
+    f_bad = f2[..., cols]                           # stack + (n, c)
+    prod = t2[..., :, :, None] * f_bad[..., None, :, :]   # (..., m, n, c)
+    prod = np.where(_zero_entries(t2)[..., :, :, None], 0.0, prod)
+    where = np.zeros(shape[-1], dtype=np.intp)
+    where[cols] = np.arange(cols.size)
+    out = np.where(bad_col, np.sum(prod, axis=-2)[..., where], out)
+    if f_1d:
+        out = out[..., 0]
+    if t_1d:
+        out = out[..., 0] if f_1d else out[..., 0, :]
+    return out[()] if out.__class__ is np.ndarray and out.ndim == 0 else out
+
+
 # ---- the rules: (primal args, primal result, tangent args) -> the result's tangent --------
 # Unary: rule(x, y, x_dot); binary: rule(a, b, y, a_dot, b_dot), where the tangent of an
 # argument that does not vary is None (and no zeros are made for it). Factors are computed from
 # primal values and multiplied onto the tangent, so they broadcast over a leading direction axis.
 def _neg_jvp(x, y, x_dot): return -x_dot
-def _sin_jvp(x, y, x_dot): return x_dot * np.cos(x)
-def _cos_jvp(x, y, x_dot): return -x_dot * np.sin(x)
-def _tan_jvp(x, y, x_dot): return x_dot * (1.0 + y * y)              # sec^2 = 1 + tan^2
-def _asin_jvp(x, y, x_dot): return x_dot / np.sqrt(1.0 - x * x)
-def _acos_jvp(x, y, x_dot): return -x_dot / np.sqrt(1.0 - x * x)
-def _atan_jvp(x, y, x_dot): return x_dot / (1.0 + x * x)
-def _sinh_jvp(x, y, x_dot): return x_dot * np.cosh(x)
-def _cosh_jvp(x, y, x_dot): return x_dot * np.sinh(x)
-def _tanh_jvp(x, y, x_dot): return x_dot * (1.0 - y * y)             # 1 - tanh^2
-def _exp_jvp(x, y, x_dot): return x_dot * y                          # d e^x = e^x
-def _log_jvp(x, y, x_dot): return x_dot / x
-def _log1p_jvp(x, y, x_dot): return x_dot / (1.0 + x)
-def _expm1_jvp(x, y, x_dot): return x_dot * (y + 1.0)                # e^x = expm1(x) + 1
-def _sqrt_jvp(x, y, x_dot): return x_dot * (0.5 / y)                 # 1 / (2 sqrt x)
-def _square_jvp(x, y, x_dot): return x_dot * (2.0 * x)
-def _abs_jvp(x, y, x_dot): return x_dot * np.sign(_strip(x))         # sign(0) = 0: d|x| at 0 is 0
-def _sigmoid_jvp(x, y, x_dot): return x_dot * (y * (1.0 - y))        # s' = s (1 - s)
-def _softplus_jvp(x, y, x_dot): return x_dot * -np.expm1(-y)         # sigmoid(x) = 1 - e^-softplus
-def _relu_jvp(x, y, x_dot): return _select(_strip(x) > 0.0, x_dot)   # 0 at the kink, as JAX
+def _sin_jvp(x, y, x_dot): return _times(x_dot, np.cos(x))
+def _cos_jvp(x, y, x_dot): return _times(-x_dot, np.sin(x))
+def _tan_jvp(x, y, x_dot): return _times(x_dot, 1.0 + y * y)            # sec^2 = 1 + tan^2
+def _asin_jvp(x, y, x_dot): return _over(x_dot, np.sqrt(1.0 - x * x))
+def _acos_jvp(x, y, x_dot): return _over(-x_dot, np.sqrt(1.0 - x * x))
+def _atan_jvp(x, y, x_dot): return _over(x_dot, 1.0 + x * x)
+def _sinh_jvp(x, y, x_dot): return _times(x_dot, np.cosh(x))
+def _cosh_jvp(x, y, x_dot): return _times(x_dot, np.sinh(x))
+def _tanh_jvp(x, y, x_dot): return _times(x_dot, 1.0 - y * y)           # 1 - tanh^2
+def _exp_jvp(x, y, x_dot): return _times(x_dot, y)                      # d e^x = e^x
+def _log_jvp(x, y, x_dot): return _over(x_dot, x)
+def _log1p_jvp(x, y, x_dot): return _over(x_dot, 1.0 + x)
+def _expm1_jvp(x, y, x_dot): return _times(x_dot, y + 1.0)              # e^x = expm1(x) + 1
+def _sqrt_jvp(x, y, x_dot): return _times(x_dot, 0.5 / y)               # 1 / (2 sqrt x)
+def _square_jvp(x, y, x_dot): return _times(x_dot, 2.0 * x)
+def _abs_jvp(x, y, x_dot): return _times(x_dot, np.sign(_strip(x)))     # sign(0) = 0: d|x| = 0 at 0
+def _sigmoid_jvp(x, y, x_dot): return _times(x_dot, y * (1.0 - y))      # s' = s (1 - s)
+def _softplus_jvp(x, y, x_dot): return _times(x_dot, -np.expm1(-y))     # sigmoid = 1 - e^-sp
+def _relu_jvp(x, y, x_dot): return _select(_strip(x) > 0.0, x_dot)      # 0 at the kink, as JAX
 
 
 def _sum_jvp(x, y, x_dot):
@@ -108,15 +222,27 @@ def _sub_jvp(a, b, y, a_dot, b_dot):
 
 def _mul_jvp(a, b, y, a_dot, b_dot):
     if b_dot is None:
-        return a_dot * b
-    return b_dot * a if a_dot is None else a_dot * b + b_dot * a
+        return _times(a_dot, b)
+    if a_dot is None:
+        return _times(b_dot, a)
+    if a_dot.__class__ is np.float64 and b_dot.__class__ is np.float64:
+        t = a_dot * b + b_dot * a  # scalars: only a nan can differ from the masked sum
+        if t == t:
+            return t
+    return _times(a_dot, b) + _times(b_dot, a)
 
 
 def _div_jvp(a, b, y, a_dot, b_dot):
     # d(a/b) = (a_dot - b_dot * a/b) / b, with y = a/b
     if b_dot is None:
-        return a_dot / b
-    return -(b_dot * y) / b if a_dot is None else (a_dot - b_dot * y) / b
+        return _over(a_dot, b)
+    if a_dot is None:
+        return -_over(_times(b_dot, y), b)
+    if a_dot.__class__ is np.float64 and b_dot.__class__ is np.float64:
+        t = (a_dot - b_dot * y) / b  # scalars: as for mul
+        if t == t:
+            return t
+    return _over(a_dot - _times(b_dot, y), b)
 
 
 def _pow_jvp(x, p, y, x_dot, p_dot):
@@ -126,14 +252,14 @@ def _pow_jvp(x, p, y, x_dot, p_dot):
     # where x == 0.
     y_dot = None
     if x_dot is not None:
-        y_dot = x_dot * (p * x ** (p - 1.0))  # x is np.float64 or an array: IEEE power
+        y_dot = _times(x_dot, p * x ** (p - 1.0))  # x: np.float64 or an array: IEEE power
     if p_dot is not None:
         xs = _strip(x)
         if xs.__class__ is np.ndarray:
             log_x = np.log(np.where(xs == 0.0, 1.0, x))
         else:
             log_x = np.log(x) if xs != 0.0 else _ZERO
-        t = p_dot * (log_x * y)
+        t = _times(p_dot, log_x * y)
         y_dot = t if y_dot is None else y_dot + t
     return y_dot
 
@@ -156,21 +282,26 @@ def _matmul_jvp(a, b, y, a_dot, b_dot):
     # d(a @ b) = a_dot @ b + a @ b_dot. A leading direction axis in a_dot acts as a row/batch
     # axis of a_dot @ b. With a 1-D b, a @ b_dot would contract the direction axis, so that term
     # is b_dot @ a^T (the same numbers with the directions kept in front).
-    y_dot = None if a_dot is None else a_dot @ b
+    y_dot = None if a_dot is None else _matmul_times(a_dot, b)
     if b_dot is not None:
         if np.ndim(b) == 1:
-            t = b_dot @ (a if np.ndim(a) == 1 else np.swapaxes(a, -1, -2))
-        else:
+            t = _matmul_times(b_dot, a if np.ndim(a) == 1 else np.swapaxes(a, -1, -2))
+        elif _finite(a):
             t = a @ b_dot
+        elif np.ndim(a) == 1:  # a @ b_dot = b_dot^T @ a, the tangent on the left
+            t = _matmul_times(np.swapaxes(b_dot, -1, -2), a)
+        else:                  # a @ b_dot = (b_dot^T @ a^T)^T
+            t = np.swapaxes(_matmul_times(np.swapaxes(b_dot, -1, -2),
+                                          np.swapaxes(a, -1, -2)), -1, -2)
         y_dot = t if y_dot is None else y_dot + t
     return y_dot
 
 
 def _logaddexp_jvp(a, b, y, a_dot, b_dot):
     # d log(e^a + e^b) = e^(a - y) a_dot + e^(b - y) b_dot  (Duals only: softplus, sigmoid)
-    y_dot = None if a_dot is None else a_dot * np.exp(a - y)
+    y_dot = None if a_dot is None else _times(a_dot, np.exp(a - y))
     if b_dot is not None:
-        t = b_dot * np.exp(b - y)
+        t = _times(b_dot, np.exp(b - y))
         y_dot = t if y_dot is None else y_dot + t
     return y_dot
 
