@@ -149,7 +149,7 @@ class _Checked:
         self.unchecked, self.shapes, self.what = unchecked, shapes, what
 
     def __call__(self, point: Mapping) -> dict:
-        if not isinstance(point, Mapping):
+        if point.__class__ is not dict and not isinstance(point, Mapping):
             raise TypeError(f"{self.what}: a point must map variable names to values, got "
                             f"{type(point).__name__}")
         clean = None
@@ -237,7 +237,7 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
         _check_options(method, prepare, options)
         inner = prepare(expr, wrt, shapes, **options)
         # every point is checked against the shapes it was prepared for, for every method
-        return Prepared(_Checked(inner, shapes, f"prepared {kind} ({method})"), inner.info)
+        return Prepared(_Checked(inner.fn, shapes, f"prepared {kind} ({method})"), inner.info)
 
     return _cache.fetch(key, make)
 
