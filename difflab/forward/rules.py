@@ -77,9 +77,9 @@ def _finite(f) -> bool:
         return math.isfinite(f)
     if cls is np.ndarray:
         return _finite_array(f)
-    if not hasattr(f, "x_dot"):
-        return bool(np.isfinite(f).all())
-    return all(_finite(leaf) for leaf in _leaves(f))  # (leaves are plain: no recursion)
+    if hasattr(f, "x_dot"):  # (recursion over nesting levels, a handful)
+        return _finite(f.value) and _finite(f.x_dot)
+    return bool(np.isfinite(f).all())
 
 
 def _finite_array(f: np.ndarray) -> bool:
