@@ -14,7 +14,9 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from numbers import Integral
 
-from .core.evaluate import PointError, clean_point
+import numpy as np
+
+from .core.evaluate import PointError, _as_value, clean_point
 from .core.expr import Expr
 from .core.parser import parse
 from .core.plan import compile_plan
@@ -135,6 +137,48 @@ def _check_options(method: str, fn, options: Mapping) -> None:
                             f"{', '.join(known) or 'none'}")
 
 
+class _Checked:
+    """A method's prepared function behind a check of the point against the declared shapes:
+    the names, and each value's shape (values converted as ``clean_point`` does). A dict walk
+    over the variables per call, no graph walk; ``unchecked`` is the method's own function
+    (for ``grad``/``jacobian``/``hessian``, whose points are already cleaned)."""
+
+    __slots__ = ("unchecked", "shapes", "what")
+
+    def __init__(self, unchecked, shapes: dict[str, tuple[int, ...]], what: str):
+        self.unchecked, self.shapes, self.what = unchecked, shapes, what
+
+    def __call__(self, point: Mapping) -> dict:
+        if point.__class__ is not dict and not isinstance(point, Mapping):
+            raise TypeError(f"{self.what}: a point must map variable names to values, got "
+                            f"{type(point).__name__}")
+        clean = None
+        for name, shape in self.shapes.items():
+            try:
+                value = point[name]
+            except KeyError:
+                raise PointError(f"{self.what}: missing variable {name!r}; it was prepared for "
+                                 f"{', '.join(self.shapes) or 'no variables'}") from None
+            cls = value.__class__
+            if (cls is float and not shape) or (cls is np.ndarray and value.shape == shape
+                                                and value.dtype == np.float64):
+                continue  # already clean (the common case: nothing converted)
+            value = _as_value(name, value)
+            given = getattr(value, "shape", ())
+            if given != shape:
+                raise ValueError(f"{self.what}: variable {name!r} has shape {given}, but this "
+                                 f"was prepared for shape {shape}; prepare again with "
+                                 f"shapes={{{name!r}: {given}}} for that shape")
+            if clean is None:
+                clean = dict(point)
+            clean[name] = value
+        if len(point) != len(self.shapes):
+            extra = [k for k in point if k not in self.shapes]
+            raise PointError(f"{self.what}: unexpected variable {extra[0]!r} in the point; it "
+                             f"was prepared for {', '.join(self.shapes) or 'no variables'}")
+        return self.unchecked(point if clean is None else clean)
+
+
 class _Cache(OrderedDict):
     """A small least-recently-used map from a preparation key to a Prepared."""
 
@@ -167,7 +211,9 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
         method: a name from ``METHODS`` or ``numeric:<scheme>``.
         options: passed to the method (e.g. ``step=`` for numeric).
     Returns:
-        a ``Prepared``: call it with points of those shapes, many times.
+        a ``Prepared``: call it with points of those shapes, many times. Each call checks the
+        point's names and shapes (a ValueError naming the variable, the prepared and the given
+        shape) and converts its values as ``grad`` does.
     """
     if kind not in _PREPARE:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(_PREPARE)}")
@@ -189,7 +235,9 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
                              f"shape {out_shape}; use jacobian for array-valued expressions")
         prepare = getattr(module, _PREPARE[kind])
         _check_options(method, prepare, options)
-        return prepare(expr, wrt, shapes, **options)
+        inner = prepare(expr, wrt, shapes, **options)
+        # every point is checked against the shapes it was prepared for, for every method
+        return Prepared(_Checked(inner.fn, shapes, f"prepared {kind} ({method})"), inner.info)
 
     return _cache.fetch(key, make)
 
@@ -198,7 +246,8 @@ def _call(kind: str, expr, point: Mapping, method: str, wrt, options: dict):
     expr = _as_expr(expr)
     point = clean_point(compile_plan(expr), point)
     shapes = {name: getattr(value, "shape", ()) for name, value in point.items()}
-    return prepared(kind, expr, wrt, shapes, method, **options)(point)
+    # (the point is clean and fits its own shapes: the method's function is called directly)
+    return prepared(kind, expr, wrt, shapes, method, **options).fn.unchecked(point)
 
 
 def grad(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | None = None,
