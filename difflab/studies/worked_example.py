@@ -28,6 +28,7 @@ from .. import api
 from ..core import expr as ir
 from ..lab import Run, Settings
 from ..reverse import Tape
+from . import worked_example_pictures as pictures
 
 NAME = "worked_example"
 TITLE = "A worked example: backpropagation by hand and by every method"
@@ -229,7 +230,10 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
     methods = {r["method"]: nested(r, "grads") for _, r in df[df["kind"] == "grad"].iterrows()}
     point = {**INPUTS, **WEIGHTS}
     figures = [_diagram(book, point, figdir / f"{NAME}_network.png"),
-               _bars(book, wrong, methods, figdir / f"{NAME}_gradients.png")]
+               _bars(book, wrong, methods, figdir / f"{NAME}_gradients.png"),
+               pictures.graph_figure(network(), point, PARAMETERS, figdir / f"{NAME}_graph.png"),
+               pictures.steps_figure(network(), point, PARAMETERS,
+                                     figdir / f"{NAME}_backward_steps.png")]
     table = pd.DataFrame({"dE/d": list(PARAMETERS),
                           "textbook a(1-a)": [f"{book['grads'][p]:.10f}" for p in PARAMETERS],
                           **{m: [f"{g[p]:.10f}" for p in PARAMETERS] for m, g in methods.items()},
