@@ -21,7 +21,7 @@ from numbers import Real
 
 import numpy as np
 
-from .graph import structurally_equal, toposort
+from .graph import _attr_key, structurally_equal, toposort
 from .ops import CONSTANTS, FUNCTIONS
 from .params import Param, axes_param, index_param, perm_param, shape_param
 from .printer import to_text
@@ -157,12 +157,9 @@ class Expr:
                         "point); index it with constants: x[0], x[1:3]")
 
     def _repr_svg_(self) -> str:  # Jupyter: the graph drawn (a summary for a large one)
-        from ..draw.graph import MAX_NODES, nodes_as_plan, picture, too_large
-        from ..draw.svg import Drawing
+        from ..draw.svg import svg_of_nodes
 
-        ops, args, attrs = nodes_as_plan(self)
-        return Drawing(too_large(len(ops), "expression") if len(ops) > MAX_NODES else
-                       picture(ops, args, attrs)).svg
+        return svg_of_nodes(self)
 
     def __repr__(self) -> str:
         return f"Expr({to_text(self)!r})"
@@ -222,13 +219,6 @@ class Expr:
     def T(self) -> Expr:
         """Transpose (reverses the axes, as NumPy's ``.T``)."""
         return transpose(self)
-
-
-def _attr_key(attr):
-    """A hashable stand-in for a leaf's payload (arrays hash by shape and bytes)."""
-    if isinstance(attr, np.ndarray):
-        return (attr.shape, attr.tobytes())
-    return attr
 
 
 # ---- leaves -----------------------------------------------------------------------------
