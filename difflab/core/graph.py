@@ -66,10 +66,3 @@ def _attr_key(attr):
     if isinstance(attr, np.ndarray):
         return (attr.shape, attr.tobytes())
     return attr
-
-
-def _attr_key(attr):
-    """A hashable stand-in for a leaf's payload (arrays hash by shape and bytes)."""
-    if isinstance(attr, np.ndarray):
-        return (attr.shape, attr.tobytes())
-    return attr
