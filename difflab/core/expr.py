@@ -25,6 +25,7 @@ from .graph import structurally_equal, toposort
 from .ops import CONSTANTS, FUNCTIONS
 from .params import Param, axes_param, index_param, perm_param, shape_param
 from .printer import to_text
+from .tracing import ShapeMixin
 
 _SERIAL = itertools.count()
 
@@ -72,8 +73,9 @@ def _arithmetic(op: str, reflected: bool):
 _DUNDER = {"add": "add", "sub": "sub", "mul": "mul", "div": "truediv", "pow": "pow"}
 
 
-class Expr:
-    """One node of the expression DAG. Treat as immutable; ``==`` compares structure."""
+class Expr(ShapeMixin):
+    """One node of the expression DAG. Treat as immutable; ``==`` compares structure.
+    (``shape``, ``len`` and iteration answer inside a traced function: see tracing.py.)"""
 
     __slots__ = ("op", "args", "attr", "serial", "_hash", "_hash2", "_cache", "__weakref__")
     # NumPy must defer to our reflected operators: ``array * x`` builds a node.
@@ -91,9 +93,12 @@ class Expr:
             a, b = args
             self._hash = hash((op, a._hash, b._hash))
             self._hash2 = hash((b._hash2, a._hash2, op))
-        elif args:
+        elif len(args) == 1:
             self._hash = hash((op, args[0]._hash))
             self._hash2 = hash((args[0]._hash2, op, _SALT))
+        elif args:  # where, concat: every argument enters both hashes
+            self._hash = hash((op, *(a._hash for a in args)))
+            self._hash2 = hash((*(a._hash2 for a in reversed(args)), op, _SALT))
         else:
             payload = attr if attr.__class__ is float or attr.__class__ is str else \
                 _attr_key(attr)  # a number, a variable's name; arrays by shape and bytes
@@ -148,10 +153,6 @@ class Expr:
         raise TypeError("an expression has no truth value: Python control flow (if, while, "
                         "and, or) cannot depend on a traced value; use dl.where(condition, a, "
                         "b) to choose between values, or compare with == for structure")
-
-    def __iter__(self):
-        raise TypeError("an expression cannot be iterated (its length is known only at a "
-                        "point); index it with constants: x[0], x[1:3]")
 
     def __repr__(self) -> str:
         return f"Expr({to_text(self)!r})"
