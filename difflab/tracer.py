@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import operator
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -47,7 +48,8 @@ from .core.tracing import SHAPE_HOOKS, NodeShapes
 TRACES_PER_FUNCTION = 32  # the shapes remembered per function (least recently used dropped)
 _CORE = str(Path(__file__).parent / "core")
 _NUMPY = str(Path(np.__file__).parent)
-# where a traceback frame is library code, not the user's function (for the error's location)
+# where a traceback frame is library code, not the user's function (for the error's location):
+# difflab's IR, difflab.numpy, this module, then NumPy
 _LIBRARY = (_CORE, str(Path(__file__).parent / "numpy"), __file__, _NUMPY)
 _NO_DEFAULT = inspect.Parameter.empty
 
@@ -66,11 +68,23 @@ def trace(fn: Callable, shapes: Mapping | None = None) -> Expr:
         TypeError: a signature without names, control flow on a traced value, a result that
             is not one value (each message names the function).
     """
-    if shapes is not None and not isinstance(shapes, Mapping):
+    slot = _slot(fn)
+    if shapes is None:
+        return slot.expr(None)
+    if not isinstance(shapes, Mapping):
         raise TypeError(f"dl.trace: shapes must map parameter names to shapes, got "
                         f"{type(shapes).__name__}")
-    return _slot(fn).expr(None if shapes is None else
-                          {name: tuple(shape) for name, shape in shapes.items()})
+    known = [name for name, _ in slot.params]
+    clean = {}
+    for name, shape in shapes.items():
+        if name not in known:
+            raise ValueError(f"dl.trace: {slot.label} has no parameter {name!r}; its "
+                             f"parameters: {', '.join(known) or 'none'}")
+        clean[name] = _as_shape(shape)
+        if clean[name] is None or any(n < 0 for n in clean[name]):
+            raise TypeError(f"dl.trace: the shape of {name!r} must be a tuple of "
+                            f"non-negative ints, got {shape!r}")
+    return slot.expr(clean)
 
 
 def traced(fn: Callable, point: Mapping | None = None, shapes: Mapping | None = None) -> Expr:
@@ -104,7 +118,7 @@ def _shape_of(value):
 
 def _as_shape(shape):
     try:
-        return tuple(int(n) for n in shape)
+        return tuple(operator.index(n) for n in shape)  # ints only (2.5 is no length)
     except TypeError:
         return None
 
@@ -248,6 +262,8 @@ def _explain(err: TypeError, label: str) -> TypeError | None:
             f"(or dl.where); loops over constant ranges are fine (they unroll)")
     if core and core[-1] and last == "_length":
         return TypeError(f"{label}{where}: {err}")
+    if frames and frames[-1][0].co_filename.startswith(_LIBRARY[:3]):
+        return None  # difflab's own message (a bad argument to a dnp function ...) says it
     if "Expr" in str(err) or any(code.co_filename.startswith(_NUMPY) for code, _ in frames):
         return TypeError(f"{label}{where}: {err} — a traced value is a difflab expression, not "
                          f"a number or a NumPy array: use difflab.numpy (import difflab.numpy "

@@ -209,7 +209,8 @@ COMPOSED = {
     "clip": (lambda a: dnp.sum(dnp.clip(a, -1.0, 1.0)), lambda a: jnp.sum(jnp.clip(a, -1., 1.))),
     "diff": (lambda a: dnp.sum(dnp.square(dnp.diff(a, n=2))),
              lambda a: jnp.sum(jnp.square(jnp.diff(a, n=2)))),
-    "take": (lambda a: dnp.sum(dnp.take(a, [0, 2, 2]) ** 3), lambda a: jnp.sum(a[jnp.array([0, 2, 2])] ** 3)),
+    "take": (lambda a: dnp.sum(dnp.take(a, [0, 2, 2]) ** 3),
+             lambda a: jnp.sum(a[jnp.array([0, 2, 2])] ** 3)),
 }
 
 

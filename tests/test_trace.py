@@ -6,10 +6,13 @@ with ``difflab.numpy`` (traced by difflab, differentiated by each method) and wi
 nothing else. Gradients agree within rtol 1e-10 (float64; the methods round differently).
 """
 
+import contextlib
 import gc
+import io
 import math
 import types
 import weakref
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -340,6 +343,10 @@ def test_shapes_are_known_inside_a_trace_only():
     with pytest.raises(AttributeError, match="shape of 'X' is not known while tracing"):
         dl.trace(f)
     assert len(dl.trace(f, shapes={"X": (4, 5)}).variables) == 1
+    with pytest.raises(ValueError, match="has no parameter 'Z'; its parameters: X"):
+        dl.trace(f, shapes={"Z": (2,)})
+    with pytest.raises(TypeError, match="shape of 'X' must be a tuple of non-negative ints"):
+        dl.trace(f, shapes={"X": 3})
     assert seen[-1][0] == (4, 5)
 
     def g(x):
@@ -368,3 +375,18 @@ def test_reverse_gives_zero_for_variables_reached_only_through_comparisons():
         hess = dl.hessian(f, point, method="reverse")
         assert hess["x"]["x"] == 2.0 and np.array_equal(hess["y"]["y"],
                                                           np.zeros(np.shape(y0) * 2))
+
+
+def test_the_readme_example_runs_as_written():
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    start = text.index("```python\n", text.index("## Your own function")) + len("```python\n")
+    code = text[start:text.index("```", start)]
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(compile(code, "README.md", "exec"), namespace)  # (the README's own code)
+    assert "mean(logsumexp(X @ W + b, axis=1) - sum((X @ W + b) * y, axis=1))" in out.getvalue()
+    assert namespace["g"]["W"].shape == (4, 3) and namespace["g"]["b"].shape == (3,)
+    table = namespace["table"].set_index("method")
+    assert all(table.loc[m, "status"] == "ok" for m in ("numeric", "forward", "reverse", "jax"))
+    assert table.loc[["forward", "reverse", "jax"], "max rel err"].max() < 1e-13
+    assert table.loc["numeric", "max rel err"] < 1e-8
