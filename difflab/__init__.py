@@ -26,7 +26,7 @@ from .core.arrays import (
     stack,
     where,
 )
-from .core.evaluate import PointError, evaluate
+from .core.evaluate import PointError
 from .core.expr import (
     Expr,
     abs,
@@ -63,6 +63,7 @@ from .core.metrics import Size, size
 from .core.parser import ParseError, parse
 from .core.printer import to_text
 from .draw.picture import draw
+from .tracer import evaluate, trace
 
 __version__ = "0.1.0"
 
@@ -86,7 +87,7 @@ def compare(expr, point, methods=None, wrt=None):
     """The gradient by every method side by side with the truth, as a pandas DataFrame.
 
     Args:
-        expr: a scalar-valued expression (or its text).
+        expr: a scalar-valued expression, its text, or a Python function (``dl.trace``).
         point: every variable -> float or array.
         methods: methods to run (default: all of ``METHODS``).
         wrt: variables (default: all).
@@ -99,7 +100,7 @@ def compare(expr, point, methods=None, wrt=None):
     return _compare(expr, point, methods=methods, wrt=wrt)
 
 __all__ = [
-    "METHODS", "compare", "grad", "jacobian", "hessian", "prepared", "check_grad",
+    "METHODS", "compare", "grad", "jacobian", "hessian", "prepared", "check_grad", "trace",
     "GradientMismatch",
     "Expr", "ParseError", "PointError", "Size",
     "parse", "to_text", "evaluate", "variable", "variables", "constant", "size",

@@ -22,6 +22,7 @@ from .core.parser import parse
 from .core.plan import compile_plan
 from .core.shapes import infer_shapes
 from .protocol import Prepared
+from .tracer import traced
 
 METHODS: tuple[str, ...] = ("symbolic", "numeric", "forward", "reverse", "jax")
 _MODULES = {"symbolic": "difflab.symbolic", "numeric": "difflab.numeric",
@@ -67,11 +68,14 @@ def _resolve(method: str) -> tuple[object, dict]:
     return module, {"scheme": variant}
 
 
-def _as_expr(expr) -> Expr:
+def _as_expr(expr, point: Mapping | None = None, shapes: Mapping | None = None) -> Expr:
     if isinstance(expr, str):
         return parse(expr)
     if not isinstance(expr, Expr):
-        raise TypeError(f"expected an expression (or grammar text), got {type(expr).__name__}")
+        if callable(expr):  # a Python function: traced at the point's (or given) shapes, cached
+            return traced(expr, point=point, shapes=shapes)
+        raise TypeError(f"expected an expression, grammar text or a Python function, got "
+                        f"{type(expr).__name__}")
     return expr
 
 
@@ -205,7 +209,7 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
 
     Args:
         kind: "grad", "jacobian" or "hessian".
-        expr: the expression (or its text).
+        expr: the expression, its text, or a Python function (traced at ``shapes``).
         wrt: names to differentiate with respect to (default: all variables).
         shapes: every variable's shape (default: all scalars).
         method: a name from ``METHODS`` or ``numeric:<scheme>``.
@@ -217,7 +221,7 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
     """
     if kind not in _PREPARE:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(_PREPARE)}")
-    expr = _as_expr(expr)
+    expr = _as_expr(expr, shapes=shapes)
     plan = compile_plan(expr)  # (found by the expression's fingerprint for a rebuilt graph)
     names = plan.variables
     wrt = _wrt(names, wrt)
@@ -243,7 +247,7 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
 
 
 def _call(kind: str, expr, point: Mapping, method: str, wrt, options: dict):
-    expr = _as_expr(expr)
+    expr = _as_expr(expr, point=point)
     point = clean_point(compile_plan(expr), point)
     shapes = {name: getattr(value, "shape", ()) for name, value in point.items()}
     # (the point is clean and fits its own shapes: the method's function is called directly)
@@ -255,7 +259,8 @@ def grad(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | Non
     """The gradient of a scalar-valued expression at a point.
 
     Args:
-        expr: the expression (or grammar text).
+        expr: the expression, grammar text, or a Python function of named parameters
+            (``dl.trace``: traced once per shapes of the point, cached).
         point: every variable -> float or array.
         method: one of ``METHODS`` (or ``numeric:<scheme>``); default reverse mode.
         wrt: the variables to differentiate with respect to (default: all).
@@ -271,13 +276,15 @@ def grad(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | Non
 
 def jacobian(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | None = None,
              **options) -> dict:
-    """The Jacobian of any expression: {name: array of shape output shape + variable shape}."""
+    """The Jacobian of any expression (or Python function, as in ``grad``): {name: array of
+    shape output shape + variable shape}."""
     return _call("jacobian", expr, point, method, wrt, options)
 
 
 def hessian(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | None = None,
             **options) -> dict:
-    """The Hessian of a scalar expression: {a: {b: array of shape shape(a) + shape(b)}}."""
+    """The Hessian of a scalar expression (or Python function, as in ``grad``): {a: {b: array
+    of shape shape(a) + shape(b)}}."""
     return _call("hessian", expr, point, method, wrt, options)
 
 

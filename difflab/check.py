@@ -74,7 +74,8 @@ def check_grad(expr, point: Mapping, method: str = "reverse",
     """Check ``method``'s gradient of ``expr`` at ``point`` against ``reference``.
 
     Args:
-        expr: a scalar-valued expression (or its text).
+        expr: a scalar-valued expression, its text, or a Python function (``dl.trace``:
+            traced once per shapes, so both methods see the same IR).
         point: every variable -> float or array.
         method: the method under test.
         wrt: variables to check (default: all).

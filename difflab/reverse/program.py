@@ -226,6 +226,9 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
                 trace.append((s, program.plan.ops[s], (i, j), y_bar, (a_bar, b_bar)))
         if free:
             bars[s] = values[s] = None
+    for slot in program.plan.var_slots.values():
+        if bars[slot] is None:  # reached only through comparisons (derivative 0), or not at all
+            bars[slot] = 0.0
     return bars
 
 
