@@ -1,0 +1,108 @@
+"""The array ops over NumPy object arrays of SymPy scalars (``SYMPY_ARRAY``, op -> function).
+
+An array stays an array of scalar expressions, so indexing, reshaping, transposing and joining
+are NumPy's own operations on object arrays: they move scalars and do no arithmetic (a gather
+repeats an element; its derivative then adds up by the chain rule). A reduction makes one
+scalar per kept position from the elements along the reduced axes: an Add (sum, mean), a Mul
+(prod), or one of ``sympy_functions``' n-ary functions (``max_of`` and ``min_of``, whose ties
+split the derivative equally as in JAX, and the exact ``logsumexp``). ``softmax`` and
+``log_softmax`` are exp(x_i - logsumexp(x)) and x_i - logsumexp(x) along their axis: exact, and
+never overflowing in float64 (x_i - logsumexp(x) <= 0). ``where(c, a, b)`` is
+``select_if(c, a) + select_unless(c, b)``, element by element, as plans compile it.
+
+Every function takes the operands' object arrays and, for an op with constant parameters,
+the ``Param`` last, as the op table's primal does; shapes are checked by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import sympy
+
+from .params import Param, normal_axes, numpy_index
+from .sympy_functions import logsumexp, max_of, min_of, select_if, select_unless
+
+Shape = tuple[int, ...]
+
+
+def _obj(x) -> np.ndarray:
+    return x if isinstance(x, np.ndarray) else np.asarray(x, dtype=object)
+
+
+def _rows(a: np.ndarray, axes: tuple[int, ...]) -> tuple[Shape, np.ndarray]:
+    """(kept shape, array of that shape + (n,)): each kept position's reduced elements."""
+    rest = [k for k in range(a.ndim) if k not in axes]
+    moved = np.transpose(a, rest + list(axes))
+    kept = moved.shape[:len(rest)]
+    n = int(np.prod([a.shape[k] for k in axes], dtype=np.int64))
+    return kept, moved.reshape(kept + (n,))
+
+
+def _reducer(what: str, combine: Callable[[list], sympy.Expr]) -> Callable:
+    """A reduction over ``Param("axes", (axes, keepdims))``: ``combine`` of each row."""
+    def reduce(a, p: Param):
+        a = _obj(a)
+        axes, keepdims = p.value
+        axes = normal_axes(axes, a.ndim, what)
+        kept, rows = _rows(a, axes)
+        out = np.empty(kept, dtype=object)
+        for index in np.ndindex(*kept):
+            out[index] = combine(list(rows[index]))
+        if keepdims:
+            out = out.reshape(tuple(1 if k in axes else n for k, n in enumerate(a.shape)))
+        return out
+    return reduce
+
+
+def _mean(xs: list) -> sympy.Expr:
+    # an empty mean is 0/0: nan, as NumPy's
+    return sympy.Add(*xs) / len(xs) if xs else sympy.nan
+
+
+def _or_empty(fn, empty) -> Callable[[list], sympy.Expr]:
+    # over no elements: max -inf and min +inf (the primal's initial values), logsumexp -inf
+    return lambda xs: fn(*xs) if xs else empty
+
+
+def _along(what: str, combine: Callable[[list], list]) -> Callable:
+    """An op along ``Param("axis", k)`` mapping each line of elements to a line."""
+    def along(a, p: Param):
+        a = _obj(a)
+        (axis,) = normal_axes((p.value,), a.ndim, what)
+        moved = np.moveaxis(a, axis, -1)
+        out = np.empty(moved.shape, dtype=object)
+        for index in np.ndindex(*moved.shape[:-1]):
+            out[index] = combine(list(moved[index]))
+        return np.moveaxis(out, -1, axis)
+    return along
+
+
+def _softmax(xs: list) -> list:
+    total = logsumexp(*xs)
+    return [sympy.exp(x - total) for x in xs]
+
+
+def _log_softmax(xs: list) -> list:
+    total = logsumexp(*xs)
+    return [x - total for x in xs]
+
+
+_where = np.frompyfunc(lambda c, a, b: select_if(c, a) + select_unless(c, b), 3, 1)
+
+SYMPY_ARRAY: dict[str, Callable] = {
+    "index": lambda a, p: _obj(a)[numpy_index(p.value)],
+    "reduce_sum": _reducer("sum", lambda xs: sympy.Add(*xs)),
+    "reduce_mean": _reducer("mean", _mean),
+    "reduce_prod": _reducer("prod", lambda xs: sympy.Mul(*xs)),
+    "reduce_max": _reducer("max", _or_empty(max_of, sympy.S.NegativeInfinity)),
+    "reduce_min": _reducer("min", _or_empty(min_of, sympy.S.Infinity)),
+    "logsumexp": _reducer("logsumexp", _or_empty(logsumexp, sympy.S.NegativeInfinity)),
+    "softmax": _along("softmax", _softmax),
+    "log_softmax": _along("log_softmax", _log_softmax),
+    "reshape": lambda a, p: np.reshape(_obj(a), p.value),
+    "permute": lambda a, p: np.transpose(_obj(a), p.value),
+    "concat": lambda a, b, p: np.concatenate((_obj(a), _obj(b)), axis=p.value),
+    "where": lambda c, a, b: _where(_obj(c), _obj(a), _obj(b)),
+}
