@@ -9,8 +9,7 @@ and a NumPy/mpmath implementation for ``lambdify``: ``sigmoid``, ``softplus`` an
 ``Abs(x)**2`` becomes ``x**2`` and ``Min(Min(a, b), a)`` becomes ``Min(a, b)``. Here they are
 ``fabs`` (d = sign, 0 at 0) and the binary ``max2``/``min2`` (d = ``Heaviside(a - b)``, 1/2 at
 a tie), kept as written, so every kink differentiates as JAX does. All are real for real
-arguments. The array ops (indexing, axis reductions, the softmax family, where, comparisons,
-reshaping, joining) map through ``sympy_arrays`` onto the functions of ``sympy_functions``.
+arguments.
 """
 
 from __future__ import annotations
@@ -185,7 +184,7 @@ SYMPY_UNARY = {
     "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "sinh": sympy.sinh,
     "cosh": sympy.cosh, "tanh": sympy.tanh, "exp": sympy.exp, "log": sympy.log,
     "log1p": sp_log1p, "expm1": sp_expm1, "sqrt": sympy.sqrt, "abs": fabs,
-    "sigmoid": sigmoid, "relu": relu, "softplus": softplus, "square": lambda x: x**2,
+    "sigmoid": sigmoid, "relu": relu, "softplus": softplus,
 }
 SYMPY_BINARY = {
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
@@ -193,7 +192,11 @@ SYMPY_BINARY = {
 }
 _UFUNC = {op: np.frompyfunc(f, 1, 1) for op, f in SYMPY_UNARY.items()}
 _UFUNC.update({op: np.frompyfunc(f, 2, 1) for op, f in SYMPY_BINARY.items()})
-# comparisons (0/1 masks) and where's halves: elementwise too (see sympy_functions)
+# square; comparisons (0/1 masks) and where's halves, elementwise too (see sympy_functions).
+# The other array ops (indexing, axis reductions, the softmax family, where, reshaping,
+# joining) are sympy_arrays.SYMPY_ARRAY.
+SYMPY_UNARY["square"] = lambda x: sympy.Pow(x, 2)
+_UFUNC["square"] = np.frompyfunc(SYMPY_UNARY["square"], 1, 1)
 SYMPY_MASKS = fns.SYMPY_MASKS
 _UFUNC.update({op: np.frompyfunc(f, 2, 1) for op, f in SYMPY_MASKS.items()})
 
