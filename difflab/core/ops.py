@@ -91,6 +91,8 @@ def _reversed(a: Shape) -> Shape:
 
 # ---- ops with constant parameters (the last argument: a Param leaf, see params.py) --------
 def _index(x, p: Param):
+    if x.__class__ is float or x.__class__ is complex:  # a scalar's value, no subscripts
+        x = np.asarray(x)
     return x[numpy_index(p.value)]
 
 

@@ -54,12 +54,15 @@ def _infer(plan: Plan, shapes: Mapping[str, Shape]) -> list[Shape]:
 
 
 def _all_scalar(plan: Plan, shapes: Mapping[str, Shape]) -> bool:
-    """True when every variable is a scalar, no constant is an array and no op is a matmul
-    (whose scalar operands are an error to report): then every slot is a scalar."""
+    """True when every variable is a scalar, no constant is an array, no op is a matmul
+    (whose scalar operands are an error to report) and none has constant parameters (an index
+    or a reshape can make an array of a scalar, a softmax's axis must be checked): then every
+    slot is a scalar."""
     if any(tuple(shapes[name]) != () for name in plan.var_slots) or "matmul" in plan.ops:
         return False
     if "array_consts" not in plan.memo:
-        plan.memo["array_consts"] = np.ndarray in set(map(type, plan.attrs))
+        kinds = set(map(type, plan.attrs))
+        plan.memo["array_consts"] = np.ndarray in kinds or Param in kinds
     return not plan.memo["array_consts"]
 
 
