@@ -6,9 +6,10 @@ repeats an element; its derivative then adds up by the chain rule). A reduction 
 scalar per kept position from the elements along the reduced axes: an Add (sum, mean), a Mul
 (prod), or one of ``sympy_functions``' n-ary functions (``max_of`` and ``min_of``, whose ties
 split the derivative equally as in JAX, and the exact ``logsumexp``). ``softmax`` and
-``log_softmax`` are exp(x_i - logsumexp(x)) and x_i - logsumexp(x) along their axis: exact, and
-never overflowing in float64 (x_i - logsumexp(x) <= 0). ``where(c, a, b)`` is
-``select_if(c, a) + select_unless(c, b)``, element by element, as plans compile it.
+``log_softmax`` are exp(x_i - m) / sum_j exp(x_j - m) and (x_i - m) - log(sum_j exp(x_j - m))
+along their axis, m the max held constant: exact, never overflowing in float64.
+``where(c, a, b)`` is ``select_if(c, a) + select_unless(c, b)``, element by element, as plans
+compile it.
 
 Every function takes the operands' object arrays and, for an op with constant parameters,
 the ``Param`` last, as the op table's primal does; shapes are checked by the caller.
@@ -22,7 +23,15 @@ import numpy as np
 import sympy
 
 from .params import Param, normal_axes, numpy_index
-from .sympy_functions import logsumexp, max_of, min_of, select_if, select_unless
+from .sympy_functions import (
+    logsumexp,
+    max_of,
+    min_of,
+    minus,
+    select_if,
+    select_unless,
+    shifted_exps,
+)
 
 Shape = tuple[int, ...]
 
@@ -80,13 +89,16 @@ def _along(what: str, combine: Callable[[list], list]) -> Callable:
 
 
 def _softmax(xs: list) -> list:
-    total = logsumexp(*xs)
-    return [sympy.exp(x - total) for x in xs]
+    # exp(x_i - m) / sum_j exp(x_j - m), m the (constant) max: the parts logsumexp's
+    # derivative is made of, so the two share them
+    _, exps, total = shifted_exps(tuple(xs))
+    return [e / total for e in exps]
 
 
 def _log_softmax(xs: list) -> list:
-    total = logsumexp(*xs)
-    return [x - total for x in xs]
+    # (x_i - m) - log(sum_j exp(x_j - m)): x_i - m first, exact where x_i is near the max
+    m, _, total = shifted_exps(tuple(xs))
+    return [minus(x, m) - sympy.log(total) for x in xs]
 
 
 _where = np.frompyfunc(lambda c, a, b: select_if(c, a) + select_unless(c, b), 3, 1)
@@ -105,4 +117,39 @@ SYMPY_ARRAY: dict[str, Callable] = {
     "permute": lambda a, p: np.transpose(_obj(a), p.value),
     "concat": lambda a, b, p: np.concatenate((_obj(a), _obj(b)), axis=p.value),
     "where": lambda c, a, b: _where(_obj(c), _obj(a), _obj(b)),
+}
+
+
+# ---- the size of what is built, for the symbolic budget (estimated before building) -------
+def _moves(shape_in: Shape, shape_out: Shape, p: Param, trees: list) -> tuple[int, int, int]:
+    return 0, max(trees), 0  # no new nodes: each element is an element of an operand
+
+
+def _reduced_count(shape_in: Shape, shape_out: Shape) -> int:
+    return int(np.prod(shape_in, dtype=np.int64)) // max(int(np.prod(shape_out,
+                                                                      dtype=np.int64)), 1)
+
+
+def _combines(shape_in: Shape, shape_out: Shape, p: Param, trees: list) -> tuple[int, int, int]:
+    # one node of n arguments per result element (and a division for a mean)
+    n = _reduced_count(shape_in, shape_out)
+    size_out = int(np.prod(shape_out, dtype=np.int64))
+    return size_out * 2, 2 + n * trees[0], 2
+
+
+def _normalizes(shape_in: Shape, shape_out: Shape, p: Param, trees: list) -> tuple[int, int,
+                                                                                 int]:
+    # per element exp(x_i - logsumexp(line)): a logsumexp of n per line, 3 nodes per element
+    n = shape_in[p.value] if shape_in else 1
+    size = int(np.prod(shape_in, dtype=np.int64))
+    return 3 * size + size // max(n, 1), 3 + (n + 1) * trees[0], 4
+
+
+# op -> cost(operand shape, result shape, Param, operands' tree sizes) -> (scalar nodes
+# built, tree size of one result element, depth added): see symbolic.budget.scalar_size.
+SCALAR_COST: dict[str, Callable] = {
+    **{op: _moves for op in ("index", "reshape", "permute", "concat")},
+    **{op: _combines for op in ("reduce_sum", "reduce_mean", "reduce_prod", "reduce_max",
+                                "reduce_min", "logsumexp")},
+    "softmax": _normalizes, "log_softmax": _normalizes,
 }

@@ -302,7 +302,7 @@ _FROM_FUNCTION = {
     sp_expm1: "expm1", sympy.Abs: "abs", fabs: "abs", sigmoid: "sigmoid", relu: "relu",
     softplus: "softplus", fns.mask_lt: "lt", fns.mask_le: "le", fns.mask_gt: "gt",
     fns.mask_ge: "ge", fns.mask_eq: "eq", fns.mask_ne: "ne", fns.select_if: "select",
-    fns.select_unless: "select_not",
+    fns.select_unless: "select_not", fns.minus: "sub",
 }
 # n-ary reductions of scalars -> the IR's reduction of the stacked scalars (ties as JAX's)
 _FROM_REDUCTION = {fns.max_of: "reduce_max", fns.min_of: "reduce_min",

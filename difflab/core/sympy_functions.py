@@ -11,10 +11,11 @@ and an mpmath implementation for ``lambdify`` (float64 code and the 50-digit tru
   (sqrt at 0, sin(x)/x at 0), as JAX's jvp of select; the condition has derivative 0.
 - ``max_of(x1, ..., xn)`` and ``min_of``: a max/min reduction; d/dxi = [xi == max] / k for k
   tied maxima (JAX's rule: the ties split equally; a single max gets all of it).
-- ``logsumexp(x1, ..., xn)`` = log(exp(x1) + ... + exp(xn)), exactly; d/dxi = exp(xi -
-  logsumexp), at most 1, so derivatives never overflow, and the NumPy implementation is
-  shifted by the max: finite at x = [1000, 1001]. mpmath's exponent range is unbounded, so at
-  50 digits the value is exact there too.
+- ``logsumexp(x1, ..., xn)`` = log(exp(x1) + ... + exp(xn)), exactly; d/dxi is the softmax,
+  written exp(xi - m) / sum_j exp(xj - m) with ``max_shift`` m, the largest finite xj held
+  constant (derivative 0), so neither the value (the NumPy implementation is shifted too)
+  nor any derivative overflows: finite at x = [1000, 1001]. mpmath's exponent range is
+  unbounded, so at 50 digits the value is exact there too.
 """
 
 from __future__ import annotations
@@ -211,8 +212,59 @@ class min_of(_Extremum):  # noqa: N801
     _sympy = sympy.Min
 
 
+class max_shift(_Evaluated):  # noqa: N801
+    """The largest finite argument (0 if none), held constant: derivative 0. exp(x - m) for
+    this m never overflows, and softmax = exp(x - m) / sum(exp(x - m)) is exact for any m."""
+
+    def fdiff(self, argindex=1):
+        return ZERO
+
+    def _eval_is_extended_real(self):
+        return True
+
+    @classmethod
+    def _mp(cls, *xs):
+        finite = [x for x in xs if mpmath.isfinite(x)]
+        return max(finite) if finite else mpmath.mpf(0)
+
+
+class minus(_Evaluated):  # noqa: N801
+    """a - b, kept as one subtraction: inside a longer sum SymPy would merge and reorder the
+    terms, and x - m - log(s) summed as (x - log(s)) - m loses every digit of x - m when x
+    and m are ~1e300 (at 50 digits as in float64)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return a - b
+
+    def fdiff(self, argindex=1):
+        return ONE if argindex == 1 else -ONE
+
+    def _eval_is_extended_real(self):
+        return fuzzy_and(a.is_extended_real for a in self.args)
+
+    @classmethod
+    def _mp(cls, a, b):
+        return a - b
+
+
+@functools.lru_cache(maxsize=1024)
+def shifted_exps(xs: tuple) -> tuple[sympy.Expr, tuple, sympy.Expr]:
+    """(m, [exp(x_i - m)], sum_j exp(x_j - m)) for m = max_shift(xs): the parts of the
+    softmax family, built once per line of elements (its n entries share the sum). The
+    shifted exponentials are at most 1 and their sum at least 1 where the max is finite, so
+    the float64 code neither overflows nor loses digits to a large logsumexp (x_i -
+    logsumexp at x ~ 1e300 would keep none)."""
+    m = max_shift(*xs)
+    exps = tuple(sympy.exp(minus(x, m)) for x in xs)
+    return m, exps, sympy.Add(*exps)
+
+
 class logsumexp(_Evaluated):  # noqa: N801
-    """log(exp(x1) + ... + exp(xn)); d/dxi = exp(xi - logsumexp(x)), the softmax."""
+    """log(exp(x1) + ... + exp(xn)); d/dxi = softmax_i = exp(xi - m) / sum exp(xj - m)."""
 
     @classmethod
     def eval(cls, *xs):
@@ -220,7 +272,8 @@ class logsumexp(_Evaluated):  # noqa: N801
             return xs[0]
 
     def fdiff(self, argindex=1):
-        return sympy.exp(self.args[argindex - 1] - self)
+        _, exps, total = shifted_exps(self.args)
+        return exps[argindex - 1] / total
 
     def _eval_is_extended_real(self):
         return fuzzy_and(a.is_extended_real for a in self.args)
@@ -230,8 +283,7 @@ class logsumexp(_Evaluated):  # noqa: N801
 
     @classmethod
     def _mp(cls, *xs):
-        finite = [x for x in xs if mpmath.isfinite(x)]
-        m = max(finite) if finite else mpmath.mpf(0)  # exact shift: any m gives the same sum
+        m = max_shift._mp(*xs)  # exact at any m; this one keeps exp in range
         return m + mpmath.log(mpmath.fsum(mpmath.exp(x - m) for x in xs))
 
 
@@ -248,11 +300,17 @@ def _np_select(taken: bool):
     return select
 
 
-def _np_logsumexp(*xs):
-    # shifted by the largest finite element (0 if none), as the primal: never overflows
+def _np_max_shift(*xs):
+    # the largest finite element, 0 if none (as the primal's shift: see core/ops.py)
     x = np.asarray(np.broadcast_arrays(*xs), dtype=np.float64)
-    m = np.max(x, axis=0, initial=-np.inf)
-    m = np.where(np.isfinite(m), m, 0.0)
+    m = np.max(np.where(np.isfinite(x), x, -np.inf), axis=0, initial=-np.inf)
+    return np.where(np.isfinite(m), m, 0.0)[()]
+
+
+def _np_logsumexp(*xs):
+    # shifted by the largest finite element: never overflows
+    x = np.asarray(np.broadcast_arrays(*xs), dtype=np.float64)
+    m = _np_max_shift(*xs)
     with np.errstate(divide="ignore"):
         return (m + np.log(np.sum(np.exp(x - m), axis=0)))[()]
 
@@ -262,14 +320,14 @@ _MASKS = {"lt": mask_lt, "le": mask_le, "gt": mask_gt, "ge": mask_ge, "eq": mask
 _NP_COMPARE = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
                "eq": np.equal, "ne": np.not_equal}
 MASKS = tuple(_MASKS.values())
-CLASSES = (*MASKS, select_if, select_unless, max_of, min_of, logsumexp)
+CLASSES = (*MASKS, select_if, select_unless, max_of, min_of, max_shift, minus, logsumexp)
 
 NUMPY_FUNCTIONS = {
     **{cls.__name__: _np_mask(_NP_COMPARE[op]) for op, cls in _MASKS.items()},
     "select_if": _np_select(True), "select_unless": _np_select(False),
     "max_of": lambda *xs: functools.reduce(np.maximum, xs),  # nan propagates, as jnp.max
     "min_of": lambda *xs: functools.reduce(np.minimum, xs),
-    "logsumexp": _np_logsumexp,
+    "max_shift": _np_max_shift, "minus": np.subtract, "logsumexp": _np_logsumexp,
 }
 MPMATH_FUNCTIONS = {cls.__name__: cls._mp for cls in CLASSES}
 

@@ -116,6 +116,7 @@ DIFF_RULES = {
     sympy.sign: _d_zero,
     sympy.Heaviside: _d_zero,
     **{cls: _d_zero for cls in fns.MASKS},
+    fns.max_shift: _d_zero,  # the constant shift of the softmax family
     fns.select_if: _d_select,
     fns.select_unless: _d_select,
 }
