@@ -187,8 +187,9 @@ def test_symbolic_hessian_against_jax(case):
             assert rho(got[a][b], want[a][b]) <= HESSIAN_TOL, (case, a, b)
 
 
-@pytest.mark.parametrize("case", ["index", "reduce_prod", "logsumexp", "softmax",
-                                  "log_softmax", "where", "concat"])
+@pytest.mark.parametrize("case", ["index", "reduce_prod", "reduce_max", "reduce_min",
+                                  "logsumexp", "softmax", "log_softmax", "where", "concat",
+                                  "eq"])
 def test_truth_hessian_against_jax(case):
     want = _jax(case, "hessian")
     got = truth.hessian(_expr(case), POINT, max_tree=500_000)

@@ -247,12 +247,14 @@ def to_sympy_arrays(expr: Expr, shapes: Mapping[str, Shape] | None = None,
                 out = symbols[node.attr]
             else:
                 out = symbol_array(node.attr, tuple(shapes.get(node.attr, ())))
-        elif op == "const" and isinstance(node.attr, Param):  # an index, axes, a shape
-            values[id(node)] = node.attr
-            continue
+        elif op == "const" and isinstance(node.attr, Param):  # read from the node by its user
+            out = None
         elif op == "const":
             out = np.vectorize(sympy_number, otypes=[object])(np.asarray(node.attr))
-        elif op in SYMPY_ARRAY:  # the op table's shape rule names a bad index, axis, shape
+        elif op in SYMPY_ARRAY:  # a constant parameter (an index, axes, a shape) as itself
+            args = [a.attr if isinstance(a.attr, Param) else v
+                    for a, v in zip(node.args, args, strict=True)]
+            # the op table's shape rule names a bad index, axis or shape
             OPS[op].shape(*[a if isinstance(a, Param) else np.shape(a) for a in args])
             out = SYMPY_ARRAY[op](*args)
         elif op in _UFUNC:
