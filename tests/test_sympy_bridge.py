@@ -108,6 +108,22 @@ def test_from_sympy_round_trips_the_scalar_array_ops():
                 dl.grad(f, point, method="reverse"), rel=1e-15)  # ties split alike
 
 
+def test_from_sympy_of_a_softmax_keeps_its_value_and_gradient():
+    x = dl.variable("x")
+    w = np.array([1.0, -2.0, 0.5])
+    f = dl.sum(dl.softmax(x) * w) + dl.sum(dl.log_softmax(x) * w)
+    back = dl.from_sympy(dl.to_sympy(f, {"x": (3,)}))
+    names = sorted(back.variables)
+    assert names == ["x_0", "x_1", "x_2"]
+    for values in ([0.3, -1.2, 0.8], [1000.0, 1001.0, 999.0]):
+        point = {name: v for name, v in zip(names, values, strict=True)}
+        assert dl.evaluate(back, point) == pytest.approx(
+            dl.evaluate(f, {"x": np.array(values)}), rel=1e-13)
+        got = dl.grad(back, point, method="reverse")
+        want = dl.grad(f, {"x": np.array(values)}, method="reverse")["x"]
+        np.testing.assert_allclose([got[n] for n in names], want, rtol=1e-12, atol=1e-15)
+
+
 def test_bridge_errors_name_the_shape_and_the_index():
     x, A = dl.variables("x A")
     with pytest.raises(ValueError, match=r"index \[5\] does not fit shape \(3,\)"):
@@ -118,3 +134,6 @@ def test_bridge_errors_name_the_shape_and_the_index():
         dl.to_sympy(dl.reshape(A, (4, 2)), {"A": (2, 3)})
     with pytest.raises(ValueError, match="cannot express"):
         dl.from_sympy(sympy.Piecewise((1, sympy.Symbol("x") > 0), (0, True)))
+    with pytest.raises(ValueError, match=r"a scalar SymPy expression, not an array of shape "
+                                         r"\(2,\)"):
+        dl.from_sympy(dl.to_sympy(x[:2], {"x": (3,)}))

@@ -306,9 +306,11 @@ _FROM_FUNCTION = {
     fns.mask_ge: "ge", fns.mask_eq: "eq", fns.mask_ne: "ne", fns.select_if: "select",
     fns.select_unless: "select_not", fns.minus: "sub",
 }
-# n-ary reductions of scalars -> the IR's reduction of the stacked scalars (ties as JAX's)
+# n-ary reductions of scalars -> the IR's reduction of the stacked scalars (ties as JAX's).
+# The softmax's constant shift becomes the max itself: the shifted softmax does not depend on
+# it, so its derivative terms cancel (to rounding).
 _FROM_REDUCTION = {fns.max_of: "reduce_max", fns.min_of: "reduce_min",
-                   fns.logsumexp: "logsumexp"}
+                   fns.logsumexp: "logsumexp", fns.max_shift: "reduce_max"}
 
 
 def from_sympy(sym) -> Expr:
@@ -317,6 +319,9 @@ def from_sympy(sym) -> Expr:
     Raises:
         ValueError: the expression uses something the grammar cannot say (naming it).
     """
+    if isinstance(sym, sympy.NDimArray | sympy.MatrixBase | np.ndarray):
+        raise ValueError(f"from_sympy takes a scalar SymPy expression, not an array of shape "
+                         f"{tuple(sym.shape)}; convert its elements one by one")
     sym = sympy.sympify(sym)
     done: dict = {}
     stack: list[tuple[object, bool]] = [(sym, False)]
