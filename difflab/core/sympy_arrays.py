@@ -139,10 +139,11 @@ def _combines(shape_in: Shape, shape_out: Shape, p: Param, trees: list) -> tuple
 
 def _normalizes(shape_in: Shape, shape_out: Shape, p: Param, trees: list) -> tuple[int, int,
                                                                                  int]:
-    # per element exp(x_i - logsumexp(line)): a logsumexp of n per line, 3 nodes per element
+    # per element exp(x_i - m) / sum_j exp(x_j - m), m the max of the n elements of the line:
+    # 3 nodes per element and 3 per line, but as a tree each of the n + 1 exponentials holds m
     n = shape_in[p.value] if shape_in else 1
     size = int(np.prod(shape_in, dtype=np.int64))
-    return 3 * size + size // max(n, 1), 3 + (n + 1) * trees[0], 4
+    return 3 * size + 3 * (size // max(n, 1)), (n + 2) * (3 + (n + 1) * trees[0]), 5
 
 
 # op -> cost(operand shape, result shape, Param, operands' tree sizes) -> (scalar nodes
