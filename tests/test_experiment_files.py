@@ -120,7 +120,7 @@ def test_a_problem_by_import_path(user_dir, monkeypatch):
     assert problem.name == "my_problems:quartic" and problem.resolve({"n": 2}) == {"n": 2}
     inst = problem.instance({"n": 3}, seed=4)
     np.testing.assert_allclose(inst.truth("grad")["x1"], 4 * inst.point["x1"] ** 3 - 1,
-                               rtol=1e-15)
+                               rtol=1e-14, atol=1e-15)
     with pytest.raises(KeyError, match="problem 'my_problems:nope': the import path "
                                        "'my_problems:nope' does not load: AttributeError"):
         get_problem("my_problems:nope")
@@ -240,3 +240,29 @@ def test_the_quick_report_says_on_its_first_line_which_sections_are_quick():
     assert quick_line([full, quick]) == ("difflab report — from quick runs (smoke-test sizes, "
                                          "not measurements to quote): fd_steps; the other "
                                          "sections from full runs")
+
+
+def test_the_method_and_problem_of_contributing_work():
+    """The code blocks of CONTRIBUTING.md's "Your own method, problem, study" run as shown."""
+    import difflab as dl
+    from difflab import method_table
+
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text[text.index("## Your own method, problem, study"):]
+    blocks = [b.split("```")[0] for b in section.split("```python\n")[1:]]
+    method_code = blocks[0]
+    problem_code = next(b for b in blocks if "Problem(" in b)
+    namespace: dict = {}
+    exec(compile(method_code, "CONTRIBUTING.md", "exec"), namespace)  # noqa: S102 - our docs
+    exec(compile(problem_code, "CONTRIBUTING.md", "exec"), namespace)  # noqa: S102
+    dl.register_method("doc_central", namespace["FixedCentral"]())
+    try:
+        got = dl.grad("sin(x) * y", {"x": 1.0, "y": 2.0}, method="doc_central", step=1e-4)
+        assert abs(got["x"] - 2 * np.cos(1.0)) < 1e-7 and abs(got["y"] - np.sin(1.0)) < 1e-7
+        v = dl.grad("sum(v * v)", {"v": np.array([1.0, 2.0])}, method="doc_central")["v"]
+        np.testing.assert_allclose(v, [2.0, 4.0], rtol=1e-8)
+    finally:
+        method_table.unregister_method("doc_central")
+    inst = namespace["quartic"].instance({"n": 3}, seed=2)
+    np.testing.assert_allclose(inst.truth("grad")["x2"], 4 * inst.point["x2"] ** 3 - 1,
+                               rtol=1e-14, atol=1e-15)  # (4x^3 - 1 cancels near x = 0.63)
