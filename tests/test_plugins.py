@@ -322,3 +322,34 @@ def test_the_method_table_lists_what_resolve_knows():
         api.resolve("revrse")
     with pytest.raises(ValueError, match="method 'scipy' has no variants"):
         api.resolve("scipy:fast")
+
+
+def test_a_module_is_a_method_and_travels_by_its_name(tmp_path, monkeypatch):
+    (tmp_path / "module_method.py").write_text(textwrap.dedent("""
+        from difflab import reverse
+        exact = True
+        def prepare(expr, wrt, shapes):
+            return reverse.prepare(expr, wrt, shapes)
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import module_method
+
+    dl.register_method("by_module", module_method)
+    try:
+        assert method_table.exported() == (("by_module", "module_method"),)
+        assert dl.grad(F, POINT, method="by_module") == dl.grad(F, POINT, method="reverse")
+        assert tolerance("by_module") == 1e-12
+    finally:
+        method_table.unregister_method("by_module")
+
+
+def test_a_method_that_does_not_load_in_a_worker_says_why():
+    method_table.install([("ghost", "no_such_module:METHOD")])  # as a worker would
+    try:
+        with pytest.raises(ValueError, match="method 'ghost' was registered in the parent "
+                                             "process but does not load in this worker: "
+                                             "ValueError: .*ModuleNotFoundError"):
+            dl.grad(F, POINT, method="ghost")
+    finally:
+        method_table._broken.pop("ghost")
+        method_table._RESOLVED.pop("ghost", None)

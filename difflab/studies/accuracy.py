@@ -229,13 +229,14 @@ def findings(df: pd.DataFrame) -> str:
             + "; ".join(cases[:4]) + ("; ..." if len(cases) > 4 else "") + ".")
     medians = {}
     for method in method_order(df["method"]):
-        if not is_exact(method):  # the schemes, and the peers and plugins that approximate
+        if method.startswith("numeric") or not is_exact(method):  # and peers, plugins
             d = df[(df["method"] == method) & df["max_rho"].notna()]["max_rho"].astype(float)
             d = d[np.isfinite(d)]
             if len(d):
                 medians[method] = float(np.median(d))
     if medians:
-        text = "Median rho of the approximate methods: " + ", ".join(
+        text = "Median rho of the finite-difference schemes and other approximate " \
+            "methods: " + ", ".join(
             f"{m.partition(':')[2] or ('default' if m == 'numeric' else m)} {_sci(v)}"
             for m, v in medians.items())
         if "numeric:forward" in medians:
