@@ -19,7 +19,8 @@ from .core.expr import Expr
 from .core.parser import parse
 from .core.plan import compile_plan
 from .core.shapes import infer_shapes
-from .method_table import METHODS as METHODS  # (re-exported: dl.METHODS, api.resolve)
+from .method_table import _MODULES as _MODULES  # (re-exported: dl.METHODS, api.resolve)
+from .method_table import METHODS as METHODS
 from .method_table import resolve
 from .protocol import Prepared
 
