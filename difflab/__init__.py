@@ -63,6 +63,7 @@ from .core.metrics import Size, size
 from .core.parser import ParseError, parse
 from .core.printer import to_text
 from .draw.picture import draw
+from .method_table import methods, register_method
 from .tracer import evaluate, trace
 
 __version__ = "0.1.0"
@@ -89,7 +90,8 @@ def compare(expr, point, methods=None, wrt=None):
     Args:
         expr: a scalar-valued expression, its text, or a Python function (``dl.trace``).
         point: every variable -> float or array.
-        methods: methods to run (default: all of ``METHODS``).
+        methods: methods to run (default: all of ``METHODS``; ``dl.methods()`` adds the
+            registered ones).
         wrt: variables (default: all).
     Returns:
         one row per method (the 50-digit truth first): derivatives, max rho and relative
@@ -101,7 +103,7 @@ def compare(expr, point, methods=None, wrt=None):
 
 __all__ = [
     "METHODS", "compare", "grad", "jacobian", "hessian", "prepared", "check_grad", "trace",
-    "GradientMismatch",
+    "GradientMismatch", "methods", "register_method",
     "Expr", "ParseError", "PointError", "Size",
     "parse", "to_text", "evaluate", "variable", "variables", "constant", "size",
     "to_sympy", "from_sympy",

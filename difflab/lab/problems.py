@@ -50,6 +50,7 @@ from ..core.shapes import infer_shapes
 from ..protocol import shaped
 from ..symbolic import scalar_size
 from . import families as F
+from .problem_plugins import find_problem, plugin_problems
 from .scalar_suite import SCALAR_CASES, ScalarCase
 
 MAX_SYMPY_INPUTS = 30
@@ -333,24 +334,35 @@ class UnknownProblem(KeyError):
 
 
 def get_problem(name: str) -> Problem:
-    """The problem called ``name``. Raises KeyError (``UnknownProblem``) listing the names."""
+    """The problem called ``name``: the registry's, else an import path ``module:attribute``
+    or an entry point of ``difflab.problems`` (``problem_plugins``). Raises KeyError
+    (``UnknownProblem``) listing the names, or saying why a path or entry point fails."""
     try:
         return PROBLEMS[name]
     except (KeyError, TypeError):
+        pass
+    try:
+        found = find_problem(name) if isinstance(name, str) else None
+    except ValueError as err:
+        raise UnknownProblem(str(err)) from None
+    if found is None:
         raise UnknownProblem(f"unknown problem {name!r}; known problems: "
-                       f"{', '.join(PROBLEMS)}") from None
+                             f"{', '.join(PROBLEMS)} (or a 'module:function' of your own)")
+    return found
 
 
 def problems(family: str | None = None) -> list[Problem]:
-    """Every problem (in registration order), or those of one family ("scalar", "mlp" ...).
+    """Every problem (the registry's in order, then the entry points'), or those of one
+    family ("scalar", "mlp" ...).
 
     Raises KeyError for an unknown family, listing the known ones.
     """
+    every = [*PROBLEMS.values(), *plugin_problems()]
     if family is None:
-        return list(PROBLEMS.values())
-    chosen = [p for p in PROBLEMS.values() if p.family == family]
+        return every
+    chosen = [p for p in every if getattr(p, "family", None) == family]
     if not chosen:
-        known = ", ".join(dict.fromkeys(p.family for p in PROBLEMS.values()))
+        known = ", ".join(dict.fromkeys(getattr(p, "family", "?") for p in every))
         raise UnknownProblem(f"unknown problem family {family!r}; known families: {known}")
     return chosen
 
