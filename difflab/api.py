@@ -1,6 +1,7 @@
 """The one-shot public API: ``grad``, ``jacobian``, ``hessian`` by any method.
 
-A method is a name from ``METHODS`` or a variant ``numeric:<scheme>``. Each call validates the
+A method is a name from ``METHODS``, a variant ``numeric:<scheme>``, or a method registered
+with ``register_method`` (``difflab.method_table`` holds the table). Each call validates the
 point once (names, values, shapes), then fetches the method's prepared derivative from a small
 cache keyed by (what, method, the expression's fingerprint ``Expr.key``, wrt, shapes) —
 preparing only on a miss — and calls it. The methods themselves never see unvalidated input.
@@ -8,68 +9,36 @@ preparing only on a miss — and calls it. The methods themselves never see unva
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from numbers import Integral
 
-from .core.evaluate import PointError, clean_point
+import numpy as np
+
+from .core.evaluate import PointError, _as_value, clean_point
 from .core.expr import Expr
 from .core.parser import parse
 from .core.plan import compile_plan
 from .core.shapes import infer_shapes
+from .method_table import _MODULES as _MODULES  # (re-exported: dl.METHODS, api.resolve)
+from .method_table import METHODS as METHODS
+from .method_table import resolve
 from .protocol import Prepared
+from .tracer import traced
 
-METHODS: tuple[str, ...] = ("symbolic", "numeric", "forward", "reverse", "jax")
-_MODULES = {"symbolic": "difflab.symbolic", "numeric": "difflab.numeric",
-            "forward": "difflab.forward", "reverse": "difflab.reverse", "jax": "difflab.jax_ref"}
 _PREPARE = {"grad": "prepare", "jacobian": "prepare_jacobian", "hessian": "prepare_hessian"}
 CACHE_SIZE = 256
 
 
-def resolve(method: str) -> tuple[object, dict]:
-    """The module and options for a method name (``"reverse"``, ``"numeric:central"``).
-
-    Raises:
-        ValueError: unknown method or scheme; the message lists the known ones.
-    """
-    if method.__class__ is str and method in _RESOLVED:  # (every call resolves its method)
-        module, options = _RESOLVED[method]
-        return module, dict(options)
-    if not isinstance(method, str):
-        raise TypeError(f"method must be a string, one of {', '.join(METHODS)}; got {method!r}")
-    module, options = _RESOLVED[method] = _resolve(method)
-    return module, dict(options)
-
-
-_RESOLVED: dict[str, tuple[object, dict]] = {}  # method name -> (module, options), once valid
-
-
-def _resolve(method: str) -> tuple[object, dict]:
-    base, sep, variant = method.partition(":")
-    if base not in _MODULES:
-        raise ValueError(f"unknown method {method!r}; known methods: {', '.join(METHODS)} "
-                         f"(and numeric:<scheme>)")
-    module = importlib.import_module(_MODULES[base])
-    if sep and not variant:
-        raise ValueError(f"method {method!r} names no variant after the colon; "
-                         f"known methods: {', '.join(METHODS)} (and numeric:<scheme>)")
-    if not variant:
-        return module, {}
-    if base != "numeric":
-        raise ValueError(f"method {base!r} has no variants; got {method!r}")
-    if variant not in module.SCHEMES:
-        raise ValueError(f"unknown numeric scheme {variant!r}; known schemes: "
-                         f"{', '.join(module.SCHEMES)}")
-    return module, {"scheme": variant}
-
-
-def _as_expr(expr) -> Expr:
+def _as_expr(expr, point: Mapping | None = None, shapes: Mapping | None = None) -> Expr:
     if isinstance(expr, str):
         return parse(expr)
     if not isinstance(expr, Expr):
-        raise TypeError(f"expected an expression (or grammar text), got {type(expr).__name__}")
+        if callable(expr):  # a Python function: traced at the point's (or given) shapes, cached
+            return traced(expr, point=point, shapes=shapes)
+        raise TypeError(f"expected an expression, grammar text or a Python function, got "
+                        f"{type(expr).__name__}")
     return expr
 
 
@@ -135,6 +104,48 @@ def _check_options(method: str, fn, options: Mapping) -> None:
                             f"{', '.join(known) or 'none'}")
 
 
+class _Checked:
+    """A method's prepared function behind a check of the point against the declared shapes:
+    the names, and each value's shape (values converted as ``clean_point`` does). A dict walk
+    over the variables per call, no graph walk; ``unchecked`` is the method's own function
+    (for ``grad``/``jacobian``/``hessian``, whose points are already cleaned)."""
+
+    __slots__ = ("unchecked", "shapes", "what")
+
+    def __init__(self, unchecked, shapes: dict[str, tuple[int, ...]], what: str):
+        self.unchecked, self.shapes, self.what = unchecked, shapes, what
+
+    def __call__(self, point: Mapping) -> dict:
+        if point.__class__ is not dict and not isinstance(point, Mapping):
+            raise TypeError(f"{self.what}: a point must map variable names to values, got "
+                            f"{type(point).__name__}")
+        clean = None
+        for name, shape in self.shapes.items():
+            try:
+                value = point[name]
+            except KeyError:
+                raise PointError(f"{self.what}: missing variable {name!r}; it was prepared for "
+                                 f"{', '.join(self.shapes) or 'no variables'}") from None
+            cls = value.__class__
+            if (cls is float and not shape) or (cls is np.ndarray and value.shape == shape
+                                                and value.dtype == np.float64):
+                continue  # already clean (the common case: nothing converted)
+            value = _as_value(name, value)
+            given = getattr(value, "shape", ())
+            if given != shape:
+                raise ValueError(f"{self.what}: variable {name!r} has shape {given}, but this "
+                                 f"was prepared for shape {shape}; prepare again with "
+                                 f"shapes={{{name!r}: {given}}} for that shape")
+            if clean is None:
+                clean = dict(point)
+            clean[name] = value
+        if len(point) != len(self.shapes):
+            extra = [k for k in point if k not in self.shapes]
+            raise PointError(f"{self.what}: unexpected variable {extra[0]!r} in the point; it "
+                             f"was prepared for {', '.join(self.shapes) or 'no variables'}")
+        return self.unchecked(point if clean is None else clean)
+
+
 class _Cache(OrderedDict):
     """A small least-recently-used map from a preparation key to a Prepared."""
 
@@ -161,17 +172,19 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
 
     Args:
         kind: "grad", "jacobian" or "hessian".
-        expr: the expression (or its text).
+        expr: the expression, its text, or a Python function (traced at ``shapes``).
         wrt: names to differentiate with respect to (default: all variables).
         shapes: every variable's shape (default: all scalars).
         method: a name from ``METHODS`` or ``numeric:<scheme>``.
         options: passed to the method (e.g. ``step=`` for numeric).
     Returns:
-        a ``Prepared``: call it with points of those shapes, many times.
+        a ``Prepared``: call it with points of those shapes, many times. Each call checks the
+        point's names and shapes (a ValueError naming the variable, the prepared and the given
+        shape) and converts its values as ``grad`` does.
     """
     if kind not in _PREPARE:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(_PREPARE)}")
-    expr = _as_expr(expr)
+    expr = _as_expr(expr, shapes=shapes)
     plan = compile_plan(expr)  # (found by the expression's fingerprint for a rebuilt graph)
     names = plan.variables
     wrt = _wrt(names, wrt)
@@ -180,7 +193,9 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
     options = {**method_options, **options}
     # The expression enters the key by its structural fingerprint: a freshly built, equal
     # graph finds its prepared derivative without a node of it being visited.
-    key = (kind, method, tuple(sorted(options.items())), expr.key, wrt, tuple(shapes.items()))
+    # (The module is in the key too: a method registered again under its name is a new one.)
+    key = (kind, method, module, tuple(sorted(options.items())), expr.key, wrt,
+           tuple(shapes.items()))
 
     def make() -> Prepared:
         out_shape = infer_shapes(plan, shapes)[plan.out]
@@ -189,16 +204,19 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
                              f"shape {out_shape}; use jacobian for array-valued expressions")
         prepare = getattr(module, _PREPARE[kind])
         _check_options(method, prepare, options)
-        return prepare(expr, wrt, shapes, **options)
+        inner = prepare(expr, wrt, shapes, **options)
+        # every point is checked against the shapes it was prepared for, for every method
+        return Prepared(_Checked(inner.fn, shapes, f"prepared {kind} ({method})"), inner.info)
 
     return _cache.fetch(key, make)
 
 
 def _call(kind: str, expr, point: Mapping, method: str, wrt, options: dict):
-    expr = _as_expr(expr)
+    expr = _as_expr(expr, point=point)
     point = clean_point(compile_plan(expr), point)
     shapes = {name: getattr(value, "shape", ()) for name, value in point.items()}
-    return prepared(kind, expr, wrt, shapes, method, **options)(point)
+    # (the point is clean and fits its own shapes: the method's function is called directly)
+    return prepared(kind, expr, wrt, shapes, method, **options).fn.unchecked(point)
 
 
 def grad(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | None = None,
@@ -206,7 +224,8 @@ def grad(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | Non
     """The gradient of a scalar-valued expression at a point.
 
     Args:
-        expr: the expression (or grammar text).
+        expr: the expression, grammar text, or a Python function of named parameters
+            (``dl.trace``: traced once per shapes of the point, cached).
         point: every variable -> float or array.
         method: one of ``METHODS`` (or ``numeric:<scheme>``); default reverse mode.
         wrt: the variables to differentiate with respect to (default: all).
@@ -222,13 +241,15 @@ def grad(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | Non
 
 def jacobian(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | None = None,
              **options) -> dict:
-    """The Jacobian of any expression: {name: array of shape output shape + variable shape}."""
+    """The Jacobian of any expression (or Python function, as in ``grad``): {name: array of
+    shape output shape + variable shape}."""
     return _call("jacobian", expr, point, method, wrt, options)
 
 
 def hessian(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | None = None,
             **options) -> dict:
-    """The Hessian of a scalar expression: {a: {b: array of shape shape(a) + shape(b)}}."""
+    """The Hessian of a scalar expression (or Python function, as in ``grad``): {a: {b: array
+    of shape shape(a) + shape(b)}}."""
     return _call("hessian", expr, point, method, wrt, options)
 
 

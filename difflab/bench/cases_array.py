@@ -103,7 +103,7 @@ def overhead_case(cfg: dict) -> tuple[list[Row], list[Target]]:
         "f: dl.evaluate": lambda: dl.evaluate(f, point),
         "dl.grad reverse": lambda: dl.grad(f, point, method="reverse"),
         "dl.grad forward": lambda: dl.grad(f, point, method="forward"),
-        "prepared reverse (no validation)": lambda: prepared(point),
+        "prepared reverse (names, shapes checked)": lambda: prepared(point),
     }
     samples = interleave(contenders, cfg["repeats"], cfg["min_time"])
     rows = rows_of("10-node scalar", samples, base="f: dl.evaluate", nodes=nodes)

@@ -59,3 +59,10 @@ def toposort(root) -> list:
     order = list(map(seen.__getitem__, sorted(seen)))
     cache["topo"] = order
     return order
+
+
+def _attr_key(attr):
+    """A hashable stand-in for a leaf's payload (arrays hash by shape and bytes)."""
+    if isinstance(attr, np.ndarray):
+        return (attr.shape, attr.tobytes())
+    return attr

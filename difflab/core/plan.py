@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from .expr import Expr, _attr_key, toposort
+from .expr import Expr, toposort
+from .graph import _attr_key
 
 
 @dataclass(frozen=True, eq=False)

@@ -66,15 +66,16 @@ def _is_param(attr) -> bool:
 
 
 def picture(ops, args, attrs, values=None, bars=None, highlight=(), title="",
-            bar_name="adjoint", slots: bool = False) -> Picture:
+            bar_name="adjoint", slots: bool = False, only=None) -> Picture:
     """A picture of a plan-like graph: ``ops``/``args``/``attrs`` per slot (a ``Plan``'s
     fields), optional ``values`` and ``bars`` (cotangents: d out / d slot) per slot;
-    ``slots``: name each box by its slot (v0, v1 ...), as the tape prints them."""
+    ``slots``: name each box by its slot (v0, v1 ...), as the tape prints them; ``only``: the
+    slots to draw (default: all)."""
     boxes, arrows, shown = [], [], set()
     for s, op in enumerate(ops):
         attr = attrs[s]
-        if op == "const" and _is_param(attr):
-            continue  # printed on its op's box
+        if (op == "const" and _is_param(attr)) or (only is not None and s not in only):
+            continue  # (a parameter is printed on its op's box)
         if op == "var":
             lines, kind = [str(attr)], "var"
         elif op == "const":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .graph import Picture
+from .graph import MAX_NODES, Picture, nodes_as_plan, picture, too_large
 from .layout import LINE_H, PAD, box_size, layout
 
 FILL = {"var": "#dbeafe", "const": "#f3f4f6", "op": "#ffffff", "note": "#fef9c3"}
@@ -136,3 +136,10 @@ def to_png(pic: Picture, centres: dict, routes: dict, dpi: int = 110) -> bytes:
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return buf.getvalue()
+
+
+def svg_of_nodes(root) -> str:
+    """SVG of an expression's nodes as built, without values (what Jupyter shows)."""
+    ops, args, attrs = nodes_as_plan(root)
+    return Drawing(too_large(len(ops), "expression") if len(ops) > MAX_NODES else
+                   picture(ops, args, attrs)).svg

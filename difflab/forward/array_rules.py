@@ -20,6 +20,7 @@ from ..core.axes import (
     softmax_weights,
     trailing,
 )
+from .zeros import _times
 
 
 # ---- indexing: the tangent is indexed as the value is ----------------------------------------
@@ -41,7 +42,7 @@ def _reduce_mean_jvp(x, p, y, x_dot, p_dot):
 def _reduce_prod_jvp(x, p, y, x_dot, p_dot):
     # d prod(x) = sum_i x_dot_i * prod_{j != i} x_j (exact where some x_j are 0)
     axes, keepdims = p.value
-    return np.sum(x_dot * exclusive_prod(x, axes), axis=trailing(axes, np.ndim(plain(x))),
+    return np.sum(_times(x_dot, exclusive_prod(x, axes)), axis=trailing(axes, np.ndim(plain(x))),
                   keepdims=keepdims)
 
 
@@ -49,26 +50,29 @@ def _reduce_extremum_jvp(x, p, y, x_dot, p_dot):
     # JAX's rule: the tangent of the elements equal to the result, averaged over the ties
     axes, keepdims = p.value
     weights = extremum_weights(x, y, axes, keepdims)
-    return np.sum(x_dot * weights, axis=trailing(axes, np.ndim(plain(x))), keepdims=keepdims)
+    return np.sum(_times(x_dot, weights), axis=trailing(axes, np.ndim(plain(x))),
+                  keepdims=keepdims)
 
 
 def _logsumexp_jvp(x, p, y, x_dot, p_dot):
     # d logsumexp(x) = sum softmax(x) * x_dot, softmax = exp(x - logsumexp(x))
     axes, keepdims = p.value
     d = np.ndim(plain(x))
-    return np.sum(x_dot * softmax_weights(x, axes), axis=trailing(axes, d), keepdims=keepdims)
+    return np.sum(_times(x_dot, softmax_weights(x, axes)), axis=trailing(axes, d),
+                  keepdims=keepdims)
 
 
 def _softmax_jvp(x, p, y, x_dot, p_dot):
     # d softmax = y * (x_dot - sum(y * x_dot)) along the axis
     axis = trailing((p.value,), np.ndim(plain(x)))
-    return y * (x_dot - np.sum(y * x_dot, axis=axis, keepdims=True))
+    y_x_dot = _times(x_dot, y)
+    return y_x_dot - _times(np.sum(y_x_dot, axis=axis, keepdims=True), y)
 
 
 def _log_softmax_jvp(x, p, y, x_dot, p_dot):
     # d log_softmax = x_dot - sum(softmax * x_dot) along the axis, softmax = exp(y)
     axis = trailing((p.value,), np.ndim(plain(x)))
-    return x_dot - np.sum(np.exp(y) * x_dot, axis=axis, keepdims=True)
+    return x_dot - np.sum(_times(x_dot, np.exp(y)), axis=axis, keepdims=True)
 
 
 # ---- reshaping and joining: linear, the tangent moves as the value does -------------------

@@ -4,9 +4,9 @@ A ``Dual(value, x_dot)`` carries, next to a value ``x``, its tangent ``x_dot = d
 input direction; every operation applies the chain rule as it goes (``y = f(x)`` gets
 ``y_dot = f'(x) x_dot``) with the rules of ``rules.jvp_rules``. Plain Python and NumPy code
 computes with it: operators, ufuncs through ``__array_ufunc__``, and ``np.sum``/``np.where``/...
-through ``__array_function__``. ``derivative(f, x)``, ``jvp(f, primals, tangents)``,
-``gradient(f, x)`` and ``grad_fn(f)`` seed one; ``sin`` ... ``softplus``, ``max``, ``min`` are
-the grammar's functions on floats, arrays and Duals alike.
+through ``__array_function__``. ``derivatives.py`` seeds them (``derivative(f, x)``,
+``jvp``, ``gradient``, ``grad_fn``); ``sin`` ... ``softplus``, ``max``, ``min`` here are the
+grammar's functions on floats, arrays and Duals alike.
 
 Perturbations are *tagged*: every ``derivative``/``jvp`` call takes a fresh, larger tag, and a
 Dual's value may itself be a Dual of an older (smaller) tag. An operation works at the largest
@@ -31,7 +31,8 @@ import numpy as np
 
 from ..core.ops import PRIMAL
 from .dual_arrays import ARRAY_HANDLERS
-from .rules import _ONE, _ZERO, _fit, _shape, _strip, _zeros_like, jvp_rules
+from .rules import jvp_rules
+from .values import _ONE, _ZERO, _fit, _shape, _strip
 
 # ---- Dual numbers -------------------------------------------------------------------------
 _TAGS = itertools.count(1)  # tag 0: Duals made by hand; each derivative/jvp takes a new one
@@ -245,114 +246,6 @@ _ARRAY_FUNCTIONS = {
     np.ones_like: lambda a, *args, **kw: np.ones_like(_strip(a), *args, **kw),
     **ARRAY_HANDLERS,
 }
-
-
-# ---- derivatives of Python functions ------------------------------------------------------
-def _perturbation(y, tag: int):
-    """(value, tangent) of ``y`` along perturbation ``tag``; zero tangent if y does not carry
-    it. Recursion is over nesting levels (a handful), not over a graph."""
-    if y.__class__ is not Dual or y.tag < tag:
-        return y, _zeros_like(y)
-    if y.tag == tag:
-        return y.value, y.x_dot
-    value, value_dot = _perturbation(y.value, tag)  # a newer tag escaped f: keep it outside
-    x_dot, x_dot_dot = _perturbation(y.x_dot, tag)
-    return _dual(value, x_dot, y.tag), _dual(value_dot, x_dot_dot, y.tag)
-
-
-def _plain(v):
-    """A result for the caller: a float for a scalar, a writeable array, or a Dual."""
-    if v.__class__ is Dual:
-        return v
-    if np.ndim(v) == 0:
-        return float(v)
-    v = np.asarray(v)
-    return v if v.flags.writeable else v.copy()
-
-
-def derivative(f: Callable, x):
-    """The derivative of ``f`` at ``x`` by one forward pass (a fresh perturbation tag).
-
-    Args:
-        f: a function of one argument written with operators, NumPy and ``forward.*``
-            functions (it may itself call ``derivative``).
-        x: a float, an array (the tangent is all ones: the elementwise derivative of an
-            elementwise f, or d/dt f(x + t) in general) or a Dual of an outer derivative.
-    Returns:
-        f'(x): a float, an array of f's output shape, or a Dual (nested derivatives).
-    """
-    tag = next(_TAGS)
-    x = _as_number(x)
-    shape = _shape(x)
-    with np.errstate(all="ignore"):
-        y = f(_dual(x, np.ones(shape) if shape else _ONE, tag))
-    return _plain(_perturbation(y, tag)[1])
-
-
-def jvp(f: Callable, primals, tangents):
-    """Value and directional derivative: ``(f(*primals), J_f(primals) @ tangents)``.
-
-    Args:
-        f: a function of ``len(primals)`` arguments (or of one, if ``primals`` is not a tuple
-            or list); it may return a value or a tuple/list of values.
-        primals: the point: a tuple/list of floats, arrays or Duals (or a single one).
-        tangents: the direction, matching ``primals`` (each broadcast to its primal's shape).
-    Returns:
-        (value, tangent), each a tuple/list if f returns one.
-    """
-    single = not isinstance(primals, tuple | list)
-    if single:
-        primals, tangents = (primals,), (tangents,)
-    if not isinstance(tangents, tuple | list) or len(tangents) != len(primals):
-        raise ValueError(f"jvp: {len(primals)} primal(s) need as many tangents, got {tangents!r}")
-    tag = next(_TAGS)
-    args = []
-    for i, (p, t) in enumerate(zip(primals, tangents, strict=True)):
-        p, t = _as_number(p), _as_number(t)
-        if _shape(t) != _shape(p):
-            try:
-                t = np.broadcast_to(t, _shape(p))
-            except ValueError:
-                raise ValueError(f"jvp: tangent {i} has shape {_shape(t)}, its primal "
-                                 f"{_shape(p)}") from None
-        args.append(_dual(p, t, tag))
-    with np.errstate(all="ignore"):
-        y = f(*args)
-    if isinstance(y, tuple | list):
-        pairs = [_perturbation(v, tag) for v in y]
-        return (type(y)(_plain(v) for v, _ in pairs), type(y)(_plain(t) for _, t in pairs))
-    value, tangent = _perturbation(y, tag)
-    return _plain(value), _plain(tangent)
-
-
-def gradient(f: Callable, x):
-    """The gradient of a scalar function of one array: one forward pass per element.
-
-    Args:
-        f: array -> scalar.
-        x: a float or an array of floats.
-    Returns:
-        df/dx with x's shape (a float for a scalar x).
-    """
-    x = _as_number(x)
-    shape = _shape(x)
-    g = np.empty(math.prod(shape))
-    for i in range(g.size):
-        e = np.zeros(g.size)
-        e[i] = 1.0
-        _, t = jvp(f, x, e.reshape(shape) if shape else _ONE)
-        if np.ndim(t) != 0:
-            raise ValueError(f"gradient needs f to return a scalar, got shape {np.shape(t)}")
-        g[i] = t
-    return float(g[0]) if not shape else g.reshape(shape)
-
-
-def grad_fn(f: Callable) -> Callable:
-    """``grad_fn(f)(x) == gradient(f, x)``: the gradient as a function."""
-    def grad_f(x):
-        return gradient(f, x)
-    grad_f.__doc__ = f"The gradient of {getattr(f, '__name__', 'f')} (forward mode)."
-    return grad_f
 
 
 # ---- the grammar's functions on floats, arrays and Duals ----------------------------------

@@ -15,18 +15,25 @@ import numpy as np
 from ..core.expr import Expr
 from ..core.plan import compile_plan, gc_paused
 from ..protocol import Prepared, Shape, shaped
-from .dual import _TAGS, _dual, _perturbation
-from .rules import _ONE
+from .derivatives import _perturbation
+from .dual import _TAGS, _dual
 from .sweep import TANGENT_BUDGET, Sweep
+from .values import _ONE
 
 
 # ---- the protocol -------------------------------------------------------------------------
-def _options(options: dict) -> int | None:
-    unknown = set(options) - {"chunk"}
+def _options(options: dict) -> tuple[int | None, dict]:
+    """(chunk, the budget options) from forward mode's options."""
+    unknown = set(options) - {"chunk", "max_work", "max_memory"}
     if unknown:
-        raise TypeError(f"forward mode takes only the option chunk=; got "
-                        f"{', '.join(sorted(unknown))}")
-    return options.get("chunk")
+        raise TypeError(f"forward mode takes only the options chunk=, max_work=, max_memory=; "
+                        f"got {', '.join(sorted(unknown))}")
+    budget = {k: options[k] for k in ("max_work", "max_memory") if k in options}
+    for k, v in budget.items():
+        if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+            raise ValueError(f"forward: option {k} must be a positive number of floats, "
+                             f"got {v!r}")
+    return options.get("chunk"), budget
 
 
 def _scalar_only(sweep: Sweep, what: str) -> None:
@@ -43,16 +50,18 @@ def prepare(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], **optio
         wrt: the variables to differentiate with respect to.
         shapes: every variable's shape.
         options: ``chunk=`` directions per tangent pass (default: all that fit
-            ``TANGENT_BUDGET`` floats per slot).
+            ``TANGENT_BUDGET`` floats per slot); ``max_work=``, ``max_memory=`` the budget in
+            floats (default ``WORK_BUDGET``, ``MEMORY_BUDGET``: see ``sweep``).
     Returns:
         a ``Prepared``: point -> {name: gradient with the variable's shape}.
     """
-    chunk = _options(options)
+    chunk, budget = _options(options)
     levelled = _level_sweep(expr, wrt, shapes) if chunk is None else None
     if levelled is not None:  # a big, shallow scalar graph: pushed a level at a time
-        return Prepared(levelled.gradient, levelled.info())
+        return Prepared(levelled.gradient, levelled.info())  # (within TANGENT_BUDGET)
     sweep = Sweep(expr, wrt, shapes, chunk)
     _scalar_only(sweep, "gradient")
+    sweep.check_budget("gradient", **budget)
     if sweep.n == 1 and not sweep.lead and not sweep.blocks[0][4]:
         name = sweep.blocks[0][0]  # one scalar input: values and tangent in one fused pass
 
@@ -91,11 +100,13 @@ def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape]
         expr: any expression.
         wrt: the variables to differentiate with respect to.
         shapes: every variable's shape.
-        options: ``chunk=`` as for ``prepare``.
+        options: ``chunk=``, ``max_work=``, ``max_memory=`` as for ``prepare``.
     Returns:
         a ``Prepared``: point -> {name: array of shape output shape + variable shape}.
     """
-    sweep = Sweep(expr, wrt, shapes, _options(options))
+    chunk, budget = _options(options)
+    sweep = Sweep(expr, wrt, shapes, chunk)
+    sweep.check_budget("jacobian", **budget)
     out_shape = sweep.out_shape
 
     def jacobian_at(point: Mapping) -> dict:
@@ -119,12 +130,15 @@ def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
         expr: a scalar-valued expression.
         wrt: the variables to differentiate with respect to.
         shapes: every variable's shape.
-        options: ``chunk=`` for the inner passes.
+        options: ``chunk=`` for the inner passes; ``max_work=``, ``max_memory=`` as for
+            ``prepare`` (the work counts the n outer passes).
     Returns:
         a ``Prepared``: point -> {a: {b: array of shape shape(a) + shape(b)}}.
     """
-    sweep = Sweep(expr, wrt, shapes, _options(options))
+    chunk, budget = _options(options)
+    sweep = Sweep(expr, wrt, shapes, chunk)
     _scalar_only(sweep, "hessian")
+    sweep.check_budget("hessian", outer=sweep.n, result=sweep.n * sweep.n, **budget)
 
     def hessian_at(point: Mapping) -> dict:
         n = sweep.n
@@ -164,7 +178,7 @@ def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None, **options
         expr: the expression.
         point: every variable -> float or array.
         wrt: variable names (default: all).
-        options: ``chunk=``.
+        options: ``chunk=``, ``max_work=``, ``max_memory=``.
     Returns:
         {name: gradient}, each with its variable's shape.
     """

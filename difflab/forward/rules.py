@@ -20,59 +20,35 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..protocol import Shape
 from .array_rules import ARRAY_JVP
+from .values import _ZERO, _strip, _zeros_like
+from .zeros import _finite, _matmul_times, _over, _times
 
 RULE_TABLES = ("jvp_rules",)
-_ZERO = np.float64(0.0)
-_ONE = np.float64(1.0)
-
-
-def _strip(v):
-    """The plain number under every Dual layer (for masks: kinks, ties, zero tests)."""
-    while hasattr(v, "x_dot"):
-        v = v.value
-    return v
-
-
-def _shape(v) -> Shape:
-    return np.shape(_strip(v))
-
-
-def _zeros_like(t):
-    shape = _shape(t)
-    return np.zeros(shape) if shape else _ZERO
-
-
-def _fit(t, shape: Shape):
-    """``t`` spread to ``shape`` (a tangent handed back by a broadcasting op)."""
-    return t if _shape(t) == shape else np.broadcast_to(t, shape)
-
-
 # ---- the rules: (primal args, primal result, tangent args) -> the result's tangent --------
 # Unary: rule(x, y, x_dot); binary: rule(a, b, y, a_dot, b_dot), where the tangent of an
 # argument that does not vary is None (and no zeros are made for it). Factors are computed from
 # primal values and multiplied onto the tangent, so they broadcast over a leading direction axis.
 def _neg_jvp(x, y, x_dot): return -x_dot
-def _sin_jvp(x, y, x_dot): return x_dot * np.cos(x)
-def _cos_jvp(x, y, x_dot): return -x_dot * np.sin(x)
-def _tan_jvp(x, y, x_dot): return x_dot * (1.0 + y * y)              # sec^2 = 1 + tan^2
-def _asin_jvp(x, y, x_dot): return x_dot / np.sqrt(1.0 - x * x)
-def _acos_jvp(x, y, x_dot): return -x_dot / np.sqrt(1.0 - x * x)
-def _atan_jvp(x, y, x_dot): return x_dot / (1.0 + x * x)
-def _sinh_jvp(x, y, x_dot): return x_dot * np.cosh(x)
-def _cosh_jvp(x, y, x_dot): return x_dot * np.sinh(x)
-def _tanh_jvp(x, y, x_dot): return x_dot * (1.0 - y * y)             # 1 - tanh^2
-def _exp_jvp(x, y, x_dot): return x_dot * y                          # d e^x = e^x
-def _log_jvp(x, y, x_dot): return x_dot / x
-def _log1p_jvp(x, y, x_dot): return x_dot / (1.0 + x)
-def _expm1_jvp(x, y, x_dot): return x_dot * (y + 1.0)                # e^x = expm1(x) + 1
-def _sqrt_jvp(x, y, x_dot): return x_dot * (0.5 / y)                 # 1 / (2 sqrt x)
-def _square_jvp(x, y, x_dot): return x_dot * (2.0 * x)
-def _abs_jvp(x, y, x_dot): return x_dot * np.sign(_strip(x))         # sign(0) = 0: d|x| at 0 is 0
-def _sigmoid_jvp(x, y, x_dot): return x_dot * (y * (1.0 - y))        # s' = s (1 - s)
-def _softplus_jvp(x, y, x_dot): return x_dot * -np.expm1(-y)         # sigmoid(x) = 1 - e^-softplus
-def _relu_jvp(x, y, x_dot): return _select(_strip(x) > 0.0, x_dot)   # 0 at the kink, as JAX
+def _sin_jvp(x, y, x_dot): return _times(x_dot, np.cos(x))
+def _cos_jvp(x, y, x_dot): return _times(-x_dot, np.sin(x))
+def _tan_jvp(x, y, x_dot): return _times(x_dot, 1.0 + y * y)            # sec^2 = 1 + tan^2
+def _asin_jvp(x, y, x_dot): return _over(x_dot, np.sqrt(1.0 - x * x))
+def _acos_jvp(x, y, x_dot): return _over(-x_dot, np.sqrt(1.0 - x * x))
+def _atan_jvp(x, y, x_dot): return _over(x_dot, 1.0 + x * x)
+def _sinh_jvp(x, y, x_dot): return _times(x_dot, np.cosh(x))
+def _cosh_jvp(x, y, x_dot): return _times(x_dot, np.sinh(x))
+def _tanh_jvp(x, y, x_dot): return _times(x_dot, 1.0 - y * y)           # 1 - tanh^2
+def _exp_jvp(x, y, x_dot): return _times(x_dot, y)                      # d e^x = e^x
+def _log_jvp(x, y, x_dot): return _over(x_dot, x)
+def _log1p_jvp(x, y, x_dot): return _over(x_dot, 1.0 + x)
+def _expm1_jvp(x, y, x_dot): return _times(x_dot, y + 1.0)              # e^x = expm1(x) + 1
+def _sqrt_jvp(x, y, x_dot): return _times(x_dot, 0.5 / y)               # 1 / (2 sqrt x)
+def _square_jvp(x, y, x_dot): return _times(x_dot, 2.0 * x)
+def _abs_jvp(x, y, x_dot): return _times(x_dot, np.sign(_strip(x)))     # sign(0) = 0: d|x| = 0 at 0
+def _sigmoid_jvp(x, y, x_dot): return _times(x_dot, y * (1.0 - y))      # s' = s (1 - s)
+def _softplus_jvp(x, y, x_dot): return _times(x_dot, -np.expm1(-y))     # sigmoid = 1 - e^-sp
+def _relu_jvp(x, y, x_dot): return _select(_strip(x) > 0.0, x_dot)      # 0 at the kink, as JAX
 
 
 def _sum_jvp(x, y, x_dot):
@@ -109,15 +85,27 @@ def _sub_jvp(a, b, y, a_dot, b_dot):
 
 def _mul_jvp(a, b, y, a_dot, b_dot):
     if b_dot is None:
-        return a_dot * b
-    return b_dot * a if a_dot is None else a_dot * b + b_dot * a
+        return _times(a_dot, b)
+    if a_dot is None:
+        return _times(b_dot, a)
+    if a_dot.__class__ is np.float64 and b_dot.__class__ is np.float64:
+        t = a_dot * b + b_dot * a  # scalars: only a nan can differ from the masked sum
+        if t == t:
+            return t
+    return _times(a_dot, b) + _times(b_dot, a)
 
 
 def _div_jvp(a, b, y, a_dot, b_dot):
     # d(a/b) = (a_dot - b_dot * a/b) / b, with y = a/b
     if b_dot is None:
-        return a_dot / b
-    return -(b_dot * y) / b if a_dot is None else (a_dot - b_dot * y) / b
+        return _over(a_dot, b)
+    if a_dot is None:
+        return -_over(_times(b_dot, y), b)
+    if a_dot.__class__ is np.float64 and b_dot.__class__ is np.float64:
+        t = (a_dot - b_dot * y) / b  # scalars: as for mul
+        if t == t:
+            return t
+    return _over(a_dot - _times(b_dot, y), b)
 
 
 def _pow_jvp(x, p, y, x_dot, p_dot):
@@ -127,14 +115,14 @@ def _pow_jvp(x, p, y, x_dot, p_dot):
     # where x == 0.
     y_dot = None
     if x_dot is not None:
-        y_dot = x_dot * (p * x ** (p - 1.0))  # x is np.float64 or an array: IEEE power
+        y_dot = _times(x_dot, p * x ** (p - 1.0))  # x: np.float64 or an array: IEEE power
     if p_dot is not None:
         xs = _strip(x)
         if xs.__class__ is np.ndarray:
             log_x = np.log(np.where(xs == 0.0, 1.0, x))
         else:
             log_x = np.log(x) if xs != 0.0 else _ZERO
-        t = p_dot * (log_x * y)
+        t = _times(p_dot, log_x * y)
         y_dot = t if y_dot is None else y_dot + t
     return y_dot
 
@@ -157,21 +145,26 @@ def _matmul_jvp(a, b, y, a_dot, b_dot):
     # d(a @ b) = a_dot @ b + a @ b_dot. A leading direction axis in a_dot acts as a row/batch
     # axis of a_dot @ b. With a 1-D b, a @ b_dot would contract the direction axis, so that term
     # is b_dot @ a^T (the same numbers with the directions kept in front).
-    y_dot = None if a_dot is None else a_dot @ b
+    y_dot = None if a_dot is None else _matmul_times(a_dot, b)
     if b_dot is not None:
         if np.ndim(b) == 1:
-            t = b_dot @ (a if np.ndim(a) == 1 else np.swapaxes(a, -1, -2))
-        else:
+            t = _matmul_times(b_dot, a if np.ndim(a) == 1 else np.swapaxes(a, -1, -2))
+        elif _finite(a):
             t = a @ b_dot
+        elif np.ndim(a) == 1:  # a @ b_dot = b_dot^T @ a, the tangent on the left
+            t = _matmul_times(np.swapaxes(b_dot, -1, -2), a)
+        else:                  # a @ b_dot = (b_dot^T @ a^T)^T
+            t = np.swapaxes(_matmul_times(np.swapaxes(b_dot, -1, -2),
+                                          np.swapaxes(a, -1, -2)), -1, -2)
         y_dot = t if y_dot is None else y_dot + t
     return y_dot
 
 
 def _logaddexp_jvp(a, b, y, a_dot, b_dot):
     # d log(e^a + e^b) = e^(a - y) a_dot + e^(b - y) b_dot  (Duals only: softplus, sigmoid)
-    y_dot = None if a_dot is None else a_dot * np.exp(a - y)
+    y_dot = None if a_dot is None else _times(a_dot, np.exp(a - y))
     if b_dot is not None:
-        t = b_dot * np.exp(b - y)
+        t = _times(b_dot, np.exp(b - y))
         y_dot = t if y_dot is None else y_dot + t
     return y_dot
 

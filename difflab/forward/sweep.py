@@ -21,12 +21,27 @@ from ..core.plan import compile_plan, gc_paused
 from ..core.shapes import infer_shapes
 from ..protocol import Shape
 from .dual import relu
-from .rules import _ONE, _ZERO, _fit, _shape, jvp_rules
+from .rules import jvp_rules
+from .values import _ONE, _ZERO, _fit, _shape
 
 # ---- the tangent sweep over a plan --------------------------------------------------------
 TANGENT_BUDGET = 2 ** 22  # floats per slot tangent; more directions are pushed in chunks
 SEED_BUDGET = 2 ** 24     # floats in one pass's seeds: chunk x the inputs those directions hit
 SCALAR_PASSES = 4         # up to this many directions of a scalar expression: one pass each
+MASK_PASSES = 4096        # up to this many passes the work is counted per pass (``_cost``)
+# What one call may cost, checked at prepare time (``Sweep.check_budget``); options
+# ``max_work=`` and ``max_memory=`` raise or lower them. Work: every direction's tangent runs
+# through every slot that depends on a wrt variable, so directions x the floats of one
+# direction's pass (a matmul slot counts its output x the contracted length; a Hessian has n
+# outer passes of that). Measured: 1e8 (elementwise ops, memory-bound) to 3e9 (matmuls)
+# floats a second, so the default is seconds to about half a minute. Memory: the result
+# (directions x output size) and one pass's live tangents.
+WORK_BUDGET = 2 ** 32     # floats of tangent work in one call
+MEMORY_BUDGET = 2 ** 28   # floats held at once (2 GiB)
+
+
+class ForwardTooLarge(ValueError):
+    """The derivative is beyond forward mode's budget: too much work or memory."""
 
 
 def bind_param_rule(rule, param):
@@ -154,12 +169,77 @@ class Sweep:
             peak = alive if alive > peak else peak
             alive -= len(dead.get(s, ()))
         self.steps, self.peak = steps, peak
+        self._cost(order, dead, slot_shapes)
         self.fused = None  # the fused pass of ``derivative``, made on first use
 
         self.var_items = tuple(plan.var_slots.items())
         # Seeds are made once when they are small (all of them hold n * n floats)
         self.seeds = self._seeds(0, self.chunk) if self.chunk >= n else None
         self.chunk_seeds = list(self._chunks()) if n * n <= TANGENT_BUDGET else None
+
+    def _cost(self, order: list, dead: dict, slot_shapes: list[Shape]) -> None:
+        """``work``: the floats of tangent one call pushes - at each slot (and seed), the
+        directions of the passes that reach it times its size (a matmul: times the contracted
+        length); ``peak_floats``: the floats of one direction's tangents alive at once. The
+        passes reaching a slot are a bitmask (OR of its arguments'); beyond ``MASK_PASSES``
+        passes every direction is counted at every slot (an upper bound)."""
+        ops, args, chunk, n = self.plan.ops, self.plan.args, self.chunk, self.n
+        exact = -(-n // chunk) <= MASK_PASSES
+        reach = {}  # slot -> the passes reaching it, while its tangent is alive
+        work = floats = 0
+        for _, slot, off, size, _ in self.blocks:
+            first, end = off // chunk, (off + size - 1) // chunk + 1
+            reach[slot] = ((1 << (end - first)) - 1) << first if exact else 0
+            work += (builtins.min((end - first) * chunk, n) if exact else n) * size
+            floats += size
+        peak = floats
+        for s in order:
+            a, size = args[s], math.prod(slot_shapes[s])
+            k = n
+            if exact:
+                bits = reach.get(a[0], 0) | reach.get(a[-1], 0)
+                reach[s] = bits
+                k = builtins.min(bits.bit_count() * chunk, n)
+            work += k * size * (slot_shapes[a[0]][-1] if ops[s] == "matmul" else 1)
+            floats += size
+            peak = floats if floats > peak else peak
+            for d in dead.get(s, ()):
+                floats -= math.prod(slot_shapes[d])
+                reach.pop(d, None)
+        self.work, self.peak_floats = work, peak
+
+    def check_budget(self, what: str, outer: int = 1, result: int | None = None,
+                     max_work: float | None = None, max_memory: float | None = None) -> None:
+        """Refuse, before any pass runs, a derivative beyond the budget.
+
+        Args:
+            what: "gradient", "jacobian" or "hessian" (for the message).
+            outer: passes of the whole sweep (a Hessian's n outer directions).
+            result: floats in the result (default: directions x output size).
+            max_work, max_memory: the budgets (default ``WORK_BUDGET``, ``MEMORY_BUDGET``).
+        Raises:
+            ForwardTooLarge: with the numbers and the option that raises the budget.
+        """
+        max_work = WORK_BUDGET if max_work is None else max_work
+        max_memory = MEMORY_BUDGET if max_memory is None else max_memory
+        work = self.work * outer
+        if work > max_work:
+            outer = f" per outer pass x {outer:,} outer passes = {work:.3g}" if outer > 1 else ""
+            raise ForwardTooLarge(
+                f"forward {what} too large: its {self.n:,} directions push {self.work:.3g} "
+                f"floats of tangent through the slots they reach{outer}, over the budget of "
+                f"{max_work:.3g}; pass max_work= to raise it"
+                + (", or use reverse mode (one sweep for a gradient)" if what == "gradient"
+                   else ""))
+        result = self.n * math.prod(self.out_shape) if result is None else result
+        live = self.chunk * self.peak_floats
+        if result + live > max_memory:
+            raise ForwardTooLarge(
+                f"forward {what} too large: it holds {result + live:.3g} floats at once "
+                f"({result:.3g} in the result, {live:.3g} in live tangents), "
+                f"{(result + live) * 8 / 2 ** 30:,.1f} GiB, over the budget of "
+                f"{max_memory:.3g} floats; pass max_memory= to raise it"
+                + (" (or chunk= to push fewer directions at once)" if live > result else ""))
 
     def _broadcasting(self, op: str, sa: Shape, sb: Shape, out: Shape):
         """The binary rule, wrapped in a ``_Broadcast`` where the operands' shapes differ."""

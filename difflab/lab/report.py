@@ -8,6 +8,14 @@ method, so a row can be compared with the next; its title says which (``Section.
 {method: {column title: text}}). A cell a section leaves empty for a method it ran carries the
 section's reason; a method the experiment did not run says so. Files are written atomically;
 a study whose section fails is reported as such, and the rest of the report is still written.
+
+A run records its study (meta.json ``study``: difflab's study name, a module, or the path of
+a study file); a run of an experiment file that uses a study of another name (``STUDY =
+"accuracy"`` in ``my_accuracy.py``) gets a section titled with the experiment's name too, and
+its figures in a directory of their own, so it sits beside the study's own section.
+
+The report's first line says which sections come from quick runs (``--quick``: smoke-test
+sizes, not measurements to quote).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .store import atomic_write, load, load_meta, writable_dir
+from .study import load_study
 
 BASE_METHODS = ("symbolic", "numeric", "forward", "reverse", "jax")
 
@@ -98,13 +107,34 @@ def build_section(run_path: Path, figdir: Path) -> Section:
     meta = load_meta(run_path)
     name = meta.get("experiment", run_path.name)
     try:
-        study = importlib.import_module(f"difflab.studies.{name}")
-        return study.section(load(run_path), meta.get("config", {}), figdir)
+        spec = meta.get("study")
+        study = load_study(spec)[0] if spec else \
+            importlib.import_module(f"difflab.studies.{name}")
+        own = getattr(study, "NAME", name) == name
+        if not own:  # another experiment of the same study: figures of its own
+            figdir = Path(figdir) / name
+            figdir.mkdir(parents=True, exist_ok=True)
+        section = study.section(load(run_path), meta.get("config", {}), figdir)
+        if not own:
+            section.title = f"{section.title} ({name})"
+        return section
     except Exception as err:  # one broken section must not lose the others
         tb = traceback.format_exc(limit=3)
         return Section(name, name, "", [], pd.DataFrame(),
                        f"The section could not be built: {type(err).__name__}: {err}\n\n"
                        f"```\n{tb}```")
+
+
+def quick_line(metas: list[dict]) -> str:
+    """The report's first line: its title, and which sections come from quick runs."""
+    quick = [str(m.get("experiment", "?")) for m in metas if m.get("quick")]
+    what = "smoke-test sizes, not measurements to quote"
+    if not quick:
+        return "difflab report"
+    if len(quick) == len(metas):
+        return f"difflab report — every section from quick runs ({what})"
+    return (f"difflab report — from quick runs ({what}): {', '.join(quick)}; the other "
+            f"sections from full runs")
 
 
 def _environment(metas: list[dict]) -> list[tuple[str, str]]:
@@ -169,7 +199,8 @@ def write_report(runs: list[str | Path] | None = None, out: str | Path = "report
     env = _environment([m for m, _ in pairs])
     summary = _summary(sections)
 
-    md = ["# difflab report", "",
+    headline = quick_line([m for m, _ in pairs])
+    md = [f"# {headline}", "",
           "Every number below was measured by the runs listed in the environment block; "
           "`make report` rebuilds it.", "", "## Summary", "", SUMMARY_NOTE, "",
           markdown_table(summary), "",
@@ -180,7 +211,7 @@ def write_report(runs: list[str | Path] | None = None, out: str | Path = "report
             "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;"
             "padding:2px 6px}img{max-width:100%}pre{background:#f6f6f6;padding:8px;"
             "overflow-x:auto;font-size:85%}</style></head><body>",
-            "<h1>difflab report</h1>", "<h2>Summary</h2>",
+            f"<h1>{html.escape(headline)}</h1>", "<h2>Summary</h2>",
             f"<p>{html.escape(SUMMARY_NOTE)}</p>",
             summary.to_html(index=False, na_rep=""), "<h2>Environment</h2><table>",
             *[f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in env],

@@ -23,8 +23,9 @@ records the same cells with the same outcomes as one on the local worker. Rows a
 as cells finish, by this process only.
 
 One failing cell never stops the sweep: every failure is a row with its outcome. What cannot
-be a cell at all — an unknown method, problem or size parameter — stops the sweep before its
-first cell, with a message naming it (``validate.check_cells``).
+be a cell at all — an unknown method, problem or size parameter, or a registered method that
+a worker process cannot import — stops the sweep before its first cell, with a message naming
+it (``validate.check_cells``, ``method_table.portable_error``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import warnings
 from collections import Counter
 from collections.abc import Iterable
 
+from ..method_table import portable_error
 from . import executors
 from .cell import Cell, first_dominating
 from .execute import Settings
@@ -106,6 +108,11 @@ def run_sweep(cells: Iterable[Cell], run: Run, settings: Settings | None = None,
     if own:
         chosen = executors.Local(worker) if (worker is not None or isolate) \
             else executors.InProcess()
+    if not isinstance(chosen, executors.InProcess):  # a registered method a worker cannot get
+        for method in dict.fromkeys(c.method for c in todo):
+            reason = portable_error(method)
+            if reason:
+                raise ValueError(f"run {run.path}: {reason}")
     if timing is None:
         timing = repeats > 1 or any(c.rep for c in cells)
     if timing and todo:

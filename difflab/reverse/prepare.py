@@ -71,6 +71,10 @@ def _level_program(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape]):
         return None if levelled is None else compile_levels(levelled, tuple(wrt))
 
 
+JACOBIAN_WORK = 2 ** 32    # floats one Jacobian's sweeps may touch: outputs x every slot's size
+JACOBIAN_MEMORY = 2 ** 28  # floats of one Jacobian's result: outputs x inputs (2 GiB)
+
+
 def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
                      **options) -> Prepared:
     """The Jacobian: one forward pass, then one backward sweep per output element.
@@ -89,6 +93,16 @@ def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape]
     m = math.prod(out_shape)
     results = [(name, plan.var_slots[name], program.shapes[plan.var_slots[name]])
                for name in program.wrt]
+    # The budget: m sweeps over every slot's floats, and an m x inputs result
+    work = m * sum(math.prod(shape) for shape in program.shapes)
+    held = m * sum(math.prod(shape) for _, _, shape in results)
+    if work > JACOBIAN_WORK or held > JACOBIAN_MEMORY:
+        raise ValueError(f"reverse jacobian too large: {m:,} output elements, one backward "
+                         f"sweep each: {work:.3g} floats of work (budget JACOBIAN_WORK = "
+                         f"{JACOBIAN_WORK:.3g}) and {held:.3g} floats of result (budget "
+                         f"JACOBIAN_MEMORY = {JACOBIAN_MEMORY:.3g}); raise them in "
+                         f"difflab.reverse.prepare, or use forward mode if there are fewer "
+                         f"inputs than outputs")
 
     def jacobian(point: Mapping) -> dict:
         jac = {name: np.zeros((m, *shape)) for name, _, shape in results}

@@ -135,22 +135,28 @@ class Tape:
         return _draw(self, self.bars, title="tape" if self.bars is None else
                      "tape after the backward sweep", engine=engine)
 
-    def draw_steps(self, seed=None, engine: str = "auto") -> list:
+    def draw_steps(self, seed=None, engine: str = "auto", frontier: bool = False) -> list:
         """One picture per step of the backward sweep: the slot being processed highlighted,
-        and every cotangent received so far (the output's seed first)."""
+        and every cotangent received so far (the output's seed first). ``frontier``: draw only
+        the slots that hold a cotangent and the arguments of the one being processed (the
+        part of the graph the sweep has reached), not the whole tape."""
         self.backward(seed, trace=True)
         plan = self.program.plan
         bars: list = [None] * plan.size
         bars[plan.out] = self.seed
+        def reached(slot):
+            return {s for s, b in enumerate(bars) if b is not None} | set(plan.args[slot]) \
+                if frontier else None
+
         pictures = [_draw(self, list(bars), (plan.out,), "seed: the output's cotangent",
-                          engine)]
+                          engine, reached(plan.out))]
         for step in self.steps:
             for a, bar in zip(step.args, step.arg_bars, strict=True):
                 if bar is not None:
                     bars[a] = bar if bars[a] is None else bars[a] + bar
             pictures.append(_draw(self, list(bars), (step.slot,),
                                   f"step {len(pictures)}: v{step.slot} = {step.op} sends its "
-                                  f"cotangent on", engine))
+                                  f"cotangent on", engine, reached(step.slot)))
         return pictures
 
     def _repr_svg_(self) -> str:
@@ -185,7 +191,7 @@ def _wrt_names(expr: Expr, wrt) -> tuple[str, ...]:
     return tuple(wrt)
 
 
-def _draw(tape: Tape, bars, highlight=(), title="", engine="auto"):
+def _draw(tape: Tape, bars, highlight=(), title="", engine="auto", only=None):
     """A picture of the tape: every slot's value and the cotangents in ``bars``."""
     from ..draw.graph import MAX_NODES, picture, too_large  # (pictures load on first use)
     from ..draw.svg import Drawing
@@ -194,4 +200,4 @@ def _draw(tape: Tape, bars, highlight=(), title="", engine="auto"):
     if plan.size > MAX_NODES:
         return Drawing(too_large(plan.size, "tape"), engine)
     return Drawing(picture(plan.ops, plan.args, plan.attrs, tape.values, bars, highlight,
-                           title, bar_name="bar", slots=True), engine)
+                           title, bar_name="bar", slots=True, only=only), engine)
