@@ -16,8 +16,8 @@ CONFIG = {
     "text_n": 4,               # print l_n, d l_n/dx and the simplified form for n <= this
     "table_n": [1, 2, 3, 4, 10, 11, 12, 13],   # rows of the table (and the largest n)
     "repeats": 6,              # passes timing the evaluations: medians of 6 (interval 97%)
-    "min_time": 0.002,         # timing of one evaluation: least time of a batch, batches,
-    "samples": 3,              # seconds per measurement
+    "min_time": 0.0005,        # timing of one evaluation: least time of a batch (short: a
+    "samples": 9,              # loaded machine preempts long ones), batches, seconds
     "max_time": 0.05,
 }
 QUICK = {

@@ -14,9 +14,9 @@ CONFIG = {
     "isolate": True,       # cells in a worker process with hard limits
     "time_limit": 30.0,    # seconds per cell
     "repeats": 6,          # passes over all cells: each time is a median of 6 (interval 97%)
-    "min_time": 0.005,     # timing of one repeat: least time of a batch, batches, seconds
-    "samples": 3,
-    "max_time": 0.1,
+    "min_time": 0.0005,    # timing of one repeat: least time of a batch (short: a loaded
+    "samples": 9,          # machine preempts long ones), batches, seconds
+    "max_time": 0.05,
 }
 QUICK = {
     "product": 1024,

@@ -3,8 +3,9 @@ how does its cost grow with width and depth, and does each train a network ident
 
 Cost sweep: mlp_loss (tanh, batch 16, 4 inputs, 2 outputs) over widths at depth 2 and depths at
 width 16, every method, checked against a NumPy backward pass written by hand, each cell timed
-in 6 repeats; a cell over the time limit stops that method for larger sizes. Training: y = sin x on 24 seeded points, a
-1-8-1 tanh network, 100 steps of SGD, momentum and Adam with each method's gradients.
+in 6 repeats; a cell over the time limit stops that method for larger sizes. Training: y = sin x
+on 24 seeded points, a 1-8-1 tanh network, 100 steps of SGD, momentum and Adam with each
+method's gradients.
 """
 
 CONFIG = {
@@ -21,7 +22,9 @@ CONFIG = {
     # Per cell, incl. preparing: generous beside the 5 s SymPy takes for width 4 on a loaded
     # machine (a fresh worker has imported SymPy before its first cell).
     "time_limit": 20.0, "isolate": True,
-    "repeats": 6, "min_time": 0.005, "samples": 3, "max_time": 0.1,
+    # one repeat: the fastest of 9 batches of >= 0.5 ms (short: a loaded machine preempts
+    # long ones), 0.1 s at most
+    "repeats": 6, "min_time": 0.0005, "samples": 9, "max_time": 0.1,
     "train_methods": ["reverse", "jax", "forward", "symbolic", "numeric"],
     "train_width": 8, "train_depth": 1, "train_batch": 24, "train_steps": 100,
     "optimizers": {"sgd": 0.1, "momentum": 0.02, "adam": 0.02},

@@ -87,6 +87,13 @@ def _child_memory():
     child.wait()
 
 
+def noting_sympy(kind, expr, wrt, shapes, method, **options) -> Prepared:
+    """``prepared``, its info saying whether SymPy was loaded before this cell prepared."""
+    loaded = "sympy" in sys.modules
+    result = prepared(kind, expr, wrt, shapes, method, **options)
+    return Prepared(result, {**getattr(result, "info", {}), "sympy_before": loaded})
+
+
 def prepared(kind, expr, wrt, shapes, method, **options) -> Prepared:
     """``difflab.api.prepared`` with fake methods for the behaviours under test."""
     if not method.startswith("fake:"):

@@ -308,8 +308,10 @@ def test_a_registered_method_in_an_accuracy_run_and_its_section(mine, tmp_path, 
     report = (tmp_path / "report" / "report.md").read_text()
     assert report.splitlines()[0].startswith("# difflab report — every section from quick runs")
     assert "## Accuracy against the 50-digit truth (my_accuracy)" in report
-    table_rows = [line for line in report.splitlines() if line.startswith("| fixed_central |")]
-    assert len(table_rows) == 1 and "| 1 | 1 | 0 | 0 |" in table_rows[0]
+    rows = [line for line in report.splitlines() if line.startswith("| fixed_central |")]
+    # the summary's accuracy over the same cells as every method, then the section's table
+    assert len(rows) == 2 and ", squire_trapp)" in rows[0]
+    assert "| 1 | 1 | 0 | 0 |" in rows[1]
     assert (tmp_path / "report" / "figures" / "my_accuracy" / "accuracy.png").stat().st_size
 
 

@@ -14,8 +14,8 @@ import pytest
 import sympy
 
 from difflab.lab import load
-from difflab.lab.intervals import fmt
 from difflab.lab.experiments import load_config, run_experiment
+from difflab.lab.intervals import fmt
 from difflab.lab.problems import get_problem
 from difflab.studies import cost_vs_inputs, expression_swell, jacobian_shape
 

@@ -18,7 +18,9 @@ being retried silently by the scheduler (a remote scheduler keeps its own settin
 Dask workers must be able to start child processes: a LocalCluster's are started
 non-daemonic here; a remote cluster's workers need ``DASK_DISTRIBUTED__WORKER__DAEMON=False``
 in their environment, and ``DaskExecutor`` refuses a cluster whose workers are daemonic,
-saying so, before any cell runs. Install with ``pip install 'difflab[cluster]'``.
+saying so, before any cell runs. Methods registered in the driver (``register_method``) go
+with every task (``method_table.exported``) and are installed in the Dask worker before its
+cell worker starts. Install with ``pip install 'difflab[cluster]'``.
 """
 
 from __future__ import annotations
@@ -31,39 +33,43 @@ import time
 import uuid
 from collections import Counter
 
+from .. import method_table
 from .cell import Cell
 from .execute import Settings
 from .executors import Executor
 from .worker import Worker
 
 # ---- on the Dask worker ---------------------------------------------------------------------
-_idle: list[Worker] = []        # this Dask worker process's cell workers between tasks
+_idle: list[tuple[tuple, Worker]] = []   # this Dask worker's cell workers between tasks
 _idle_lock = threading.Lock()
 
 
-def _acquire(settings: Settings) -> Worker:
+def _acquire(key: tuple, settings: Settings) -> Worker:
     with _idle_lock:
-        for i, worker in enumerate(_idle):
-            if worker.settings == settings:
-                return _idle.pop(i)
+        for i, (kept, _) in enumerate(_idle):
+            if kept == key:
+                return _idle.pop(i)[1]
         if _idle:  # a cell worker of another sweep: one interpreter less to keep
-            _idle.pop(0).stop()
+            _idle.pop(0)[1].stop()
     return Worker(settings)
 
 
-def _release(worker: Worker) -> None:
+def _release(key: tuple, worker: Worker) -> None:
     with _idle_lock:
-        _idle.append(worker)
+        _idle.append((key, worker))
 
 
-def run_cell(cell: Cell, settings: Settings) -> dict:
+def run_cell(cell: Cell, settings: Settings, methods: tuple = ()) -> dict:
     """The Dask task: ``cell``'s row, measured in an isolated worker process under
-    ``settings``' limits (a worker kept from the previous task when the settings match)."""
-    worker = _acquire(settings)
+    ``settings``' limits (a worker kept from the previous task when the settings and the
+    driver's registered ``methods`` match)."""
+    method_table.install(methods)
+    key = (settings, methods)
+    worker = _acquire(key, settings)
     try:
         row = worker.run(cell)
     finally:
-        _release(worker)
+        _release(key, worker)
     try:
         from distributed import get_worker
 
@@ -80,7 +86,7 @@ def stop_cell_workers() -> int:
     with _idle_lock:
         stopped = len(_idle)
         while _idle:
-            _idle.pop().stop()
+            _idle.pop()[1].stop()
     return stopped
 
 
@@ -173,7 +179,8 @@ class DaskExecutor(Executor):
             return 1
 
     def submit(self, cell: Cell, settings: Settings, losses: tuple[str, ...] = ()) -> None:
-        future = self.client.submit(run_cell, cell, settings, pure=False,
+        future = self.client.submit(run_cell, cell, settings, method_table.exported(),
+                                    pure=False,
                                     key=f"difflab-{cell.cell_id}-{uuid.uuid4().hex[:8]}")
         self._futures[future] = (cell, settings, losses)
 

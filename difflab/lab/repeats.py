@@ -6,7 +6,8 @@ passes over the cells, each repeat a row with its ``rep``). Within a repeat the 
 derivative is timed in batches (``timing.measure``); the repeat's figure is its fastest batch
 (``time_min``: other processes only ever add time). Across repeats, ``per_cell`` gives each
 cell the median of those figures and the order-statistics interval of that median
-(``intervals.median_interval``), and keeps the repeats themselves (``samples``) so a derived
+(``intervals.timing_interval``: at least ±5%, the machine's drift between runs), and keeps
+the repeats themselves (``samples``) so a derived
 figure — a slope, a crossover, a ratio — can be bootstrapped over them
 (``intervals.bootstrap``).
 
@@ -21,7 +22,15 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .intervals import DEFAULT_REPEATS, N_BOOT, Interval, bootstrap, median_interval, order_ranks
+from .intervals import (
+    DEFAULT_REPEATS,
+    DRIFT,
+    N_BOOT,
+    Interval,
+    bootstrap,
+    order_ranks,
+    timing_interval,
+)
 
 __all__ = ["DEFAULT_REPEATS", "per_cell", "interval_of", "bootstrap_cells", "cut_short",
            "limit_note", "repeats_of", "how_measured"]
@@ -66,7 +75,7 @@ def per_cell(df: pd.DataFrame, value: str = "time_min", keys: Sequence[str] | No
     for name, group in d.groupby(keys, sort=False, dropna=False):
         name = name if isinstance(name, tuple) else (name,)
         samples = group[value].astype(float).to_numpy()
-        iv = median_interval(samples)
+        iv = timing_interval(samples)
         rows.append({**dict(zip(keys, name, strict=True)), "median": iv.value, "lo": iv.lo,
                      "hi": iv.hi, "n_rep": iv.n, "coverage": iv.coverage,
                      "samples": samples})
@@ -81,8 +90,8 @@ def interval_of(line) -> Interval:
 
 def bootstrap_cells(statistic, lines: pd.DataFrame) -> Interval:
     """``statistic(medians)`` of the ``per_cell`` lines (in their order), with its bootstrap
-    interval over the repeats."""
-    return bootstrap(statistic, list(lines["samples"]))
+    interval over the repeats (each cell's drift between runs, ±``DRIFT``, drawn too)."""
+    return bootstrap(statistic, list(lines["samples"]), drift=DRIFT)
 
 
 def how_measured(n_rep: Sequence[int], what: str = "each repeat's fastest batch",
@@ -100,9 +109,11 @@ def how_measured(n_rep: Sequence[int], what: str = "each repeat's fastest batch"
     return (f"({times}: the median over {count} repeats of {what}, the repeats interleaved "
             f"across all cells so a drift of the machine hits every cell alike. In "
             f"parentheses: for a median, the order-statistics interval of its repeats "
-            f"({ranks} of {hi}, coverage {cover:.1%}{short}); for ratios, slopes and "
-            f"crossovers, the central 95% of a bootstrap over the repeats ({N_BOOT} "
-            f"resamples). Numbers are printed to the digits their interval supports"
+            f"({ranks} of {hi}, coverage {cover:.1%}{short}), widened to at least "
+            f"±{DRIFT:.0%} of the median for the machine's drift between runs; for ratios, "
+            f"slopes and crossovers, the central 95% of a bootstrap over the repeats ({N_BOOT} "
+            f"resamples, each cell's ±{DRIFT:.0%} drawn too). Numbers are printed to the "
+            f"digits their interval supports"
             f"{'; ' + note if note else ''}.)")
 
 

@@ -256,18 +256,28 @@ def findings(df: pd.DataFrame) -> str:
 
 
 def summary(df: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """The report's top table: one accuracy phrase per base method (numeric = its default)."""
+    """The report's top table: one accuracy phrase per method that is not a scheme variant
+    (``numeric`` is the adaptive default; the peers count), every one over the same cells."""
+    points = df.drop_duplicates(["problem", "seed"])
+    column = (f"accuracy: median rho (worst) over the scalar suite, "
+              f"{points['problem'].nunique()} functions at {len(points)} points")
     out = {}
-    for method in ("symbolic", "numeric", "forward", "reverse", "jax"):
-        name = method if method in set(df["method"]) else \
-            ("numeric:central4" if method == "numeric" else None)
-        d = df[(df["method"] == name) & df["max_rho"].notna()] if name else df.iloc[:0]
+    for method in dict.fromkeys(df["method"]):
+        if ":" in method:
+            continue
+        d = df[(df["method"] == method) & df["max_rho"].notna()]
         if d.empty:
+            outcomes = df[df["method"] == method]["outcome"].value_counts()
+            out[method] = {column: "— (" + ", ".join(f"{n} {o}" for o, n in outcomes.items())
+                           + ")"}
             continue
         rho = d["max_rho"].astype(float)
         finite = rho[np.isfinite(rho)]
-        out[method] = {"accuracy": f"median rho {_sci(np.median(finite))}, worst "
-                                   f"{_sci(rho.max())} ({d.loc[rho.idxmax(), 'problem']})"}
+        short = len(d) < len(points)
+        out[method] = {column: f"{_sci(np.median(finite))} ({_sci(rho.max())}, "
+                               f"{d.loc[rho.idxmax(), 'problem']})"
+                               + (f"; {len(points) - len(d)} cells without a result"
+                                  if short else "")}
     return out
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..lab.intervals import NAN, Interval, bootstrap, fmt, median_interval
+from ..lab.intervals import DRIFT, NAN, Interval, bootstrap, fmt, timing_interval
 from ..lab.repeats import how_measured, limit_note
 
 METHODS = ("numeric", "forward", "reverse", "symbolic", "jax")
@@ -61,7 +61,7 @@ def baselines(df: pd.DataFrame) -> pd.DataFrame:
                           "numeric_evaluations") if c in b]
     out = out.join(b.groupby("n")[counts].first())
     out["f_evaluator"] = _f_evaluator(b)
-    stats = {n: median_interval(f.xs(n, level=0)) for n in out.index}
+    stats = {n: timing_interval(f.xs(n, level=0)) for n in out.index}
     out["f_min"] = [stats[n].value for n in out.index]
     out["f_lo"] = [stats[n].lo for n in out.index]
     out["f_hi"] = [stats[n].hi for n in out.index]
@@ -90,7 +90,7 @@ def measured(df: pd.DataFrame) -> pd.DataFrame:
     d["ratio"] = np.where(d["method"] == "jax", d["t"] / f_jit, d["t"] / f_here)
     rows = []
     for (method, n), g in d.groupby(["method", "n"]):
-        t, r = median_interval(g["t"]), median_interval(g["ratio"])
+        t, r = timing_interval(g["t"]), timing_interval(g["ratio"])
         prep = g["prepare_s"].dropna() if "prepare_s" in g else []
         rows.append({"method": method, "n": n, "t": t.value, "t_lo": t.lo, "t_hi": t.hi,
                      "ratio": r.value, "ratio_lo": r.lo, "ratio_hi": r.hi, "n_rep": t.n,
@@ -130,7 +130,7 @@ def slope_interval(lines: pd.DataFrame, column: str, fit_from: int,
     if len(chosen) < 2:
         return NAN
     n = chosen["n"].to_numpy(dtype=float)
-    return bootstrap(lambda med: _fit(n, med), list(chosen[f"{column}_samples"]))
+    return bootstrap(lambda med: _fit(n, med), list(chosen[f"{column}_samples"]), drift=DRIFT)
 
 
 def op_counts(df: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..lab.intervals import fmt, median_interval
+from ..lab.intervals import fmt, timing_interval
 from ..lab.repeats import how_measured
 
 BASE_COLORS = {"sin": "#1b9e77", "tanh": "#d95f02", "exp": "#7570b3", "sigmoid": "#e7298a",
@@ -45,7 +45,7 @@ def _collapse(d: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     for column in TIMES:
         if column not in d:
             continue
-        stats = {(k if isinstance(k, tuple) else (k,)): median_interval(
+        stats = {(k if isinstance(k, tuple) else (k,)): timing_interval(
             g[column].dropna().astype(float)) for k, g in d.groupby(keys)}
         index = list(first[keys].itertuples(index=False, name=None))
         first[column] = [stats[k].value for k in index]
@@ -324,14 +324,15 @@ def _baydin_block(lg: pd.DataFrame, config: dict) -> str:
 
 
 def summary(df: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """The report's top table: the symbolic method's limit, reverse mode's tape growth."""
+    """The report's top table: the size of the same derivative, d l_n/dx of the logistic map
+    at its largest n, as the symbolic method builds it and as reverse mode's tape."""
     lg = logistic(df)
     top = int(lg.index.max())
     r = lg.loc[top]
-    out = {"reverse": {"limits": f"tape linear in depth ({int(r['tape_length'])} entries "
-                                 f"for l_{top})"}}
-    if pd.notna(r.get("sym_raw_ops")):
-        out["symbolic"] = {"limits": f"derivative tree of l_{top}: "
-                                     f"{float(r['sym_raw_ops']):.2g} ops "
-                                     f"({int(r['sym_cse_ops'])} after CSE)"}
+    column = f"size of d l_{top}/dx (logistic map, n = {top}): operations or tape entries"
+    out = {"reverse": {column: f"tape of {int(r['tape_length'])} entries (linear in n)"}}
+    out["symbolic"] = {column: f"{float(r['sym_raw_ops']):.2g} ops as a tree, "
+                               f"{int(r['sym_cse_ops'])} after CSE"} \
+        if pd.notna(r.get("sym_raw_ops")) else \
+        {column: f"— ({r.get('message') or 'refused by the symbolic method'})"}
     return out

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..lab import Cell, Run, Settings, run_sweep
-from ..lab.intervals import NAN, Interval, bootstrap, fmt
+from ..lab.intervals import DRIFT, NAN, Interval, bootstrap, fmt
 from ..lab.repeats import how_measured, limit_note, per_cell, repeats_of
 
 NAME = "hessian"
@@ -120,7 +120,8 @@ def slope_interval(df: pd.DataFrame, method: str, n_min: int = 8) -> Interval:
     if len(f) < 2:
         return NAN
     logn = np.log(f["n_inputs"].to_numpy(dtype=float))
-    return bootstrap(lambda med: float(np.polyfit(logn, np.log(med), 1)[0]), list(f["samples"]))
+    return bootstrap(lambda med: float(np.polyfit(logn, np.log(med), 1)[0]), list(f["samples"]),
+                     drift=DRIFT)
 
 
 def slope(df: pd.DataFrame, method: str, n_min: int = 8) -> float:

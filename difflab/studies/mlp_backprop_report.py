@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..lab.intervals import bootstrap, fmt, median_interval
+from ..lab.intervals import DRIFT, bootstrap, fmt, timing_interval
 from ..lab.repeats import how_measured, limit_note
 from .mlp_reference import n_parameters
 
@@ -61,9 +61,9 @@ def _ok(rows: pd.DataFrame, method: str, axis: str) -> pd.DataFrame:
     mine = rows[(rows["method"] == method) & (rows["outcome"] == "ok")]
     out = []
     for size, g in mine.groupby(column):
-        t = median_interval(g["time_min"].astype(float))
+        t = timing_interval(g["time_min"].astype(float))
         f = _col(g, "f_min").astype(float)
-        ratio = median_interval(g["time_min"].astype(float) / f)
+        ratio = timing_interval(g["time_min"].astype(float) / f)
         out.append({column: size, "t": t.value, "t_lo": t.lo, "t_hi": t.hi, "n_rep": t.n,
                     "f": float(np.nanmedian(f)) if f.notna().any() else np.nan,
                     "ratio": ratio.value, "ratio_lo": ratio.lo, "ratio_hi": ratio.hi,
@@ -190,7 +190,7 @@ def _steps(train: pd.DataFrame) -> dict[str, np.ndarray]:
 def step_times(train: pd.DataFrame) -> dict[str, object]:
     """{method: Interval of its training gradient's ms per step}: the median over every step
     of its runs, with the order-statistics interval over the steps."""
-    return {m: median_interval(s).scaled(1e3) for m, s in _steps(train).items()}
+    return {m: timing_interval(s).scaled(1e3) for m, s in _steps(train).items()}
 
 
 def step_figure(train: pd.DataFrame, config: dict, path: Path) -> Path:
@@ -258,7 +258,7 @@ def table(sweeps: dict, train: pd.DataFrame, config: dict) -> pd.DataFrame:
 
 def _quotient(a_samples, b_samples, unit: str = "") -> str:
     """median(b) / median(a) with its bootstrap interval over both sets of repeats."""
-    iv = bootstrap(lambda med: med[1] / med[0], [a_samples, b_samples])
+    iv = bootstrap(lambda med: med[1] / med[0], [a_samples, b_samples], drift=DRIFT)
     return fmt(iv.value, iv.lo, iv.hi, unit)
 
 
