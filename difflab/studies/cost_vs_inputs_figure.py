@@ -28,7 +28,7 @@ def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
     base = baselines(df)
     ops = op_counts(df)
     cut = limit_note(df, "n", config.get("time_limit"))
-    caps = config.get("max_n", {})
+    caps = {m: c for m, c in config.get("max_n", {}).items() if c < max(config["sizes"])}
     fig, (ax_t, ax_r, ax_o) = plotting.figure(width=16, height=4.8, ncols=3)
     for method in method_order(m["method"]):
         d = m[m["method"] == method]

@@ -181,7 +181,8 @@ def figure(df: pd.DataFrame, path: Path, config: dict | None = None) -> Path:
     d = lines(df)
     fam_rows = df[df["problem"] == FAMILY]
     cut = limit_note(fam_rows, "n", (config or {}).get("time_limit"))
-    caps = (config or {}).get("max_n", {})
+    top = max((config or {}).get("rosenbrock_n", [0]) or [0])
+    caps = {m: c for m, c in (config or {}).get("max_n", {}).items() if c < top}
     for method in methods:
         col, mark = plotting.color(method), plotting.marker(method)
         fam = d[(d["problem"] == FAMILY) & (d["method"] == method)].sort_values("n_inputs")
