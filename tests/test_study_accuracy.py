@@ -205,7 +205,9 @@ def test_accuracy_section(acc):
 def test_hessian_all_ok_and_accurate(hes):
     _, config, df, _ = hes
     n_problems = len(config["scalar"]) + len(config["rosenbrock_n"]) + len(config["mlp"])
-    assert len(df) == n_problems * len(config["methods"])
+    # every cell once per repeat (the timing passes), each repeat a row of its own
+    assert len(df) == n_problems * len(config["methods"]) * config["repeats"]
+    assert sorted(df.groupby("rep").size()) == [n_problems * len(config["methods"])] * 3
     assert (df["outcome"] == "ok").all(), df[df["outcome"] != "ok"][["problem", "message"]]
     exact = df[df["method"].isin(["symbolic", "forward", "reverse", "jax"])]
     assert exact["max_rho"].max() <= 1e-13
