@@ -1,0 +1,323 @@
+"""Hessians and Hessian-vector products, forward over reverse, all directions in one sweep.
+
+d/dt of the gradient along a direction v is H v. Seed every wrt variable with a ``Jet``
+carrying k directions at once (the identity for a Hessian, k = n; one vector for an HVP), run
+the program's forward pass and its unchanged backward sweep on Jets, and the gradient comes
+back with k tangents: k columns of H from one sweep. Where a whole batch would not fit
+``JET_BUDGET`` floats per slot, the directions go in chunks of k.
+
+Two sweeps do this, as for the gradient:
+
+- ``SlotHessian``: the per-slot program of ``program.py`` (any shapes), on Jets.
+- ``LevelHessian``: a big, shallow all-scalar graph on its level schedule (``levels.py``), with
+  the tangents of all slots as the rows of (slots, k) arrays: a group's forward tangents by
+  forward mode's rules, its backward step by the SAME vjp rule called on Jets of the gathered
+  values, its tangent rows scattered back with their sums.
+
+Both compute forward tangents only where the backward sweep reads a primal, and carry none on
+a cotangent that depends on no direction (the output's 1, the adds above it): those stay plain
+numbers. ``JET_OPS`` are the ops whose rules are known to run on Jets; an expression with any
+other op takes ``by_directions``: one forward-over-reverse sweep per direction on forward
+mode's Duals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..core.expr import Expr
+from ..core.levels import IDENTITY, Schedule, scalar_schedule
+from ..core.plan import gc_paused
+from ..protocol import Shape
+from .jet import Jet, binary, jet, unary
+from .program import _READS_NO_PRIMAL, Program, compile_program, sweep
+from .rules import _ONE, vjp_rules
+
+JET_BUDGET = 2 ** 22  # floats in one slot's tangents (k x its size); more directions: chunks
+JET_OPS = frozenset((
+    "const", "var", "neg", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+    "exp", "log", "log1p", "expm1", "sqrt", "abs", "sigmoid", "relu", "softplus", "sum",
+    "mean", "transpose", "add", "sub", "mul", "div", "pow", "max", "min", "matmul"))
+
+
+# ---- the per-slot sweep on Jets ----------------------------------------------------------------
+class SlotHessian:
+    """Forward over reverse on a compiled program: ``products`` runs one sweep on Jets."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        ops = program.plan.ops
+        self.steps = [(ops[s], s, i, j) for _, s, i, j in program.live_forward]
+        self.slots = [program.plan.var_slots[name] for name in program.wrt]
+        self.widest = max([math.prod(program.shapes[s]) for s, need in
+                           enumerate(program.needed) if need] + [1])
+
+    def products(self, point: Mapping, dots: list) -> list:
+        """d gradient / d t for k directions: per wrt variable, (k,) + shape, or None where
+        its gradient does not vary along them.
+
+        Args:
+            point: a validated point.
+            dots: per wrt variable its tangents, (k,) + shape, or None.
+        """
+        program = self.program
+        values = program.template.copy()
+        for name, slot in program.plan.var_slots.items():
+            v = point[name]
+            values[slot] = np.float64(v) if v.__class__ is float else v
+        for slot, dot in zip(self.slots, dots, strict=True):
+            values[slot] = jet(values[slot], dot)
+        for op, s, i, j in self.steps:
+            values[s] = unary(op, values[i]) if j < 0 else binary(op, values[i], values[j])
+        bars = sweep(program, values, _ONE, None, True)
+        return [bar.dot if bar.__class__ is Jet else None for bar in (bars[s] for s in self.slots)]
+
+
+# ---- the level schedule with (slots, k) tangent rows ---------------------------------------
+def _same_jvp(x, y, x_dot):
+    return x_dot  # sum, mean, transpose of a scalar: the identity
+
+
+def _same_vjp(y_bar, x, y):
+    return y_bar
+
+
+def _reads(op: str, need_a: bool, need_b: bool) -> tuple[bool, bool, bool]:
+    """Which primals (a, b, y) op's vjp rule reads for the cotangents ``need`` asks for: only
+    those need tangents. Linear ops read none; mul's a_bar reads b and its b_bar a; div's
+    a_bar = y_bar / b and b_bar = -a_bar y; pow's a_bar reads a and b, its b_bar a and y. Any
+    other op: all of them."""
+    if op in _READS_NO_PRIMAL or op in IDENTITY:
+        return False, False, False
+    if op == "mul":
+        return need_b, need_a, False
+    if op == "div":
+        return False, True, need_b
+    if op == "pow":
+        return True, need_a, need_b
+    return True, True, True
+
+
+def _gatherer(index: np.ndarray):
+    """How to add rows at ``index`` into an array: None where the indices are distinct (a
+    plain fancy +=), else (order, starts, unique) to sum repeated ones first."""
+    if len(np.unique(index)) == len(index):
+        return None
+    order = np.argsort(index, kind="stable")
+    sorted_index = index[order]
+    starts = np.flatnonzero(np.r_[True, sorted_index[1:] != sorted_index[:-1]])
+    return order, starts, sorted_index[starts]
+
+
+def _add_rows(T: np.ndarray, index: np.ndarray, how, rows: np.ndarray) -> None:
+    if how is None:
+        T[index] += rows
+    else:
+        order, starts, unique = how
+        T[unique] += np.add.reduceat(rows[order], starts, axis=0)
+
+
+class LevelHessian:
+    """Forward over reverse on a scalar graph's level schedule."""
+
+    def __init__(self, schedule: Schedule, wrt: tuple[str, ...]):
+        from ..forward.rules import jvp_rules  # (forward mode's rules: the tangent pass)
+
+        plan = self.plan = schedule.plan
+        self.schedule, self.wrt = schedule, wrt
+        self.slots = np.array([plan.var_slots[name] for name in wrt], dtype=np.intp)
+        n = plan.size
+        active = np.zeros(n, dtype=bool)  # depends on a wrt variable
+        active[self.slots] = True
+        for _, out, a, b in schedule.groups:
+            active[out] = active[a] if b is None else active[a] | active[b]
+        # the backward groups: (op, out, a, b, need_a, need_b), split as reverse.levels does
+        backward = []
+        for op, out, a, b in reversed(schedule.groups):
+            need_a = active[a]
+            need_b = np.zeros_like(need_a) if b is None else active[b]
+            code = 2 * need_a.astype(np.intp) + need_b
+            for c in (3, 2, 1):
+                sel = code == c
+                if sel.any():
+                    backward.append((op, out[sel], a[sel], None if b is None else b[sel],
+                                     bool(c & 2), bool(c & 1)))
+        # tangents: of the primals the backward rules read, and of what those depend on
+        live = np.zeros(n, dtype=bool)
+        for op, out, a, b, need_a, need_b in backward:
+            reads = _reads(op, need_a, need_b)
+            for s, r in ((a, reads[0]), (b, reads[1]), (out, reads[2])):
+                if r and s is not None:
+                    live[s] |= active[s]
+        for _, out, a, b in reversed(schedule.groups):
+            for s in (a,) if b is None else (a, b):
+                live[s] |= active[s] & live[out]
+        self.forward = []  # (rule, out, a, b or None, a has tangents, b has tangents)
+        for op, out, a, b in schedule.groups:
+            keep = live[out]
+            if not keep.any():
+                continue
+            rule = _same_jvp if op in IDENTITY else jvp_rules[op]
+            has_a = active[a] & keep
+            if b is None:
+                self.forward.append((rule, out[keep], a[keep], None, True, False))
+                continue
+            code = 2 * has_a.astype(np.intp) + (active[b] & keep)
+            for c in (3, 2, 1):
+                sel = code == c
+                if sel.any():
+                    self.forward.append((rule, out[sel], a[sel], b[sel], bool(c & 2),
+                                         bool(c & 1)))
+        # the backward steps, split once more by which of y_bar, y, a, b carry tangents
+        carry = np.zeros(n, dtype=bool)  # the cotangent has tangents
+        self.backward = []  # (rule, out, a, b, need, 4 flags, how_a, how_b)
+        for op, out, a, b, need_a, need_b in backward:
+            rule = _same_vjp if op in IDENTITY else vjp_rules[op]
+            reads = _reads(op, need_a, need_b)
+            bits = [carry[out], reads[2] & active[out], reads[0] & active[a],
+                    reads[1] & active[b] if b is not None else np.zeros(len(out), dtype=bool)]
+            code = sum(bit.astype(np.intp) << k for k, bit in enumerate(bits))
+            for c in np.unique(code):
+                sel = code == c
+                o, x, z = out[sel], a[sel], None if b is None else b[sel]
+                flags = tuple(bool(c >> k & 1) for k in range(4))
+                makes = any(flags)  # the arguments' cotangents get tangents
+                if need_a:
+                    carry[x] |= makes
+                if need_b:
+                    carry[z] |= makes
+                self.backward.append((rule, o, x, z, (need_a, need_b), *flags,
+                                      _gatherer(x) if need_a and makes else None,
+                                      _gatherer(z) if need_b and makes else None))
+
+    def products(self, point: Mapping, V: np.ndarray) -> np.ndarray:
+        """H V for the wrt scalars: V (n, k) directions -> (n, k)."""
+        values = self.schedule.evaluate(point)
+        n, k = len(values), V.shape[1]
+        T = np.zeros((n, k))      # T[s] = d slot s / d t (rows of the tangents)
+        T[self.slots] = V
+        with np.errstate(all="ignore"):
+            for rule, out, a, b, has_a, has_b in self.forward:
+                if b is None:
+                    T[out] = rule(values[a], values[out], T[a].T).T
+                else:
+                    T[out] = rule(values[a], values[b], values[out],
+                                  T[a].T if has_a else None, T[b].T if has_b else None).T
+            bars = np.zeros(n)
+            bars[self.plan.out] = 1.0
+            B = np.zeros((n, k))  # B[s] = d bar_s / d t
+            add_at = np.add.at
+            for rule, out, a, b, need, j_bar, j_y, j_a, j_b, how_a, how_b in self.backward:
+                y_bar = jet(bars[out], B[out].T if j_bar else None)
+                x = jet(values[a], T[a].T if j_a else None)
+                y = jet(values[out], T[out].T if j_y else None)
+                if b is None:
+                    results = ((a, rule(y_bar, x, y), how_a),)
+                else:
+                    z = jet(values[b], T[b].T if j_b else None)
+                    a_bar, b_bar = rule(y_bar, x, z, y, need)
+                    results = ((a, a_bar, how_a), (b, b_bar, how_b))
+                for index, bar, how in results:
+                    if bar is None:
+                        continue
+                    if bar.__class__ is Jet:
+                        add_at(bars, index, bar.value)
+                        _add_rows(B, index, how, bar.dot.T)
+                    else:
+                        add_at(bars, index, bar)
+        return B[self.slots]
+
+    def info(self) -> dict:
+        """Sizes for ``Prepared.info``."""
+        return {"sweep": "levels", "levels": self.schedule.levels,
+                "forward_groups": len(self.forward), "backward_groups": len(self.backward)}
+
+
+def by_directions(program: Program, point: Mapping, blocks: list) -> np.ndarray:
+    """The flat Hessian (n, n), one forward-over-reverse sweep per direction on forward
+    mode's Duals (for expressions with ops outside ``JET_OPS``)."""
+    from .. import forward  # the Dual numbers
+
+    n = sum(b[3] for b in blocks)
+    H = np.zeros((n, n))
+    for b, _, off, size, shape in blocks:
+        def gradient_of_b(x_b, b=b):
+            values = program.record({**point, b: x_b}, live_only=True)
+            bars = sweep(program, values, _ONE)
+            return [bars[slot] for _, slot, _, _, _ in blocks]
+
+        for j in range(size):
+            e_j = np.zeros(shape)
+            e_j.flat[j] = 1.0
+            with np.errstate(all="ignore"):
+                _, columns = forward.jvp(gradient_of_b, point[b], e_j if shape else _ONE)
+            for (_, _, off_a, size_a, _), column in zip(blocks, columns, strict=True):
+                H[off_a:off_a + size_a, off + j] = np.ravel(column)
+    return H
+
+
+class Hessian:
+    """H V for one (expression, wrt, shapes): on the level schedule where one exists, else on
+    the per-slot program, else (ops outside ``JET_OPS``) one direction at a time."""
+
+    def __init__(self, expr: Expr, wrt: tuple[str, ...], shapes: Mapping[str, Shape]):
+        program = self.program = compile_program(expr, wrt, shapes)
+        self.blocks, n = [], 0
+        for name in program.wrt:  # (name, slot, offset, size, shape) of the flat inputs
+            slot = program.plan.var_slots[name]
+            shape = tuple(program.shapes[slot])
+            self.blocks.append((name, slot, n, math.prod(shape), shape))
+            n += math.prod(shape)
+        self.n = n
+        self.levels = self.slots = None
+        if set(program.plan.ops) <= JET_OPS:
+            schedule = scalar_schedule(expr, wrt, shapes)
+            if schedule is not None:
+                with gc_paused():
+                    self.levels = LevelHessian(schedule, program.wrt)
+            else:
+                self.slots = SlotHessian(program)
+
+    def chunk(self) -> int:
+        """Directions per sweep: all n unless k tangents of the widest slot (of every slot, on
+        levels) pass ``JET_BUDGET`` floats (read here, at call time)."""
+        if self.levels is not None:
+            widest = self.levels.plan.size
+        else:
+            widest = self.slots.widest if self.slots is not None else 1
+        return max(1, min(self.n, JET_BUDGET // max(widest, 1)))
+
+    def times(self, point: Mapping, V: np.ndarray) -> np.ndarray:
+        """H @ V at a validated point, for directions V of shape (n, k): shape (n, k)."""
+        n, k = V.shape
+        if self.levels is None and self.slots is None:
+            with np.errstate(all="ignore"):
+                return by_directions(self.program, point, self.blocks) @ V
+        out = np.zeros((n, k))
+        step = self.chunk()
+        with np.errstate(all="ignore"):
+            for c0 in range(0, k, step):
+                part = V[:, c0:c0 + step]
+                if self.levels is not None:
+                    out[:, c0:c0 + step] = self.levels.products(point, part)
+                    continue
+                dots = [None if not part[off:off + size].any() else
+                        np.ascontiguousarray(part[off:off + size].T).reshape((-1,) + shape)
+                        for _, _, off, size, shape in self.blocks]
+                for (_, _, off, size, _), dot in zip(
+                        self.blocks, self.slots.products(point, dots), strict=True):
+                    if dot is not None:
+                        out[off:off + size, c0:c0 + step] = np.reshape(dot, (-1, size)).T
+        return out
+
+    def info(self) -> dict:
+        """How the Hessian is swept, for ``Prepared.info``."""
+        if self.levels is None and self.slots is None:
+            return {"passes": "one forward + backward pass on Duals per scalar input"}
+        k = self.chunk()
+        info = {"passes": "forward over reverse: one sweep on Jets per chunk of directions",
+                "directions": self.n, "chunk": k, "sweeps": -(-self.n // k)}
+        return {**info, **(self.levels.info() if self.levels is not None else {})}
