@@ -7,7 +7,7 @@ with JAX as the reference, and a lab that measures how accurate and how fast eac
     1.8414709848078965
 """
 
-from .api import METHODS, grad, hessian, jacobian, prepared
+from .api import METHODS, grad, hessian, hvp, jacobian, jvp, prepared, vjp
 from .check import GradientMismatch, check_grad
 from .core.evaluate import PointError, evaluate
 from .core.expr import (
@@ -78,7 +78,8 @@ def compare(expr, point, methods=None, wrt=None):
     return _compare(expr, point, methods=methods, wrt=wrt)
 
 __all__ = [
-    "METHODS", "compare", "grad", "jacobian", "hessian", "prepared", "check_grad",
+    "METHODS", "compare", "grad", "jacobian", "hessian", "jvp", "vjp", "hvp", "prepared",
+    "check_grad",
     "GradientMismatch",
     "Expr", "ParseError", "PointError", "Size",
     "parse", "to_text", "evaluate", "variable", "variables", "constant", "size",

@@ -6,7 +6,7 @@
 
 ``rules`` holds the jvp rules, ``dual`` the Dual type and its seeding functions, ``sweep``
 the plan's tangent sweep, ``levels`` the level schedule for wide scalar graphs and
-``prepare`` the protocol's side and the one-shot functions.
+``prepare`` the protocol's side and the one-shot functions, ``products`` its JVP and HVP.
 """
 
 from .dual import (
@@ -40,12 +40,14 @@ from .dual import (
     transpose,
 )
 from .prepare import grad, hessian, jacobian, prepare, prepare_hessian, prepare_jacobian
+from .products import prepare_hvp, prepare_jvp
 from .rules import RULE_TABLES, jvp_rules
 from .sweep import SEED_BUDGET, TANGENT_BUDGET, Sweep
 
 __all__ = [
     "Dual", "derivative", "jvp", "gradient", "grad_fn",
     "grad", "jacobian", "hessian", "prepare", "prepare_jacobian", "prepare_hessian",
+    "prepare_jvp", "prepare_hvp",
     "RULE_TABLES", "jvp_rules", "Sweep", "SEED_BUDGET", "TANGENT_BUDGET",
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log",
     "log1p", "expm1", "sqrt", "abs", "sigmoid", "relu", "softplus", "sum", "mean", "max", "min",

@@ -5,12 +5,13 @@
     numeric.derivative(math.sin, 1.0)          # any f of one scalar
 
 ``schemes`` holds the difference formulas and the step rules, ``complex_step`` the complex
-arithmetic for the complex step, and ``prepare`` the protocol's side and the one-shot
-functions.
+arithmetic for the complex step, ``prepare`` the protocol's side and the one-shot
+functions, and ``products`` the JVP (one directional difference) and HVP.
 """
 
 from .complex_step import RULE_TABLES, complex_rules, non_analytic_op, run_complex
 from .prepare import grad, grad_with_error, prepare, prepare_hessian, prepare_jacobian
+from .products import HVP_STEP_FACTOR, prepare_hvp, prepare_jvp
 from .schemes import (
     COMPLEX_STEP,
     DEFAULT_SCHEME,
@@ -32,7 +33,8 @@ from .schemes import (
 
 __all__ = [
     "RULE_TABLES", "complex_rules", "non_analytic_op", "run_complex", "grad",
-    "grad_with_error", "prepare", "prepare_hessian", "prepare_jacobian", "COMPLEX_STEP",
+    "grad_with_error", "prepare", "prepare_hessian", "prepare_jacobian", "prepare_jvp",
+    "prepare_hvp", "HVP_STEP_FACTOR", "COMPLEX_STEP",
     "DEFAULT_SCHEME", "EPS", "HESSIAN_STEP_FACTOR", "NOT_ANALYTIC", "RICHARDSON_LEVELS",
     "SCHEMES", "STEP_FACTOR", "check_levels", "check_scheme", "check_step", "derivative",
     "difference", "evaluations", "richardson", "step_size",
