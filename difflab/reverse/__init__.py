@@ -6,14 +6,14 @@
 
 ``rules`` holds the vjp rules, ``program`` the compiled backward program and its sweep,
 ``levels`` the level schedule for wide scalar graphs, ``batch`` many cotangents in one sweep
-(Jacobians; ``diagonal`` keeps the seed compact), ``jet`` and ``hessian`` forward over
+(Jacobians; ``diagonal`` keeps the seed compact), ``jet`` and ``curvature`` forward over
 reverse with every direction at once, ``tape`` the teaching tape and ``prepare`` the
 protocol's side and the one-shot functions.
 """
 
 from .batch import COTANGENT_BUDGET, batched, jacobian_rows
+from .curvature import JET_BUDGET, JET_OPS, Hessian
 from .diagonal import Diagonal
-from .hessian import JET_BUDGET, JET_OPS, Hessian
 from .jet import Jet
 from .prepare import (
     grad,

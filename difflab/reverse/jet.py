@@ -18,8 +18,8 @@ the direction axis never meets a value axis (as ``forward.sweep`` does).
 Jets are not nested and carry no tags (forward's ``Dual`` does that): a Hessian needs one
 level. The NumPy surface is what the reverse rules and the sweep use: operators, the ufuncs of
 the op table, ``np.where``/``sum``/``mean``/``transpose``/``reshape``/``broadcast_to``/
-``expand_dims`` and indexing with ``...`` and ``None``. Anything else raises a TypeError
-naming the function (``hessian.JET_OPS`` lists the ops whose rules are known to stay inside).
+``expand_dims`` and indexing. Anything else raises a TypeError naming the function
+(``curvature.JET_OPS`` lists the ops whose rules are known to stay inside).
 """
 
 from __future__ import annotations
@@ -86,10 +86,9 @@ class Jet:
         raise TypeError("a Jet cannot become a NumPy array (its tangents would be lost)")
 
     def __getitem__(self, index):
-        # only indices that keep the leading axes in place: ... first, then None / slices
-        if not (isinstance(index, tuple) and index and index[0] is Ellipsis):
-            raise TypeError(f"Jet indexing supports [..., ...] forms only, got {index!r}")
-        return _jet(self.value[index], self.dot[index])
+        # the index addresses the value's axes; the tangents' direction axis comes first
+        lead = (slice(None),) + (index if isinstance(index, tuple) else (index,))
+        return _jet(self.value[index], self.dot[lead])
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__" or kwargs:

@@ -6,7 +6,7 @@ The gradient is one backward sweep of ``program`` (or a level schedule, ``levels
 all-scalar graphs); a VJP the same sweep seeded with the cotangent; the Jacobian one sweep
 carrying every output's cotangent along a leading axis (``batch``); the Hessian and the HVP
 forward over reverse: the sweep runs on ``Jet`` numbers carrying every direction at once
-(``hessian``).
+(``curvature``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..core.levels import scalar_schedule
 from ..core.plan import gc_paused
 from ..protocol import Prepared, Shape, shaped
 from .batch import jacobian_rows, rows_per_sweep
-from .hessian import Hessian
+from .curvature import Hessian
 from .levels import compile_levels
 from .program import Program, _finish, compile_program, sweep
 from .rules import _ONE
@@ -141,8 +141,8 @@ def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
     """The Hessian of a scalar expression, forward over reverse in one sweep.
 
     The gradient program (forward pass + backward sweep) runs on ``Jet`` numbers carrying all
-    n input directions at once (``hessian.Hessian``): the tangents of the gradient entry
-    d f / d x_i are row i of the Hessian. Chunks of directions past ``hessian.JET_BUDGET``.
+    n input directions at once (``curvature.Hessian``): the tangents of the gradient entry
+    d f / d x_i are row i of the Hessian. Chunks of directions past ``curvature.JET_BUDGET``.
 
     Args:
         expr: a scalar-valued expression.

@@ -167,7 +167,8 @@ def _binary_entry(plan: Plan, s: int, slot_shapes: list[Shape], depends: list[bo
 
 
 # Rules that read neither the arguments' primals nor the result: y_bar passes straight on.
-_READS_NO_PRIMAL = frozenset({"neg", "add", "sub", "transpose"})
+# (transpose reads its result's rank, to keep a batch axis of cotangents in front.)
+_READS_NO_PRIMAL = frozenset({"neg", "add", "sub"})
 _NEED = {(p, q): (p, q) for p in (False, True) for q in (False, True)}  # shared tuples
 
 

@@ -78,7 +78,8 @@ def _sum_vjp(y_bar, x, y):
 
 
 def _transpose_vjp(y_bar, x, y):
-    # transpose reverses the value axes; a batch axis in front stays in front
+    # transpose reverses the value axes; a batch axis in front stays in front (the rank of
+    # y tells them apart, so the forward pass records transpose's result)
     lead = np.ndim(y_bar) - np.ndim(y)
     if not lead:
         return np.transpose(y_bar)
