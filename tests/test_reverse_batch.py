@@ -154,12 +154,22 @@ def test_a_small_tangent_budget_pushes_directions_in_chunks(monkeypatch):
             assert rho(chunked[a][b], whole[a][b]) <= TOL, (a, b)
 
 
-def test_the_level_hessian_in_chunks(monkeypatch):
-    f = build_rosenbrock(70)
-    point = sample_rosenbrock(np.random.default_rng(SEED), {"n": 70})
+@pytest.mark.parametrize("build", ["rosenbrock", "fan_out"])
+def test_the_level_hessian_in_chunks(monkeypatch, build):
+    rng = np.random.default_rng(SEED)
+    if build == "rosenbrock":  # sparse: 3 column groups, 2 per sweep
+        f, per_sweep = build_rosenbrock(70), 2
+        point = sample_rosenbrock(rng, {"n": 70})
+    else:                      # dense: 81 directions, 16 per sweep
+        f, per_sweep = _fan_out(80), 16
+        point = {n: float(rng.uniform(0.2, 1.2)) for n in f.variables}
+    shapes = dict.fromkeys(point, ())
     whole = reverse.hessian(f, point)
-    monkeypatch.setattr(curvature, "JET_BUDGET", 16 * 622)  # 622 slots: 16 directions a sweep
-    chunked = reverse.hessian(f, point)
+    size = compile_program(f, f.variables, shapes).plan.size
+    monkeypatch.setattr(curvature, "JET_BUDGET", per_sweep * size)
+    prepared = reverse.prepare_hessian(f, f.variables, shapes)
+    assert prepared.info["chunk"] == per_sweep and prepared.info["sweeps"] >= 2
+    chunked = prepared(point)
     assert all(chunked[a][b] == whole[a][b] for a in whole for b in whole)
 
 
@@ -264,3 +274,56 @@ def test_the_diagonal_seed_is_the_identity_and_leaks_no_nan():
     with np.errstate(all="ignore"):
         J = reverse.jacobian(dl.log(dl.variable("x")), {"x": np.array([0.0, 1.0])})["x"]
     assert J[0, 0] == np.inf and J[1, 1] == 1.0 and J[0, 1] == 0.0 and J[1, 0] == 0.0
+
+
+# ---- sparse Hessians: the pattern from the graph, column groups, recovery ---------------------
+def _separable(n: int) -> dl.Expr:
+    """Terms that couple x_i with x_{i+1}, x_{i+3} (through a quotient) and nothing else."""
+    from difflab.lab.families import balanced_sum
+    xs = dl.variables(" ".join(f"x{i:03d}" for i in range(n)))
+    terms = [dl.sin(xs[i] * xs[(i + 1) % n]) + dl.exp(xs[i]) / (1.0 + xs[(i + 3) % n] ** 2.0)
+             + dl.relu(xs[i] - 0.4) * 2.0 - xs[(i + 2) % n] for i in range(n)]
+    return balanced_sum(terms)
+
+
+@pytest.mark.parametrize("build", ["rosenbrock", "separable"])
+def test_a_sparse_hessian_from_few_directions_is_the_hessian(build):
+    from difflab.core.levels import scalar_schedule
+    from difflab.reverse import sparsity
+
+    rng = np.random.default_rng(SEED)
+    if build == "rosenbrock":
+        f, n = build_rosenbrock(90), 90
+        point = sample_rosenbrock(rng, {"n": n})
+    else:
+        f, n = _separable(60), 60
+        point = {name: float(rng.uniform(-1.0, 1.0)) for name in f.variables}
+    names = f.variables
+    schedule = scalar_schedule(f, names, dict.fromkeys(names, ()))
+    P = sparsity.pattern(schedule, names)
+    want = _jax_hessian(f, point)
+    H = np.array([[want[a][b] for b in names] for a in names])
+    assert not np.any((H != 0.0) & ~P)          # the pattern covers every nonzero
+    prepared = reverse.prepare_hessian(f, names, dict.fromkeys(names, ()))
+    groups = prepared.info["column_groups"]
+    assert groups <= (4 if build == "rosenbrock" else 12) and prepared.info["sweeps"] == 1
+    got = prepared(point)
+    dense = curvature.Hessian(f, names, dict.fromkeys(names, ())).times(point, np.eye(n))
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            assert rho(got[a][b], want[a][b]) <= TOL, (a, b)
+            assert got[a][b] == dense[i, j] or abs(got[a][b] - dense[i, j]) <= 1e-13, (a, b)
+
+
+def test_dense_patterns_keep_the_identity():
+    from difflab.reverse import sparsity
+
+    assert sparsity.colouring(np.ones((6, 6), dtype=bool)) is None   # nothing to save
+    banded = np.eye(8, dtype=bool) | np.eye(8, k=1, dtype=bool) | np.eye(8, k=-1, dtype=bool)
+    groups = sparsity.colouring(banded)
+    assert groups.max() + 1 == 3
+    for g in range(3):  # no two columns of a group share a row
+        assert banded[:, groups == g].sum(axis=1).max() <= 1
+    f = _fan_out(80)  # y meets every x_i: all columns share row y
+    info = reverse.prepare_hessian(f, f.variables, dict.fromkeys(f.variables, ())).info
+    assert "column_groups" not in info and info["chunk"] == 81

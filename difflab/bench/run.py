@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..lab.machine import describe_machine
 from ..lab.timing import thread_env, thread_settings
-from . import cases_array, cases_scalar, peers
+from . import cases_array, cases_reverse, cases_scalar, peers
 from .targets import TARGETS, table, unmeasured
 
 DEFAULTS = {
@@ -26,6 +26,7 @@ DEFAULTS = {
     "points": 10_000, "batch_repeats": 5,
     "rosenbrock_sizes": [2, 5, 10, 20, 50, 100],
     "logistic_n": 13, "prepare_repeats": 3,
+    "jacobian_shape": [8, 1024], "hessian_n": 128,
 }
 
 
@@ -71,6 +72,7 @@ def run(config: dict | None = None, echo: Callable[[str], None] = print) -> dict
         ("batched", lambda: cases_array.batched_case(cfg), ("3",)),
         ("forward", lambda: cases_scalar.forward_case(cfg, available), ("4a", "4b")),
         ("symbolic", lambda: cases_scalar.symbolic_case(cfg), ("6a", "6b")),
+        ("reverse", lambda: cases_reverse.reverse_case(cfg, available), cases_reverse.KEYS),
     ]
     with limit:
         for name, case, keys in cases:

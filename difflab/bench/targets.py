@@ -25,6 +25,12 @@ TARGETS = {
     "6a": ("logistic map l_13: symbolic preparation (diff + CSE + lambdify), cold", "< 2 s"),
     "6b": ("logistic map l_13: symbolic gradient / reverse (tape) gradient per call",
            "<= 1x"),
+    "R1": ("Jacobian R^8 -> R^1024, tanh(A x + b): reverse (one sweep) / jax.jit(jax.jacrev)",
+           "<= 3x"),
+    "R2": ("Hessian of Rosenbrock n = 128, 128 scalar variables: reverse (forward over "
+           "reverse, one sweep) / jax.jit(jax.hessian)", "<= 3x"),
+    "R3": ("Hessian of Rosenbrock n = 128, x one array: reverse / jax.jit(jax.hessian)",
+           "<= 3x"),
 }
 
 

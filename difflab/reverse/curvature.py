@@ -32,6 +32,7 @@ from ..core.expr import Expr
 from ..core.levels import IDENTITY, Schedule, scalar_schedule
 from ..core.plan import gc_paused
 from ..protocol import Shape
+from . import sparsity
 from .jet import Jet, binary, jet, unary
 from .program import _READS_NO_PRIMAL, Program, compile_program, sweep
 from .rules import _ONE, vjp_rules
@@ -155,25 +156,9 @@ class LevelHessian:
         for _, out, a, b in reversed(schedule.groups):
             for s in (a,) if b is None else (a, b):
                 live[s] |= active[s] & live[out]
-        self.forward = []  # (rule, out, a, b or None, a has tangents, b has tangents)
-        for op, out, a, b in schedule.groups:
-            keep = live[out]
-            if not keep.any():
-                continue
-            rule = _same_jvp if op in IDENTITY else jvp_rules[op]
-            has_a = active[a] & keep
-            if b is None:
-                self.forward.append((rule, out[keep], a[keep], None, True, False))
-                continue
-            code = 2 * has_a.astype(np.intp) + (active[b] & keep)
-            for c in (3, 2, 1):
-                sel = code == c
-                if sel.any():
-                    self.forward.append((rule, out[sel], a[sel], b[sel], bool(c & 2),
-                                         bool(c & 1)))
         # the backward steps, split once more by which of y_bar, y, a, b carry tangents
         carry = np.zeros(n, dtype=bool)  # the cotangent has tangents
-        self.backward = []  # (rule, out, a, b, need, 4 flags, how_a, how_b)
+        steps = []
         for op, out, a, b, need_a, need_b in backward:
             rule = _same_vjp if op in IDENTITY else vjp_rules[op]
             reads = _reads(op, need_a, need_b)
@@ -189,46 +174,79 @@ class LevelHessian:
                     carry[x] |= makes
                 if need_b:
                     carry[z] |= makes
-                self.backward.append((rule, o, x, z, (need_a, need_b), *flags,
-                                      _gatherer(x) if need_a and makes else None,
-                                      _gatherer(z) if need_b and makes else None))
+                steps.append((rule, o, x, z, (need_a, need_b), flags, makes))
+        # Tangent rows only for the slots that have them: T for ``live`` (and the seeds), B
+        # for ``carry``; ``t_row``/``b_row`` map a slot to its row.
+        live[self.slots] = carry[self.slots] = True
+        t_row, b_row = np.full(n, -1, dtype=np.intp), np.full(n, -1, dtype=np.intp)
+        t_row[live] = np.arange(int(live.sum()))
+        b_row[carry] = np.arange(int(carry.sum()))
+        self.t_rows, self.b_rows = int(live.sum()), int(carry.sum())
+        self.t_seeds, self.b_slots = t_row[self.slots], b_row[self.slots]
+        self.forward = []  # (rule, out, a, b or None, rows of out, a, b (or None))
+        for op, out, a, b in schedule.groups:
+            keep = live[out]
+            if not keep.any():
+                continue
+            rule = _same_jvp if op in IDENTITY else jvp_rules[op]
+            has_a = active[a] & keep
+            if b is None:
+                o, x = out[keep], a[keep]
+                self.forward.append((rule, o, x, None, t_row[o], t_row[x], None))
+                continue
+            code = 2 * has_a.astype(np.intp) + (active[b] & keep)
+            for c in (3, 2, 1):
+                sel = code == c
+                if sel.any():
+                    o, x, z = out[sel], a[sel], b[sel]
+                    self.forward.append((rule, o, x, z, t_row[o], t_row[x] if c & 2 else None,
+                                         t_row[z] if c & 1 else None))
+        self.backward = []  # (rule, out, a, b, need, rows: B of out, T of out, a, b; scatter)
+        for rule, o, x, z, need, (j_bar, j_y, j_a, j_b), makes in steps:
+            rows = (b_row[o] if j_bar else None, t_row[o] if j_y else None,
+                    t_row[x] if j_a else None, t_row[z] if j_b else None)
+            into_a = (b_row[x], _gatherer(b_row[x])) if need[0] and makes else None
+            into_b = (b_row[z], _gatherer(b_row[z])) if need[1] and makes else None
+            self.backward.append((rule, o, x, z, need, *rows, into_a, into_b))
 
     def products(self, point: Mapping, V: np.ndarray) -> np.ndarray:
         """H V for the wrt scalars: V (n, k) directions -> (n, k)."""
         values = self.schedule.evaluate(point)
-        n, k = len(values), V.shape[1]
-        T = np.zeros((n, k))      # T[s] = d slot s / d t (rows of the tangents)
-        T[self.slots] = V
+        k = V.shape[1]
+        T = np.zeros((self.t_rows, k))  # T[row of s] = d slot s / d t
+        T[self.t_seeds] = V
         with np.errstate(all="ignore"):
-            for rule, out, a, b, has_a, has_b in self.forward:
+            for rule, out, a, b, r_out, r_a, r_b in self.forward:
                 if b is None:
-                    T[out] = rule(values[a], values[out], T[a].T).T
+                    T[r_out] = rule(values[a], values[out], T[r_a].T).T
                 else:
-                    T[out] = rule(values[a], values[b], values[out],
-                                  T[a].T if has_a else None, T[b].T if has_b else None).T
-            bars = np.zeros(n)
+                    T[r_out] = rule(values[a], values[b], values[out],
+                                    None if r_a is None else T[r_a].T,
+                                    None if r_b is None else T[r_b].T).T
+            bars = np.zeros(len(values))
             bars[self.plan.out] = 1.0
-            B = np.zeros((n, k))  # B[s] = d bar_s / d t
+            B = np.zeros((self.b_rows, k))  # B[row of s] = d bar_s / d t
             add_at = np.add.at
-            for rule, out, a, b, need, j_bar, j_y, j_a, j_b, how_a, how_b in self.backward:
-                y_bar = jet(bars[out], B[out].T if j_bar else None)
-                x = jet(values[a], T[a].T if j_a else None)
-                y = jet(values[out], T[out].T if j_y else None)
+            for rule, out, a, b, need, rb_out, rt_out, rt_a, rt_b, into_a, into_b in \
+                    self.backward:
+                y_bar = jet(bars[out], None if rb_out is None else B[rb_out].T)
+                x = jet(values[a], None if rt_a is None else T[rt_a].T)
+                y = jet(values[out], None if rt_out is None else T[rt_out].T)
                 if b is None:
-                    results = ((a, rule(y_bar, x, y), how_a),)
+                    results = ((a, rule(y_bar, x, y), into_a),)
                 else:
-                    z = jet(values[b], T[b].T if j_b else None)
+                    z = jet(values[b], None if rt_b is None else T[rt_b].T)
                     a_bar, b_bar = rule(y_bar, x, z, y, need)
-                    results = ((a, a_bar, how_a), (b, b_bar, how_b))
-                for index, bar, how in results:
+                    results = ((a, a_bar, into_a), (b, b_bar, into_b))
+                for index, bar, into in results:
                     if bar is None:
                         continue
                     if bar.__class__ is Jet:
                         add_at(bars, index, bar.value)
-                        _add_rows(B, index, how, bar.dot.T)
+                        _add_rows(B, into[0], into[1], bar.dot.T)
                     else:
                         add_at(bars, index, bar)
-        return B[self.slots]
+        return B[self.b_slots]
 
     def info(self) -> dict:
         """Sizes for ``Prepared.info``."""
@@ -272,14 +290,25 @@ class Hessian:
             self.blocks.append((name, slot, n, math.prod(shape), shape))
             n += math.prod(shape)
         self.n = n
-        self.levels = self.slots = None
+        self.levels = self.slots = self.pattern = self.groups = None
         if set(program.plan.ops) <= JET_OPS:
             schedule = scalar_schedule(expr, wrt, shapes)
             if schedule is not None:
                 with gc_paused():
                     self.levels = LevelHessian(schedule, program.wrt)
+                    self.pattern = sparsity.pattern(schedule, program.wrt)
+                    if self.pattern is not None:
+                        self.groups = sparsity.colouring(self.pattern)
             else:
                 self.slots = SlotHessian(program)
+
+    def matrix(self, point: Mapping) -> np.ndarray:
+        """The whole Hessian (n, n) at a validated point: H times the identity, or, for a
+        sparse pattern, H times the p column groups of ``sparsity`` and read back."""
+        if self.groups is None:
+            return self.times(point, np.eye(self.n))
+        HV = self.times(point, sparsity.seeds(self.groups))
+        return sparsity.recover(HV, self.pattern, self.groups)
 
     def chunk(self) -> int:
         """Directions per sweep: all n unless k tangents of the widest slot (of every slot, on
@@ -318,6 +347,9 @@ class Hessian:
         if self.levels is None and self.slots is None:
             return {"passes": "one forward + backward pass on Duals per scalar input"}
         k = self.chunk()
+        p = self.n if self.groups is None else int(self.groups.max()) + 1
         info = {"passes": "forward over reverse: one sweep on Jets per chunk of directions",
-                "directions": self.n, "chunk": k, "sweeps": -(-self.n // k)}
+                "directions": self.n, "chunk": min(k, p), "sweeps": -(-p // k)}
+        if self.groups is not None:
+            info["column_groups"] = p  # sparse pattern: p directions recover all of H
         return {**info, **(self.levels.info() if self.levels is not None else {})}

@@ -28,16 +28,25 @@ import operator
 
 import numpy as np
 
-from ..core.ops import PRIMAL
+from ..core.ops import ELEMENTWISE_BINARY, PRIMAL
 from ..forward.rules import jvp_rules
+
+_ONE = np.float64(1.0)
+_ELEMENTWISE = frozenset(ELEMENTWISE_BINARY)
 
 _new = object.__new__
 
 
 class Jet:
-    """A value with k tangents: ``dot`` has shape (k,) + shape(value)."""
+    """A value with k tangents: ``dot`` has shape (k,) + shape(value).
 
-    __slots__ = ("value", "dot")
+    The tangents may be held as ``_dot * scale`` (``scale`` of the value's shape, or None):
+    multiplying by a plain factor, or any elementwise op with a plain operand (its tangent
+    map is a factor per element), updates ``scale`` (one value's worth of numbers) instead of
+    all k tangents; reading ``dot`` applies it once.
+    """
+
+    __slots__ = ("value", "_dot", "scale")
     __hash__ = None
 
     def __init__(self, value, dot):
@@ -46,7 +55,14 @@ class Jet:
         if dot.shape[1:] != np.shape(value):
             raise ValueError(f"Jet: tangents of shape {dot.shape} do not fit a value of shape "
                              f"{np.shape(value)} (expected (k,) + {np.shape(value)})")
-        self.value, self.dot = value, dot
+        self.value, self._dot, self.scale = value, dot, None
+
+    @property
+    def dot(self) -> np.ndarray:
+        """The tangents, (k,) + shape(value)."""
+        if self.scale is not None:
+            self._dot, self.scale = self._dot * self.scale, None
+        return self._dot
 
     def __repr__(self) -> str:
         return f"Jet({self.value!r}, dot={self.dot!r})"
@@ -68,7 +84,7 @@ class Jet:
     def __rpow__(self, other): return _binary("pow", other, self)
     def __matmul__(self, other): return _binary("matmul", self, other)
     def __rmatmul__(self, other): return _binary("matmul", other, self)
-    def __neg__(self): return _jet(-self.value, -self.dot)
+    def __neg__(self): return _scaled(-self.value, self, -1.0)
     def __pos__(self): return self
 
     # comparisons read the values (masks for kinks and ties)
@@ -112,7 +128,16 @@ class Jet:
 def _jet(value, dot) -> Jet:
     """A Jet without checks (value and dot already consistent)."""
     j = _new(Jet)
-    j.value, j.dot = value, dot
+    j.value, j._dot, j.scale = value, dot, None
+    return j
+
+
+def _scaled(value, x: Jet, factor) -> Jet:
+    """``value`` with x's tangents times ``factor`` (of the value's shape; None: 1), applied
+    lazily."""
+    j = _new(Jet)
+    j.value, j._dot = value, x._dot
+    j.scale = x.scale if factor is None else factor if x.scale is None else x.scale * factor
     return j
 
 
@@ -142,16 +167,25 @@ def binary(op: str, a, b):
 
 def _binary(op: str, a, b):
     if a.__class__ is Jet:
-        av, a_dot = a.value, a.dot
+        av, a_dot = a.value, a._dot
     else:
         av, a_dot = a, None
     if b.__class__ is Jet:
-        bv, b_dot = b.value, b.dot
+        bv, b_dot = b.value, b._dot
     else:
         bv, b_dot = b, None
     y = _ARITHMETIC[op](av, bv)
     if a_dot is None and b_dot is None:
         return y
+    if (a_dot is None or b_dot is None) and op in _ELEMENTWISE:
+        x = a if b_dot is None else b
+        if np.shape(y) == np.shape(x.value):  # the tangent map is a factor per element
+            one = np.ones(np.shape(y)) if np.ndim(y) else _ONE
+            factor = jvp_rules[op](av, bv, y, None if a_dot is None else one,
+                                   None if b_dot is None else one)
+            return _scaled(y, x, None if factor is one else factor)
+    a_dot = None if a_dot is None else a.dot
+    b_dot = None if b_dot is None else b.dot
     nd = np.ndim(y)
     if op != "matmul":  # elementwise: a narrower operand's tangents get unit axes after k
         if a_dot is not None and a_dot.ndim <= nd:

@@ -154,20 +154,20 @@ def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
     _no_options(options)
     _check_scalar(compile_program(expr, wrt, shapes), "hessian")
     hess = Hessian(expr, tuple(wrt), shapes)
-    blocks, n = hess.blocks, hess.n
+    blocks = hess.blocks
 
     if all(not shape for *_, shape in blocks):  # scalar variables: rows of floats
         names = [name for name, *_ in blocks]
 
         def scalar_hessian(point: Mapping) -> dict:
-            rows = hess.times(point, np.eye(n)).tolist()
+            rows = hess.matrix(point).tolist()
             return {a: dict(zip(names, row, strict=True)) for a, row in zip(names, rows,
                                                                             strict=True)}
 
         return Prepared(scalar_hessian, {**_info(hess.program), **hess.info()})
 
     def hessian(point: Mapping) -> dict:
-        H = hess.times(point, np.eye(n))
+        H = hess.matrix(point)
         return {a: {b: shaped(H[oa:oa + na, ob:ob + nb].reshape(sa + sb), sa + sb)
                     for b, _, ob, nb, sb in blocks} for a, _, oa, na, sa in blocks}
 
