@@ -5,7 +5,9 @@ NumPy backward pass, autograd and JAX with and without jit; the per-call cost of
 scalar gradient; micrograd's own scalar MLP (16-32-32-1 over 8 samples) built and
 differentiated by difflab, micrograd and JAX without jit; 10,000 points in one call against
 10,000 calls; forward against reverse mode (Rosenbrock up to n = 100, and every method at
-n = 1); the tape's memory; preparing and evaluating the derivative of the logistic map l_13.
+n = 1); the tape's memory; preparing and evaluating the derivative of the logistic map l_13;
+reverse mode's Jacobian R^8 -> R^1024 and Rosenbrock's Hessian at n = 128 (one batched sweep
+each) against jax.jit(jax.jacrev) and jax.jit(jax.hessian).
 Medians of interleaved runs in one process, float64. `make bench` runs it; the table of
 targets is printed and written to reports/bench/ with the figures.
 """
@@ -17,6 +19,8 @@ CONFIG = {
     "points": 10_000, "batch_repeats": 5,
     "rosenbrock_sizes": [2, 5, 10, 20, 50, 100],
     "logistic_n": 13, "prepare_repeats": 3,
+    "jacobian_shape": [8, 1024],   # (n, m) of the reverse Jacobian target
+    "hessian_n": 128,              # Rosenbrock's n for the reverse Hessian targets
 }
 
 # A smoke test: tiny sizes, one or two samples (the verdicts then mean nothing).
@@ -25,7 +29,7 @@ QUICK = {
     "mlp": {"batch": 4, "inputs": 6, "hidden": 5, "outputs": 2}, "memory_repeats": 1,
     "micrograd": {"sizes": [3, 4, 1], "samples": 2, "repeats": 2, "jax_repeats": 1},
     "points": 50, "batch_repeats": 1, "rosenbrock_sizes": [2, 5], "logistic_n": 5,
-    "prepare_repeats": 1,
+    "prepare_repeats": 1, "jacobian_shape": [2, 16], "hessian_n": 8,
 }
 
 from difflab.bench import main  # noqa: E402
