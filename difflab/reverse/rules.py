@@ -146,8 +146,8 @@ def _matmul_vjp(y_bar, a, b, y, need):
         if need[1]:
             b_bar = np.matmul(y_bar, a)                # a^T y_bar
     elif nd_b == 2:                                    # (n,) @ (n,m) -> (m,)
-        if need[0]:
-            a_bar = np.matmul(y_bar, np.transpose(b))  # b y_bar
+        if need[0]:  # b y_bar (for a batch: y_bar b^T, the batch axis kept in front)
+            a_bar = np.matmul(b, y_bar) if y_bar.ndim == 1 else np.matmul(y_bar, np.transpose(b))
         if need[1]:
             b_bar = np.reshape(a, (-1, 1)) * y_bar[..., None, :]  # outer(a, y_bar)
     elif np.ndim(y_bar) == 0:                          # (n,) @ (n,) -> ()
