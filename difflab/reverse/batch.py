@@ -13,6 +13,11 @@ must skip the batch axis, so ``batched(program, k)`` is the program with those a
 by one (made once per k, kept on the program). The scalar gradient (one cotangent, no batch
 axis) runs the unshifted program, untouched.
 
+The identity seed is a ``diagonal.Diagonal``: stored as one vector while it passes elementwise
+ops (k one-hot rows stay one-hot there), dense from the first op that mixes elements. A tall
+Jacobian whose output is an elementwise function of a matrix product (tanh(A x + b)) then
+costs about what f costs, not m times the size of the output.
+
 Memory: a batch holds k cotangents per live slot. ``COTANGENT_BUDGET`` bounds the floats of
 one slot's batch (k times the widest slot that needs a cotangent); more rows are swept in
 chunks of k, the tape recorded once and shared by the chunks.

@@ -10,9 +10,11 @@ Two sweeps do this, as for the gradient:
 
 - ``SlotHessian``: the per-slot program of ``program.py`` (any shapes), on Jets.
 - ``LevelHessian``: a big, shallow all-scalar graph on its level schedule (``levels.py``), with
-  the tangents of all slots as the rows of (slots, k) arrays: a group's forward tangents by
-  forward mode's rules, its backward step by the SAME vjp rule called on Jets of the gathered
-  values, its tangent rows scattered back with their sums.
+  the tangents of the slots that have them as the rows of (rows, k) arrays: a group's forward
+  tangents by forward mode's rules, its backward step by the SAME vjp rule called on Jets of
+  the gathered values, its tangent rows scattered back with their sums. When H's pattern is
+  sparse (``sparsity``: Rosenbrock's is banded), the k directions are p column groups, not the
+  n unit vectors: 3 directions for a tridiagonal H of any n.
 
 Both compute forward tangents only where the backward sweep reads a primal, and carry none on
 a cotangent that depends on no direction (the output's 1, the adds above it): those stay plain
@@ -25,11 +27,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
 from ..core.expr import Expr
 from ..core.levels import IDENTITY, Schedule, scalar_schedule
+from ..core.ops import PRIMAL
 from ..core.plan import gc_paused
 from ..protocol import Shape
 from . import sparsity
@@ -259,6 +263,11 @@ def by_directions(program: Program, point: Mapping, blocks: list) -> np.ndarray:
     mode's Duals (for expressions with ops outside ``JET_OPS``)."""
     from .. import forward  # the Dual numbers
 
+    # On a Dual, PRIMAL's relu (np.maximum(x, 0)) would take max's tie rule, 1/2 at x = 0;
+    # forward.relu takes relu's own rule, 0 (as JAX), so the Hessian's column is right there.
+    program = replace(program, derived={}, live_forward=[
+        (forward.relu if fn is PRIMAL["relu"] else fn, s, i, j)
+        for fn, s, i, j in program.live_forward])
     n = sum(b[3] for b in blocks)
     H = np.zeros((n, n))
     for b, _, off, size, shape in blocks:
