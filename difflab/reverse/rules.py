@@ -21,6 +21,11 @@ to (-1, 1)) and a contraction with ``np.matmul`` on the trailing axes.
 A binary elementwise rule returns cotangents of the *output's* shape (with the lead); the sweep
 then "unbroadcasts" them: sums over the axes an operand was broadcast along, back to its own
 shape, skipping the batch axis (``program.py`` for one cotangent, ``batch.py`` for k).
+
+A new op checks itself against this in tests/test_reverse_batch.py (k cotangents at once must
+equal k sweeps of one). For Hessians its rule also runs on ``Jet`` values (forward over
+reverse): once it does, add the op to ``curvature.JET_OPS``; until then an expression with it
+gets its Hessian one direction at a time on forward mode's Duals.
 """
 
 from __future__ import annotations
