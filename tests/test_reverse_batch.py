@@ -84,10 +84,17 @@ def test_a_dense_identity_seed_gives_the_same_rows(text, shapes):
 
 
 # ---- every rule keeps a batch axis in front: k cotangents at once == k sweeps of one ---------
+UNARY = ("neg", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp",
+         "log", "log1p", "expm1", "sqrt", "abs", "sigmoid", "relu", "softplus", "sum", "mean",
+         "transpose")
+ELEMENTWISE_BINARY = ("add", "sub", "mul", "div", "pow", "max", "min")
+
+
 def _rule_cases():
+    """op -> (an expression exercising its rule, shapes). A new op adds its own case here."""
     x, y, A, B = ir.variable("x"), ir.variable("y"), ir.variable("A"), ir.variable("B")
-    cases = {op: (ir.BUILDERS[op](A), {"A": (2, 3)}) for op in ops.UNARY}
-    for op in ops.ELEMENTWISE_BINARY:  # broadcasting both ways: (2, 3) with (3,), (2, 1)
+    cases = {op: (ir.BUILDERS[op](A), {"A": (2, 3)}) for op in UNARY}
+    for op in ELEMENTWISE_BINARY:  # broadcasting both ways: (2, 3) with (3,), (2, 1)
         cases[op] = (ir.BUILDERS[op](A, x) + ir.BUILDERS[op](B, A),
                      {"A": (2, 3), "x": (3,), "B": (2, 1)})
     # every kind: 2-D @ 2-D, 2-D @ 1-D, 1-D @ 2-D, 1-D @ 1-D
@@ -97,6 +104,12 @@ def _rule_cases():
 
 
 RULE_CASES = _rule_cases()
+
+
+def test_every_op_has_a_batched_case():
+    missing = set(ops.OPS) - set(ops.LEAVES) - set(RULE_CASES)
+    assert not missing, (f"no batched-cotangent case for {sorted(missing)}: add one to "
+                         f"RULE_CASES (the batch convention: difflab/reverse/rules.py)")
 
 
 @pytest.mark.parametrize("op", sorted(RULE_CASES))
