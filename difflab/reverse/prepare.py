@@ -158,11 +158,15 @@ def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
 
     if all(not shape for *_, shape in blocks):  # scalar variables: rows of floats
         names = [name for name, *_ in blocks]
+        template = dict.fromkeys(names)  # (copying a dict of the right keys, then filling
+                                         # it, skips the resizes of building each row anew)
 
         def scalar_hessian(point: Mapping) -> dict:
-            rows = hess.matrix(point).tolist()
-            return {a: dict(zip(names, row, strict=True)) for a, row in zip(names, rows,
-                                                                            strict=True)}
+            H = {}
+            for a, row in zip(names, hess.matrix(point).tolist(), strict=True):
+                H[a] = entries = template.copy()
+                entries.update(zip(names, row, strict=True))
+            return H
 
         return Prepared(scalar_hessian, {**_info(hess.program), **hess.info()})
 
