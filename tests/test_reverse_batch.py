@@ -344,3 +344,22 @@ def test_dense_patterns_keep_the_identity():
     f = _fan_out(80)  # y meets every x_i: all columns share row y
     info = reverse.prepare_hessian(f, f.variables, dict.fromkeys(f.variables, ())).info
     assert "column_groups" not in info and info["chunk"] == 81
+
+
+def test_hvp_on_the_level_schedule_is_one_sweep_with_one_direction():
+    f = build_rosenbrock(64)
+    rng = np.random.default_rng(SEED)
+    point = sample_rosenbrock(rng, {"n": 64})
+    vector = {name: float(rng.normal()) for name in f.variables}
+    prepared = dl.prepared("hvp", f, f.variables, dict.fromkeys(point, ()), "reverse")
+    assert prepared.info["sweep"] == "levels" and prepared.info["chunk"] == 1
+    H = _jax_hessian(f, point)
+    got = dl.hvp(f, point, vector, method="reverse")
+    for a in f.variables:
+        assert rho(got[a], sum(H[a][b] * vector[b] for b in f.variables)) <= TOL, a
+
+
+def test_an_empty_output_has_an_empty_jacobian():
+    x = dl.variable("x")
+    J = reverse.jacobian(dl.sin(x) * 2.0, {"x": np.zeros(0)})["x"]
+    assert J.shape == (0, 0)

@@ -200,7 +200,11 @@ def prepare_hvp(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
         Hv = hess.times(point, V)[:, 0]
         return {name: shaped(Hv[off:off + size], shape) for name, _, off, size, shape in blocks}
 
-    return Prepared(hvp, {**_info(hess.program), **hess.info()})
+    info = {**_info(hess.program), **hess.info()}
+    info.pop("column_groups", None)  # (the Hessian's; H v sweeps v alone)
+    if "sweeps" in info:
+        info.update(directions=1, chunk=1, sweeps=1)
+    return Prepared(hvp, info)
 
 
 def _no_options(options: dict) -> None:
