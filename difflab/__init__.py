@@ -7,7 +7,7 @@ with JAX as the reference, and a lab that measures how accurate and how fast eac
     1.8414709848078965
 """
 
-from .api import METHODS, grad, hessian, jacobian, prepared
+from .api import METHODS, grad, hessian, hvp, jacobian, jvp, prepared, vjp
 from .check import GradientMismatch, check_grad
 from .core.arrays import (
     add_n,
@@ -102,8 +102,8 @@ def compare(expr, point, methods=None, wrt=None):
     return _compare(expr, point, methods=methods, wrt=wrt)
 
 __all__ = [
-    "METHODS", "compare", "grad", "jacobian", "hessian", "prepared", "check_grad", "trace",
-    "GradientMismatch", "methods", "register_method",
+    "METHODS", "compare", "grad", "jacobian", "hessian", "jvp", "vjp", "hvp", "prepared",
+    "check_grad", "trace", "GradientMismatch", "methods", "register_method",
     "Expr", "ParseError", "PointError", "Size",
     "parse", "to_text", "evaluate", "variable", "variables", "constant", "size",
     "to_sympy", "from_sympy",

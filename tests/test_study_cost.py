@@ -131,16 +131,18 @@ def test_jacobian_cells_all_agree_with_the_hand_truth(shape):
 def test_crossover_direction(shape):
     _, df, _ = shape
     d = jacobian_shape.measured(df)
-    for fwd, rev in jacobian_shape.PAIRS:
-        a = d[d["method"] == fwd].set_index("aspect")["t"]
-        b = d[d["method"] == rev].set_index("aspect")["t"]
-        tall, wide = min(a.index), max(a.index)
-        assert b[tall] / a[tall] > 1.0, (fwd, rev)          # m >> n: forward-like wins
-        assert b[tall] / a[tall] > 4 * b[wide] / a[wide], (fwd, rev)
+    a = d[d["method"] == "jax:jacfwd"].set_index("aspect")["t"]
+    b = d[d["method"] == "jax:jacrev"].set_index("aspect")["t"]
+    tall, wide = min(a.index), max(a.index)
+    assert b[tall] / a[tall] > 1.0                          # m >> n: jacfwd wins
+    assert b[tall] / a[tall] > 4 * b[wide] / a[wide]
+    assert jacobian_shape.crossover(d, "jax:jacfwd", "jax:jacrev") is not None
     a = d[d["method"] == "forward"].set_index("aspect")["t"]
     b = d[d["method"] == "reverse"].set_index("aspect")["t"]
-    assert b[max(b.index)] < a[max(a.index)]                # n >> m: one sweep wins
-    assert jacobian_shape.crossover(d, "forward", "reverse") is not None
+    assert b[wide] < a[wide]                                # n >> m: one sweep wins
+    # difflab's reverse mode sweeps all m cotangents at once (one per output, m times, took
+    # ~1000x longer at m = 1024 than at m = 1): its time no longer grows with m
+    assert b[tall] < 20 * b[wide]
 
 
 def test_jacobian_section(shape):

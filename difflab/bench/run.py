@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..lab.machine import describe_machine
 from ..lab.timing import thread_env, thread_settings
-from . import cases_array, cases_numeric, cases_scalar, peers
+from . import cases_array, cases_numeric, cases_reverse, cases_scalar, peers
 from .targets import TARGETS, table, unmeasured
 
 DEFAULTS = {
@@ -28,6 +28,7 @@ DEFAULTS = {
     "logistic_n": 13, "prepare_repeats": 3,
     "numeric_seeds": [0, 1, 2, 3, 4], "sin1000_points": [1.0, 0.3, -2.2, 5.0],
     "numeric_functions": None,
+    "jacobian_shape": [8, 1024], "hessian_n": 128,
 }
 
 
@@ -74,6 +75,7 @@ def run(config: dict | None = None, echo: Callable[[str], None] = print) -> dict
         ("forward", lambda: cases_scalar.forward_case(cfg, available), ("4a", "4b")),
         ("symbolic", lambda: cases_scalar.symbolic_case(cfg), ("6a", "6b")),
         ("numeric", lambda: cases_numeric.numeric_case(cfg, available), ("7a", "7b")),
+        ("reverse", lambda: cases_reverse.reverse_case(cfg, available), cases_reverse.KEYS),
     ]
     with limit:
         for name, case, keys in cases:

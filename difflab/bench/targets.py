@@ -29,6 +29,12 @@ TARGETS = {
            "<= 1e-9"),
     "7b": ("adaptive numeric vs numdifftools' defaults: suite functions where it is worse",
            "0"),
+    "R1": ("Jacobian R^8 -> R^1024, tanh(A x + b): reverse (one sweep) / jax.jit(jax.jacrev)",
+           "<= 3x"),
+    "R2": ("Hessian of Rosenbrock n = 128, 128 scalar variables: reverse (forward over "
+           "reverse, one sweep) / jax.jit(jax.hessian)", "<= 3x"),
+    "R3": ("Hessian of Rosenbrock n = 128, x one array: reverse / jax.jit(jax.hessian)",
+           "<= 3x"),
 }
 
 
