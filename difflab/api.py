@@ -124,7 +124,8 @@ class _Checked:
     def __init__(self, unchecked, shapes: dict[str, tuple[int, ...]], what: str):
         self.unchecked, self.shapes, self.what = unchecked, shapes, what
 
-    def __call__(self, point: Mapping) -> dict:
+    def __call__(self, point: Mapping, *direction) -> dict:
+        # (a product's prepared function also takes its direction: a tangent or cotangent)
         if point.__class__ is not dict and not isinstance(point, Mapping):
             raise TypeError(f"{self.what}: a point must map variable names to values, got "
                             f"{type(point).__name__}")
@@ -152,7 +153,7 @@ class _Checked:
             extra = [k for k in point if k not in self.shapes]
             raise PointError(f"{self.what}: unexpected variable {extra[0]!r} in the point; it "
                              f"was prepared for {', '.join(self.shapes) or 'no variables'}")
-        return self.unchecked(point if clean is None else clean)
+        return self.unchecked(point if clean is None else clean, *direction)
 
 
 class _Cache(OrderedDict):

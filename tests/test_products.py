@@ -151,7 +151,8 @@ def test_each_method_computes_its_own_product():
     shapes = {"A": (2, 3), "x": (3,), "s": ()}
     info = lambda kind, method, wrt: dl.prepared(kind, f, wrt, shapes, method).info
     assert info("jvp", "forward", ["x"])["passes"] == 1                # one tangent pass
-    assert info("jvp", "numeric", ["A", "x"])["evaluations"] == 4      # central4 along v
+    assert info("jvp", "numeric:central4", ["A", "x"])["evaluations"] == 4  # along v
+    assert info("jvp", "numeric", ["A", "x"])["evaluations"] <= 85    # adaptive, along v
     assert info("jvp", "numeric:complex", ["x"])["evaluations"] == 1
     assert info("jvp", "jax", ["x"])["product"] == "jax.jvp"
     assert info("vjp", "jax", ["x"])["product"] == "jax.vjp"

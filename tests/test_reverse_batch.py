@@ -11,6 +11,7 @@ from jax_oracle import jax, jax_function
 
 import difflab as dl
 from difflab import reverse
+from difflab.core import arrays as arrays_mod
 from difflab.core import expr as ir
 from difflab.core import ops
 from difflab.lab.families import build_rosenbrock, sample_rosenbrock
@@ -93,13 +94,30 @@ ELEMENTWISE_BINARY = ("add", "sub", "mul", "div", "pow", "max", "min")
 def _rule_cases():
     """op -> (an expression exercising its rule, shapes). A new op adds its own case here."""
     x, y, A, B = ir.variable("x"), ir.variable("y"), ir.variable("A"), ir.variable("B")
-    cases = {op: (ir.BUILDERS[op](A), {"A": (2, 3)}) for op in UNARY}
+    cases = {op: (arrays_mod.BUILDERS[op](A), {"A": (2, 3)}) for op in UNARY}
     for op in ELEMENTWISE_BINARY:  # broadcasting both ways: (2, 3) with (3,), (2, 1)
-        cases[op] = (ir.BUILDERS[op](A, x) + ir.BUILDERS[op](B, A),
+        cases[op] = (arrays_mod.BUILDERS[op](A, x) + arrays_mod.BUILDERS[op](B, A),
                      {"A": (2, 3), "x": (3,), "B": (2, 1)})
     # every kind: 2-D @ 2-D, 2-D @ 1-D, 1-D @ 2-D, 1-D @ 1-D
     cases["matmul"] = ((A @ B) @ x + (y @ A) * (x @ y),
                        {"A": (2, 2), "B": (2, 2), "x": (2,), "y": (2,)})
+    # the array ops (their rules address value axes from the end: core/axes.py)
+    a23 = {"A": (2, 3)}
+    array_cases = {
+        "square": dl.square(A), "index": A[:, ::2] * 2.0 + A[1, 0], "reduce_sum":
+        dl.sum(A, axis=0), "reduce_mean": dl.mean(A, axis=1, keepdims=True),
+        "reduce_prod": dl.prod(A, axis=0), "reduce_max": dl.max(A, axis=1),
+        "reduce_min": dl.min(A, axis=0, keepdims=True), "logsumexp": dl.logsumexp(A, axis=1),
+        "softmax": dl.softmax(A, axis=0), "log_softmax": dl.log_softmax(A, axis=-1),
+        "reshape": dl.reshape(A, (3, 2)), "permute": dl.transpose(A, (1, 0)),
+        "concat": dl.concatenate([A, A * A], axis=1),
+        "where": dl.where(A > 0.5, A * A, -A), "select": dl.where(A > 0.5, A, 2.0 * A),
+        "select_not": dl.where(A < 0.5, A, 3.0 * A),
+    }
+    cases.update({op: (f, a23) for op, f in array_cases.items()})
+    cases["index_gather"] = (A[:, [0, 2, 2]], a23)
+    for op in ("lt", "le", "gt", "ge", "eq", "ne"):  # masks: derivative 0, a cotangent to A
+        cases[op] = (arrays_mod.BUILDERS[op](A, 0.5) * A + A, a23)
     return cases
 
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..core.expr import Expr
 from ..protocol import Prepared, Shape, shaped
-from .dual import _TAGS, _dual, _perturbation
+from .derivatives import _perturbation
+from .dual import _TAGS, _dual
 from .prepare import _options, _scalar_only
 from .sweep import Sweep
 
@@ -65,8 +66,10 @@ def prepare_hvp(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
     Returns:
         a Prepared: (point, {name: vector part}) -> {name: (H v) part}.
     """
-    sweep = Sweep(expr, wrt, shapes, _options(options))
+    chunk, budget = _options(options)
+    sweep = Sweep(expr, wrt, shapes, chunk)
     _scalar_only(sweep, "hvp")
+    sweep.check_budget("hvp", **budget)
 
     def hvp_at(point: Mapping, vector: Mapping) -> dict:
         tag = next(_TAGS)  # the outer perturbation, along v

@@ -26,6 +26,7 @@ import numpy as np
 from ..core.evaluate import bind, run
 from ..core.expr import Expr
 from ..protocol import Prepared, jvp_from_jacobian, shaped
+from .adaptive import adaptive_difference
 from .complex_step import run_complex
 from .prepare import _checked, _resolve, prepare, prepare_jacobian
 from .schemes import (
@@ -39,11 +40,13 @@ from .schemes import (
 )
 
 # The schemes differenced along a direction here; the options they take.
-DIRECTIONAL = ("forward", "backward", "central", "central4", "richardson", "complex")
+DIRECTIONAL = ("forward", "backward", "central", "central4", "richardson", "complex",
+               "adaptive")
 OPTIONS = frozenset(("scheme", "step", "fallback", "levels"))
 # Central differences of gradients: the gradient's error e (~1e-13) / h against h^2 balance at
 # h ~ e^(1/3) ~ 5e-5, rounded to a power of two.
 HVP_STEP_FACTOR = 2.0 ** -14
+ADAPTIVE_EVALUATIONS = 1 + 84  # f(x), then at most the adaptive tableau's (one direction)
 
 
 def _sizes(point: Mapping, wrt: Sequence[str], direction: Mapping) -> tuple[float, float]:
@@ -78,7 +81,7 @@ def prepare_jvp(expr: Expr, wrt: Sequence[str], shapes: Mapping, **options) -> P
         options.get("levels", RICHARDSON_LEVELS))
     used, note = _resolve(plan, wrt, scheme, options.get("fallback"))
     per = {"forward": 2, "backward": 2, "central": 2, "central4": 4, "complex": 1,
-           "richardson": 2 * levels}[used]
+           "richardson": 2 * levels, "adaptive": ADAPTIVE_EVALUATIONS}[used]
     info = {"method": "numeric", "scheme": used, "product": "directional difference of f",
             "evaluations": per, **note}
     slots = [plan.var_slots[name] for name in wrt]
@@ -97,6 +100,10 @@ def prepare_jvp(expr: Expr, wrt: Sequence[str], shapes: Mapping, **options) -> P
             (run_complex if isinstance(t, complex) else run)(plan, values)
             return np.array(values[plan.out])
 
+        if used == "adaptive":  # many steps in t, Richardson's tableau, the best estimate
+            widest = step if step is not None else 2.0 * x_norm / v_norm
+            value, _, _ = adaptive_difference(g, 0.0, g(0.0), step=widest)
+            return shaped(np.real(value), out_shape)
         if used == "complex":
             h = COMPLEX_STEP if step is None else step
         else:
