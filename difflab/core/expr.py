@@ -18,14 +18,17 @@ import itertools
 import keyword
 import math
 from collections.abc import Iterable
+from decimal import Decimal
 from numbers import Real
 
 import numpy as np
 
 from .ops import CONSTANTS, FUNCTIONS, OPS
-from .printer import to_text
+from .printer import summary, to_text
+from .reals import as_array, as_float, describe
 
 _SERIAL = itertools.count()
+REPR_LIMIT = 120  # characters of text in repr(expr); str(expr) is the whole text
 
 
 _new = object.__new__
@@ -146,8 +149,8 @@ class Expr:
     def __bool__(self):
         raise TypeError("an expression has no truth value; compare with == for structure")
 
-    def __repr__(self) -> str:
-        return f"Expr({to_text(self)!r})"
+    def __repr__(self) -> str:  # bounded: a DAG's full text can be astronomically long
+        return f"Expr({summary(self, REPR_LIMIT)!r})"
 
     def __str__(self) -> str:
         return to_text(self)
@@ -256,16 +259,23 @@ def variables(names: str | Iterable[str]) -> tuple[Expr, ...]:
 
 
 def constant(value) -> Expr:
-    """A constant leaf: a real number (stored as float64) or a real array."""
+    """A constant leaf: a real number (stored as float64) or a real array.
+
+    Raises:
+        TypeError: not a real number or array (a string, a bool, complex, ...).
+        ValueError: a number beyond float64's range (``10**400``; see ``reals``).
+    """
     if isinstance(value, Expr):
         return value
     if isinstance(value, bool) or value is None or isinstance(value, str | bytes):
-        raise TypeError(f"cannot use {value!r} as a constant: expected a real number or array")
-    if isinstance(value, Real):
-        return Expr("const", (), float(value))
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"cannot use a {arr.dtype} array as a constant: expected real numbers")
+        raise TypeError(f"cannot use {describe(value)} as a constant: expected a real number "
+                        f"or array")
+    try:
+        if isinstance(value, Real | Decimal):
+            return Expr("const", (), as_float(value))
+        arr = as_array(value)
+    except TypeError as err:
+        raise TypeError(f"cannot use {describe(value)} as a constant: {err}") from None
     arr = np.array(arr, dtype=np.float64)  # a private copy, frozen
     arr.setflags(write=False)
     if arr.ndim == 0:
@@ -282,11 +292,17 @@ def _as_expr(value) -> Expr:
     return constant(value)
 
 
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
+
+
 def _binary(op: str, a, b) -> Expr:
     try:
         return Expr(op, (_as_expr(a), _as_expr(b)))
     except TypeError:
-        return NotImplemented
+        return NotImplemented  # (Python then tries the other operand, or says the types)
+    except ValueError as err:  # a number beyond float64: say which operation it was in
+        raise ValueError(f"cannot build {describe(a, 40)} {_SYMBOL[op]} {describe(b, 40)}: "
+                         f"{err}") from None
 
 
 def _unary(op: str, a) -> Expr:

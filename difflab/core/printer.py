@@ -3,6 +3,12 @@
 ``to_text`` prints with the fewest parentheses that parse back to an equal IR, walking the
 graph with an explicit stack (never recursively). It reads only a node's ``op``, ``args`` and
 ``attr``, so the node class can use it for ``str`` without importing the parser.
+
+A DAG spells each shared subexpression out at every use, so its text can grow like 2^depth
+(a 40-step recurrence of 122 nodes has ~10^13 characters). ``to_text`` stops at ``MAX_PRINT``
+characters with an error giving the text's length (``text_length`` counts it over the distinct
+nodes without printing); messages and ``repr`` use ``summary``, which stops after ``limit``
+characters whatever the size of the graph.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import numpy as np
 _PREC = {"add": 11, "sub": 11, "mul": 12, "div": 12, "matmul": 12, "neg": 13, "pow": 14}
 _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "pow": "**"}
 _ATOM = 16
+MAX_PRINT = 2_000_000  # characters: twice what ``parse`` reads back
+SUMMARY_NODES = 10_000  # a summary counts the graph's nodes up to this many
 
 
 def _number(value: float) -> tuple[str, int]:
@@ -24,9 +32,11 @@ def _number(value: float) -> tuple[str, int]:
     if value == math.e:
         return "e", _ATOM
     if math.isnan(value):
-        return "nan", _ATOM  # not in the grammar: no literal can say it
+        # No literal says nan, and the bare name would parse back as a variable called nan:
+        # print something that is not in the grammar, so parsing it is an error.
+        return "<nan>", _ATOM
     if math.isinf(value):
-        text = "1e999"
+        text = "1e999" if value > 0 else "-1e999"  # a float literal beyond float64 is inf
     elif value == int(value) and abs(value) < 1e16:
         text = str(int(abs(value)))
         text = "-" + text if math.copysign(1.0, value) < 0 else text
@@ -41,45 +51,145 @@ def _prec(node) -> int:
     return _PREC.get(node.op, _ATOM)
 
 
-def to_text(expr) -> str:
-    """Grammar text for ``expr`` with minimal parentheses; ``parse(to_text(e)) == e``.
+def _pieces(node) -> list:
+    """The node's text in reading order: strings, and argument nodes still to be written."""
+    op = node.op
+    if op == "var":
+        return [node.attr]
+    if op == "const":
+        attr = node.attr
+        return [f"<array {attr.shape}>" if isinstance(attr, np.ndarray) else _number(attr)[0]]
+    if op == "neg":
+        (a,) = node.args
+        return ["-", *_wrap(a, _prec(a) >= _PREC["neg"])]
+    if op in _SYMBOL:
+        left, right = node.args
+        left_ok, right_ok = _bare(op, left, right)
+        return [*_wrap(left, left_ok), f" {_SYMBOL[op]} ", *_wrap(right, right_ok)]
+    pieces: list = [f"{op}("]
+    for k, a in enumerate(node.args):
+        pieces += [", "] * (k > 0) + [a]
+    return [*pieces, ")"]
 
-    Shared subexpressions are spelled out at each use. Array constants (from NumPy operands)
-    have no grammar spelling and print as ``<array shape>``.
-    """
-    out: list[str] = []
-    stack: list = [expr]  # items: text to emit, or a node to expand
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-            continue
-        op = item.op
-        if op == "var":
-            out.append(item.attr)
-        elif op == "const":
-            attr = item.attr
-            out.append(f"<array {attr.shape}>" if isinstance(attr, np.ndarray)
-                       else _number(attr)[0])
-        elif op == "neg":
-            (a,) = item.args
-            stack.extend(reversed(["-", *_wrap(a, _prec(a) >= _PREC["neg"])]))
-        elif op in _SYMBOL:
-            left, right = item.args
-            prec, lp, rp = _PREC[op], _prec(left), _prec(right)
-            if op == "pow":  # right-associative; its right operand may be a unary minus
-                left_ok, right_ok = lp > prec, rp >= _PREC["neg"]
-            else:
-                left_ok, right_ok = lp >= prec, rp > prec
-            pieces = [*_wrap(left, left_ok), f" {_SYMBOL[op]} ", *_wrap(right, right_ok)]
-            stack.extend(reversed(pieces))
-        else:
-            pieces = [f"{op}("]
-            for k, a in enumerate(item.args):
-                pieces += [", "] * (k > 0) + [a]
-            stack.extend(reversed([*pieces, ")"]))
-    return "".join(out)
+
+def _bare(op: str, left, right) -> tuple[bool, bool]:
+    """Whether each operand of a binary operator prints without parentheses."""
+    prec, lp, rp = _PREC[op], _prec(left), _prec(right)
+    if op == "pow":  # right-associative; its right operand may be a unary minus
+        return lp > prec, rp >= _PREC["neg"]
+    return lp >= prec, rp > prec
 
 
 def _wrap(node, bare: bool) -> list:
     return [node] if bare else ["(", node, ")"]
+
+
+def _check(expr) -> None:
+    if not (hasattr(expr, "op") and hasattr(expr, "args") and hasattr(expr, "attr")):
+        hint = " (text is read with dl.parse)" if isinstance(expr, str) else ""
+        raise TypeError(f"expected an expression, got {type(expr).__name__}{hint}")
+
+
+def text_length(expr) -> int:
+    """The length of ``to_text(expr)``, counted over the distinct nodes without printing.
+
+    Args:
+        expr: an expression.
+    Returns:
+        the number of characters (a Python int: exact even when astronomically large).
+    """
+    _check(expr)
+    length: dict[int, int] = {}
+    stack: list = [(expr, False)]  # post-order: a node is measured after its arguments
+    while stack:
+        node, ready = stack.pop()
+        if ready:
+            args = node.args
+            if len(args) == 2 and node.op in _SYMBOL:  # (the common case, without _pieces)
+                left, right = args
+                left_ok, right_ok = _bare(node.op, left, right)
+                length[id(node)] = length[id(left)] + length[id(right)] + \
+                    len(_SYMBOL[node.op]) + 2 + 2 * (2 - left_ok - right_ok)
+            else:
+                length[id(node)] = sum(len(p) if p.__class__ is str else length[id(p)]
+                                       for p in _pieces(node))
+        elif id(node) not in length:
+            stack.append((node, True))
+            stack.extend([(a, False) for a in node.args if id(a) not in length])
+    return length[id(expr)]
+
+
+def to_text(expr) -> str:
+    """Grammar text for ``expr`` with minimal parentheses; ``parse(to_text(e)) == e``.
+
+    Shared subexpressions are spelled out at each use. Array constants (from NumPy operands)
+    have no grammar spelling and print as ``<array shape>``, nan as ``<nan>``.
+
+    Raises:
+        ValueError: the text would be longer than ``MAX_PRINT`` characters (a DAG whose
+            shared subexpressions multiply when spelled out); ``summary`` shows its start.
+    """
+    _check(expr)
+    out: list[str] = []
+    written = 0
+    stack: list = [expr]  # items: text to emit, or a node to expand
+    while stack:
+        item = stack.pop()
+        if item.__class__ is not str:
+            if item.args:
+                stack.extend(reversed(_pieces(item)))
+                continue
+            item = _pieces(item)[0]  # a leaf: its name or number
+        out.append(item)
+        written += len(item)
+        if written > MAX_PRINT:  # measure it (one pass over the distinct nodes) and say so
+            n = text_length(expr)
+            raise ValueError(
+                f"the text of this expression would be about 10**{math.log10(n):.1f} "
+                f"characters (more than {MAX_PRINT:,}): its shared subexpressions are spelled "
+                f"out at every use; it begins {summary(expr)!r}")
+    return "".join(out)
+
+
+def summary(expr, limit: int = 80) -> str:
+    """The start of ``to_text(expr)``, at most about ``limit`` characters, for messages.
+
+    It writes until ``limit`` characters are out and stops, so its cost is O(limit) however
+    large the graph or its text; a cut summary ends with ``... <N nodes>`` (N counted up to
+    ``SUMMARY_NODES``).
+
+    Args:
+        expr: an expression.
+        limit: how many characters of text to show.
+    Returns:
+        the whole text when it is short, else its start and the graph's node count.
+    """
+    _check(expr)
+    out: list[str] = []
+    written = 0
+    stack: list = [expr]
+    while stack and written <= limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            written += len(item)
+        else:
+            stack.extend(reversed(_pieces(item)))
+    text = "".join(out)
+    if not stack and written <= limit:
+        return text
+    return f"{text[:limit]}... <{_count(expr, SUMMARY_NODES)} nodes>"
+
+
+def _count(expr, cap: int) -> str:
+    """The number of distinct nodes, counting at most ``cap`` of them."""
+    seen = {id(expr)}
+    stack = [expr]
+    while stack:
+        for a in stack.pop().args:
+            if id(a) not in seen:
+                if len(seen) >= cap:
+                    return f"more than {cap:,}"
+                seen.add(id(a))
+                stack.append(a)
+    return f"{len(seen):,}"
