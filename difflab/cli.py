@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 
@@ -16,35 +17,55 @@ import numpy as np
 
 
 def parse_assignment(text: str) -> tuple[str, object]:
-    """``x=1.5`` -> ("x", 1.5); ``v=1,2,3`` or ``v=[1,2,3]`` -> an array; JSON nests."""
+    """``x=1.5`` -> ("x", 1.5); ``v=1,2,3`` or ``v=[1,2,3]`` -> an array; JSON nests.
+
+    Values are data, never code: a number as ``float`` reads it (``1e999`` is inf, as in the
+    grammar) or JSON lists of numbers; an integer beyond float64 is an error, as in the grammar.
+    """
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not name:
-        raise ValueError(f"--at expects name=value pairs, got {text!r}")
+        raise ValueError(f"--at expects name=value pairs, got {text[:60]!r}")
     value = value.strip()
+    shown = value if len(value) <= 60 else value[:57] + "..."
     try:
         if value.startswith("["):
             parsed = json.loads(value)
         elif "," in value:
-            parsed = [float(v) for v in value.split(",")]
+            parsed = [_number(v) for v in value.split(",")]
         else:
-            parsed = float(value)
-    except ValueError:
-        raise ValueError(f"--at {name}: {value!r} is not a number or a list of numbers") from None
+            parsed = _number(value)
+    except RecursionError:  # JSON nested thousands deep
+        raise ValueError(f"--at {name}: {shown!r} is nested too deeply") from None
+    except ValueError as err:
+        why = str(err) if "too large" in str(err) else "is not a number or a list of numbers"
+        raise ValueError(f"--at {name}: {shown!r} {why}") from None
     if isinstance(parsed, list):
         try:
             array = np.asarray(parsed)
         except ValueError:  # ragged nesting
-            raise ValueError(f"--at {name}: {value!r} is not a rectangular array") from None
+            raise ValueError(f"--at {name}: {shown!r} is not a rectangular array") from None
+        if array.dtype.kind == "O" and all(isinstance(v, int) and not isinstance(v, bool)
+                                           for v in array.ravel()):
+            raise ValueError(f"--at {name}: {shown!r}: an integer is too large for float64")
         if array.dtype.kind not in "iuf":  # strings, booleans, objects, nulls
-            raise ValueError(f"--at {name}: {value!r} is not a list of numbers") from None
+            raise ValueError(f"--at {name}: {shown!r} is not a list of numbers") from None
         return name, array.astype(float)
     return name, parsed
+
+
+def _number(text: str) -> float:
+    """A number as ``float`` reads it; an integer literal beyond float64 is refused."""
+    value = float(text)
+    if math.isinf(value) and text.strip().lstrip("+-").replace("_", "").isdigit():
+        raise ValueError("is too large for float64 (the largest float64 is about 1.8e308)")
+    return value
 
 
 def _cmd_grad(args: argparse.Namespace) -> int:
     from .api import METHODS, resolve
     from .core.parser import parse
+    from .core.printer import summary
     from .lab.compare import compare
 
     expr = parse(args.expression)
@@ -57,7 +78,7 @@ def _cmd_grad(args: argparse.Namespace) -> int:
     for m in methods:
         resolve(m)  # unknown names fail here, before any work
     table = compare(expr, point, methods=methods, wrt=args.wrt)
-    print(f"f = {expr}   at " + ", ".join(f"{k}={v}" for k, v in point.items()))
+    print(f"f = {summary(expr, 200)}   at " + ", ".join(f"{k}={v}" for k, v in point.items()))
     print(format_table(table))
     return 0
 

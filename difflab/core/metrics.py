@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .expr import Expr, toposort
+from .parser import as_expression
 from .plan import compile_plan
 
 
@@ -24,14 +25,15 @@ class Size:
     ops: int          # non-leaf nodes of the DAG (operations a single evaluation performs)
 
 
-def size(expr: Expr) -> Size:
+def size(expr: Expr | str) -> Size:
     """Measure ``expr``.
 
     Args:
-        expr: the expression.
+        expr: the expression (or its grammar text).
     Returns:
         a ``Size`` with DAG nodes, tree nodes, depth and operation count.
     """
+    expr = as_expression(expr, "size")
     tree: dict[int, int] = {}
     depth: dict[int, int] = {}
     for node in toposort(expr):

@@ -56,7 +56,7 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
     """
     expr = _as_expr(expr)
     point = clean_point(compile_plan(expr), point)
-    wrt = _wrt(expr, wrt)
+    wrt = _wrt(expr.variables, wrt)
     shapes = _shapes(point)
     want, source = reference_gradient(expr, point, wrt)
     rows = [{"method": f"truth ({source})", **{f"d/d{k}": _cell(v) for k, v in want.items()},
