@@ -5,9 +5,10 @@ Text is parsed by Python's ``ast`` and every node is checked against an allow-li
 ``e``, variable names, and calls of the grammar's functions. Nothing is ever evaluated.
 The walk is iterative, never recursive. Text that Python's parser cannot hold because a flat
 chain of operators is too long for its recursion (``x + x + ...`` of 3,000 terms) is read by
-``deep_parser`` into the same nodes. A number is a float64: a float literal beyond its range
-is inf, as in Python (``1e999`` is how ``to_text`` spells infinity); an integer literal
-beyond it (``1`` and 400 zeros) is a ParseError that names it.
+``deep_parser``, which hands each node to the same checks (``_Builder``). A number is a
+float64: a float literal beyond its range is inf, as in Python (``1e999`` is how ``to_text``
+spells infinity); an integer literal beyond it (``1`` and 400 zeros) is a ParseError that
+names it.
 """
 
 from __future__ import annotations
@@ -122,9 +123,6 @@ def _syntax_error(err: SyntaxError, stripped: str) -> ParseError:
     if "digits" in err.msg and "limit" in err.msg:  # an int literal beyond 4,300 digits
         longest = max(_DIGITS.finditer(stripped), key=lambda m: len(m.group()))
         return ParseError(literal_too_large(longest.group()), stripped, longest.start())
-    if "too many nested parentheses" in err.msg:
-        return ParseError("too many nested parentheses: Python's parser allows 200 levels",
-                          stripped, min((err.offset or 1) - 1, len(stripped)))
     placeholder = re.search(r"<nan>|<array \(", stripped)
     if placeholder:  # what to_text prints for what the grammar cannot say
         what = "nan" if placeholder.group() == "<nan>" else "an array constant"
@@ -135,6 +133,9 @@ def _syntax_error(err: SyntaxError, stripped: str) -> ParseError:
     else:  # Python reports no column when the text ends too early ("x +")
         pos = len(stripped)
     pos = min(pos, len(stripped))
+    if "too many nested parentheses" in err.msg:
+        return ParseError("too many nested parentheses: Python's parser allows 200 levels",
+                          stripped, pos)
     if not err.offset:
         msg = "invalid syntax: the expression ends too early"
     elif err.msg == "invalid syntax":
