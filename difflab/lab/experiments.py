@@ -38,7 +38,8 @@ def experiments_dir() -> Path:
 def available() -> dict[str, object]:
     """Experiment name -> its study module, for every experiments/<name>.py with a study."""
     found = {}
-    names = sorted(p.stem for p in experiments_dir().glob("*.py") if not p.stem.startswith("_"))
+    names = sorted(p.stem for p in experiments_dir().glob("*.py")
+                   if p.stem.isidentifier() and not p.stem.startswith("_"))
     for name in sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER)):
         try:
             found[name] = importlib.import_module(f"difflab.studies.{name}")

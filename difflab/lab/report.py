@@ -95,6 +95,9 @@ def build_section(run_path: Path, figdir: Path) -> Section:
     meta = load_meta(run_path)
     name = meta.get("experiment", run_path.name)
     try:
+        if not (isinstance(name, str) and name.isidentifier()):  # a study's name, not a path
+            raise ValueError(f"meta.json names the experiment {str(name)[:60]!r}, which is not "
+                             f"a study of difflab.studies")
         study = importlib.import_module(f"difflab.studies.{name}")
         return study.section(load(run_path), meta.get("config", {}), figdir)
     except Exception as err:  # one broken section must not lose the others
