@@ -37,12 +37,17 @@ def _number(text: str) -> float:
 
 
 def parse_assignment(text: str) -> tuple[str, object]:
-    """``x=1.5`` -> ("x", 1.5); ``v=1,2,3`` or ``v=[1,2,3]`` -> an array; JSON nests."""
+    """``x=1.5`` -> ("x", 1.5); ``v=1,2,3`` or ``v=[1,2,3]`` -> an array; JSON nests.
+
+    Values are data, never code: a number as ``float`` reads it (``1e999`` is inf, as in the
+    grammar) or JSON lists of numbers; an integer beyond float64 is an error, as in the grammar.
+    """
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not name:
-        raise ValueError(f"--at expects name=value pairs, got {text!r}")
+        raise ValueError(f"--at expects name=value pairs, got {text[:60]!r}")
     value = value.strip()
+    shown = value if len(value) <= 60 else value[:57] + "..."
     try:
         if value.startswith("["):
             parsed = json.loads(value, parse_int=_number, parse_float=_number)
@@ -52,15 +57,20 @@ def parse_assignment(text: str) -> tuple[str, object]:
             parsed = _number(value)
     except OverflowError as err:
         raise ValueError(f"--at {name}: {err}") from None
+    except RecursionError:  # JSON nested thousands deep
+        raise ValueError(f"--at {name}: {shown!r} is nested too deeply") from None
     except ValueError:
         raise ValueError(f"--at {name}: {value!r} is not a number or a list of numbers") from None
     if isinstance(parsed, list):
         try:
             array = np.asarray(parsed)
         except ValueError:  # ragged nesting
-            raise ValueError(f"--at {name}: {value!r} is not a rectangular array") from None
+            raise ValueError(f"--at {name}: {shown!r} is not a rectangular array") from None
+        if array.dtype.kind == "O" and all(isinstance(v, int) and not isinstance(v, bool)
+                                           for v in array.ravel()):
+            raise ValueError(f"--at {name}: {shown!r}: an integer is too large for float64")
         if array.dtype.kind not in "iuf":  # strings, booleans, objects, nulls
-            raise ValueError(f"--at {name}: {value!r} is not a list of numbers") from None
+            raise ValueError(f"--at {name}: {shown!r} is not a list of numbers") from None
         return name, array.astype(float)
     return name, parsed
 
@@ -87,6 +97,7 @@ def check_literals(text: str) -> None:
 def _cmd_grad(args: argparse.Namespace) -> int:
     from .api import METHODS, resolve
     from .core.parser import parse
+    from .core.printer import summary
     from .lab.compare import compare
 
     check_literals(args.expression)
@@ -103,7 +114,7 @@ def _cmd_grad(args: argparse.Namespace) -> int:
     for m in methods:
         resolve(m)  # unknown names fail here, before any work
     table = compare(expr, point, methods=methods, wrt=args.wrt)
-    print(f"f = {expr}   at " + ", ".join(f"{k}={v}" for k, v in point.items()))
+    print(f"f = {summary(expr, 200)}   at " + ", ".join(f"{k}={v}" for k, v in point.items()))
     print(format_table(table))
     return 0
 

@@ -14,6 +14,7 @@ arguments.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Mapping
 
@@ -28,6 +29,8 @@ from .arrays import BUILDERS, stack
 from .expr import Expr, constant, toposort, variable
 from .ops import OPS, PRIMAL
 from .params import Param
+from .parser import as_expression
+from .reals import FLOAT_MAX
 from .sympy_arrays import SYMPY_ARRAY
 
 Shape = tuple[int, ...]
@@ -285,12 +288,12 @@ def to_sympy(expr: Expr, shapes: Mapping[str, Shape] | None = None):
     """``expr`` in SymPy: a scalar expression, or a ``sympy.Array`` for an array result.
 
     Args:
-        expr: the expression.
+        expr: the expression (or its grammar text).
         shapes: variable name -> shape; arrays become symbols ``name_i_j`` (default: scalars).
     Returns:
         a SymPy expression (scalar result) or an immutable ``sympy.Array`` of that shape.
     """
-    out = to_sympy_arrays(expr, shapes)
+    out = to_sympy_arrays(as_expression(expr, "to_sympy"), shapes)
     if out.ndim == 0:
         return out[()]
     return sympy.Array(out.tolist(), out.shape)
@@ -316,13 +319,25 @@ _FROM_REDUCTION = {fns.max_of: "reduce_max", fns.min_of: "reduce_min",
 def from_sympy(sym) -> Expr:
     """A SymPy scalar expression as IR (symbols become variables of the same name).
 
+    Only SymPy objects are taken: ``sympy.sympify`` would run a string as Python code, so text
+    is refused here (``dl.parse`` reads the grammar without evaluating anything).
+
+    Args:
+        sym: a SymPy expression (``sympy.Basic``).
+    Returns:
+        the expression's IR.
     Raises:
-        ValueError: the expression uses something the grammar cannot say (naming it).
+        TypeError: ``sym`` is not a SymPy object (a string says to use ``dl.parse``).
+        ValueError: the expression uses something the grammar cannot say (naming it), or a
+            number beyond float64.
     """
     if isinstance(sym, sympy.NDimArray | sympy.MatrixBase | np.ndarray):
         raise ValueError(f"from_sympy takes a scalar SymPy expression, not an array of shape "
                          f"{tuple(sym.shape)}; convert its elements one by one")
-    sym = sympy.sympify(sym)
+    if not isinstance(sym, sympy.Basic):
+        hint = ("; to read text use dl.parse (SymPy's sympify would run it as Python code)"
+                if isinstance(sym, str | bytes) else "")
+        raise TypeError(f"from_sympy needs a SymPy expression, got {type(sym).__name__}{hint}")
     done: dict = {}
     stack: list[tuple[object, bool]] = [(sym, False)]
     while stack:
@@ -352,7 +367,17 @@ def _from_node(node, args: list[Expr]) -> Expr:
     if node is sympy.E:
         return constant(np.e)
     if node.is_Number:
-        return constant(float(node))
+        try:
+            value = float(node)
+        except (OverflowError, ValueError):  # an Integer beyond Python's 4,300 digits
+            value = math.inf
+        if math.isinf(value) and node.is_finite:  # SymPy would round it to inf
+            try:
+                shown = str(sympy.Float(node, 4))
+            except ValueError:
+                shown = f"(an {type(node).__name__} of more than 4,300 digits)"
+            raise ValueError(f"SymPy's number {shown} is too large for float64 ({FLOAT_MAX})")
+        return constant(value)
     if node.is_Add:
         return _fold("add", args)
     if node.is_Mul:

@@ -105,6 +105,9 @@ def build_section(run_path: Path, figdir: Path) -> Section:
     name = meta.get("experiment", run_path.name)
     try:
         spec = meta.get("study")
+        if not spec and not (isinstance(name, str) and name.isidentifier()):
+            raise ValueError(f"meta.json names the experiment {str(name)[:60]!r}, which is not "
+                             f"a study of difflab.studies")  # (a study's name, never a path)
         study = load_study(spec)[0] if spec else \
             importlib.import_module(f"difflab.studies.{name}")
         own = getattr(study, "NAME", name) == name

@@ -37,6 +37,7 @@ import sympy
 
 from ..core import sympy_bridge
 from ..core.expr import Expr
+from ..core.parser import as_expression
 from ..core.plan import compile_plan
 from ..core.shapes import infer_shapes
 from ..protocol import Prepared, shaped
@@ -211,15 +212,16 @@ def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> dict:
     return api.grad(expr, point, method="symbolic", wrt=wrt)
 
 
-def derivative_expr(expr: Expr, wrt: str | Sequence[str]):
+def derivative_expr(expr: Expr | str, wrt: str | Sequence[str]):
     """The derivative as a SymPy expression, for a reader (scalar variables, natural names).
 
     Args:
-        expr: a scalar expression of scalar variables.
+        expr: a scalar expression of scalar variables (or its grammar text).
         wrt: one variable name (returns an expression) or several (returns {name: expr}).
     Returns:
         the SymPy derivative (evaluated, so it reads as SymPy would print it), or a dict.
     """
+    expr = as_expression(expr, "derivative_expr")
     names = [wrt] if isinstance(wrt, str) else list(wrt)
     _check_names(expr, tuple(names), {v: () for v in expr.variables})
     check_budget(expr, {v: () for v in expr.variables}, max_nodes=MAX_NODES,
