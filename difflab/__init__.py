@@ -78,10 +78,10 @@ def to_sympy(expr, shapes=None):
 
 
 def from_sympy(sym):
-    """A SymPy scalar expression as IR (see ``difflab.sympy_bridge.from_sympy``). SymPy
+    """A SymPy scalar expression as IR (see ``difflab.core.sympy_import.from_sympy``). SymPy
     objects only: a string is a TypeError (``sympify`` would run it as code; ``parse`` reads
     text)."""
-    from .core.sympy_bridge import from_sympy as _from_sympy
+    from .core.sympy_import import from_sympy as _from_sympy
 
     return _from_sympy(sym)
 

@@ -414,7 +414,7 @@ def test_truth_falls_back_to_jax_beyond_the_exact_budget():
 
 
 def test_hand_truth_replaces_one_kind_and_defers_the_rest():
-    from difflab.lab.problems import HandTruth
+    from difflab.lab.hand_truth import HandTruth
 
     calls = []
     problem = HandTruth(get_problem("squire_trapp"), "grad",

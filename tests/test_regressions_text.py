@@ -23,7 +23,7 @@ import sympy
 import difflab as dl
 from difflab import forward, numeric, reverse, symbolic, truth
 from difflab.cli import main
-from difflab.core import parser, printer, sympy_bridge
+from difflab.core import parser, printer, sympy_import
 from difflab.lab import experiments, report
 from difflab.lab.execute import load_hook
 
@@ -54,7 +54,7 @@ def payload(marker) -> str:
 def test_from_sympy_refuses_text_and_runs_nothing(tmp_path):
     marker = tmp_path / "ran"
     for text in (payload(marker), f"__import__('os').system('touch {marker}')"):
-        for from_sympy in (dl.from_sympy, sympy_bridge.from_sympy):
+        for from_sympy in (dl.from_sympy, sympy_import.from_sympy):
             with pytest.raises(TypeError, match="needs a SymPy expression, got str; to read "
                                                 "text use dl.parse"):
                 from_sympy(text)

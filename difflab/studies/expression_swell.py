@@ -35,7 +35,7 @@ import pandas as pd
 import sympy
 
 from .. import reverse, symbolic
-from ..core import sympy_bridge
+from ..core import sympy_bridge, sympy_import
 from ..core.evaluate import clean_point
 from ..core.metrics import size
 from ..core.plan import compile_plan
@@ -90,7 +90,7 @@ def derivative_ir_size(expr, shapes: dict):
     outputs = list(sympy_bridge.to_sympy_arrays(expr, shapes, symbols).ravel())
     x = symbols["x"].ravel()[0]
     d = symbolic.jacobian_exprs(outputs, [x])[0][0]
-    return size(sympy_bridge.from_sympy(d))
+    return size(sympy_import.from_sympy(d))
 
 
 def measure_sizes(problem: str, params: dict, config: dict) -> dict:

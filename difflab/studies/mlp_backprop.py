@@ -29,7 +29,7 @@ from ..core.evaluate import run as run_plan
 from ..core.plan import compile_plan
 from ..lab import Cell, Run, Settings, run_sweep
 from ..lab.families import mlp_parameters, sample_mlp_loss
-from ..lab.problems import HandTruth
+from ..lab.hand_truth import HandTruth
 from ..lab.problems import get_problem as registry_problem
 from . import mlp_backprop_report as report
 
