@@ -7,9 +7,9 @@ eval's own description: the same sizes, seeds and formulas.
 
 from __future__ import annotations
 
-from . import det, gmm, hello, kmeans, llsq, lse, ode
+from . import ba, det, gmm, hello, ht, kmeans, llsq, lse, lstm, ode
 
-MODULES = (hello, lse, llsq, gmm, kmeans, ode, det)
+MODULES = (hello, lse, llsq, gmm, kmeans, ode, det, lstm, ba, ht)
 EVALS = {module.NAME: module.EVAL for module in MODULES}
 
 __all__ = ["EVALS", "MODULES"]
