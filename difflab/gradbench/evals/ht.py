@@ -190,6 +190,46 @@ def jacobian_output(result: dict, input) -> list:
     return J.tolist()
 
 
+PARENTS = (-1, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19, 0)
+
+
+def _rigid(rng: np.random.Generator, angle: float, reach: float) -> np.ndarray:
+    """A 4×4 rotation (axis random, up to ``angle``) and translation (up to ``reach``)."""
+    axis = rng.normal(size=3)
+    axis /= np.linalg.norm(axis)
+    K = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    a = rng.uniform(-angle, angle)
+    T = np.eye(4)
+    T[:3, :3] = np.eye(3) + np.sin(a) * K + (1 - np.cos(a)) * K @ K
+    T[:3, 3] = rng.uniform(-reach, reach, size=3)
+    return T
+
+
+def draw(rng: np.random.Generator, params: dict) -> dict:
+    """An input in the eval's format with a random hand of GradBench's shape (22 bones: a
+    wrist, five fingers of four bones, a forearm; V vertices, min(1084, 2V) triangles, N
+    points): the eval reads ADBench's hand model and data files instead."""
+    N, V, complicated = params["N"], params["V"], params["complicated"]
+    relatives = [_rigid(rng, 0.5, 1.0) for _ in range(BONES)]
+    absolutes: list[np.ndarray] = []
+    for b, parent in enumerate(PARENTS):
+        absolutes.append(relatives[b] if parent == -1 else absolutes[parent] @ relatives[b])
+    T = min(1084, 2 * V)
+    triangles = rng.integers(0, V, size=(T, 3))
+    theta = rng.uniform(-0.5, 0.5, size=N_THETA)
+    model = {"bone_count": BONES, "bone_names": [f"bone{b}" for b in range(BONES)],
+             "parents": list(PARENTS), "base_relatives": np.array(relatives),
+             "inverse_base_absolutes": np.array([np.linalg.inv(a) for a in absolutes]),
+             "base_positions": np.concatenate([rng.uniform(-1, 1, size=(V, 3)),
+                                               np.ones((V, 1))], axis=1),
+             "weights": rng.dirichlet(np.ones(BONES), size=V), "triangles": triangles,
+             "is_mirrored": bool(params.get("mirrored", False))}
+    data = {"model": model, "correspondences": rng.integers(0, T if complicated else V, size=N),
+            "points": rng.uniform(-1, 1, size=(N, 3))}
+    return {"theta": theta, "data": data,
+            "us": rng.uniform(0, 0.5, size=(N, 2)) if complicated else []}
+
+
 EVAL = Eval(NAME, "objective", "jacobian", sizes, point, objective, derivative,
             primal_output=lambda value, input: np.asarray(value).tolist(),
             derivative_output=jacobian_output)
