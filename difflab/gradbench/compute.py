@@ -23,7 +23,8 @@ from ..core.shapes import infer_shapes
 from .newton import prepare_newton
 from .spec import Derivative, Eval
 
-CACHE_SIZE = 16  # prepared computations kept per tool (one eval sends a few sizes at a time)
+CACHE_SIZE = 4   # prepared computations kept per tool: an eval sends a primal and a derivative
+                 # per input and moves on (a big IR, lstm's, holds hundreds of MB)
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,18 @@ class Computation:
 
 
 class LRU(OrderedDict):
-    def fetch(self, key, make: Callable, limit: int):
+    """A small least-recently-used map; ``fetch`` makes what is missing and says what it
+    dropped (``on_evict``)."""
+
+    def fetch(self, key, make: Callable, limit: int, on_evict: Callable | None = None):
         if key in self:
             self.move_to_end(key)
             return self[key]
         value = self[key] = make()
         while len(self) > limit:
             self.popitem(last=False)
+            if on_evict is not None:
+                on_evict()
         return value
 
 
@@ -63,7 +69,7 @@ _objectives = LRU()  # (eval, sizes) -> Expr
 
 def objective(ev: Eval, sizes: tuple) -> Expr:
     """The eval's primal IR at ``sizes`` (built once per sizes)."""
-    return _objectives.fetch((ev.name, sizes), lambda: ev.objective(*sizes), 32)
+    return _objectives.fetch((ev.name, sizes), lambda: ev.objective(*sizes), CACHE_SIZE)
 
 
 def shapes_of(expr: Expr, point: Mapping) -> dict[str, tuple]:

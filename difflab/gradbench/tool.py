@@ -130,9 +130,10 @@ class Tool:
         sizes = ev.sizes(input)                       # conversion: not timed
         full = ev.point(input, sizes)
         start = time.perf_counter_ns()
-        computation = self._prepared.fetch(
-            (module, function, sizes),
-            lambda: prepare(ev, function, sizes, full, self.method), CACHE_SIZE)
+        computation = self._prepared.fetch(  # (a dropped one's preparation goes from the API's
+            (module, function, sizes),        # cache too: it may hold a large program)
+            lambda: prepare(ev, function, sizes, full, self.method), CACHE_SIZE,
+            api.clear_cache)
         prepared_ns = time.perf_counter_ns() - start
         point = computation.point(full)
         result, timings = repeat(lambda: computation.run(point), min_runs, min_seconds)
