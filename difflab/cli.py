@@ -1,4 +1,4 @@
-"""The command line: ``difflab grad``, ``run``, ``report``, ``list``.
+"""The command line: ``difflab grad``, ``run``, ``report``, ``list``, ``gradbench``.
 
 ``difflab grad "sin(x)*y" --at x=1 y=2`` is the first thing a newcomer types: the gradient by
 every method side by side, with its error against the 50-digit truth and its time.
@@ -204,6 +204,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_gradbench(args: argparse.Namespace) -> int:
+    from .gradbench.protocol import main as serve
+
+    return serve(args.method)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (argparse would print the usage first)."""
 
@@ -258,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="experiments: also these experiment files, or directories of them")
     p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("gradbench", help="serve GradBench's protocol on stdin/stdout",
+                       description="difflab as a GradBench tool: one JSON message per line in, "
+                       "one answer per line out (see difflab.gradbench).")
+    p.add_argument("--method", default="reverse", help="the method (default reverse)")
+    p.set_defaults(func=_cmd_gradbench)
     return parser
 
 

@@ -40,6 +40,7 @@ import importlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -47,6 +48,7 @@ from ..core.evaluate import evaluate
 from ..core.expr import Expr
 from ..core.plan import compile_plan
 from ..core.shapes import infer_shapes
+from ..gradbench import problems as gradbench
 from ..protocol import shaped
 from ..symbolic import scalar_size
 from . import families as F
@@ -321,8 +323,24 @@ _FAMILIES = (
             F.build_random, F.sample_random, {"size": 8, "nvars": 2, "seed": None}, "sympy"),
 )
 
-PROBLEMS: dict[str, Problem] = {p.name: p for p in (*map(_scalar, SCALAR_CASES), *_FAMILIES)}
-assert len(PROBLEMS) == len(SCALAR_CASES) + len(_FAMILIES), "problem names must be unique"
+
+
+def _gradbench(mod) -> Problem:
+    """GradBench's eval ``mod`` as a sized problem: its workloads' sizes, seeds and formulas
+    (``difflab.gradbench.problems``); seed 0 is the eval's own input, the truth JAX."""
+    name = mod.NAME
+    return Problem(f"gradbench_{name}", "gradbench", gradbench.describe(mod),
+                   partial(gradbench.build, name), partial(gradbench.sample, name),
+                   dict(mod.WORKLOADS[0]), "jax", kind=gradbench.KIND[name],
+                   wrt_rule=partial(gradbench.wrt, name),
+                   reference_point=partial(gradbench.reference, name))
+
+
+_GRADBENCH = tuple(_gradbench(mod) for mod in gradbench.WITH_WORKLOADS)
+PROBLEMS: dict[str, Problem] = {p.name: p for p in (*map(_scalar, SCALAR_CASES), *_FAMILIES,
+                                                     *_GRADBENCH)}
+assert len(PROBLEMS) == len(SCALAR_CASES) + len(_FAMILIES) + len(_GRADBENCH), \
+    "problem names must be unique"
 assert all(p.truth in TRUTHS and p.kind in ("grad", "jacobian") for p in PROBLEMS.values())
 
 
