@@ -5,7 +5,8 @@ NumPy backward pass, autograd and JAX with and without jit; the per-call cost of
 scalar gradient; micrograd's own scalar MLP (16-32-32-1 over 8 samples) built and
 differentiated by difflab, micrograd and JAX without jit; 10,000 points in one call against
 10,000 calls; forward against reverse mode (Rosenbrock up to n = 100, and every method at
-n = 1); the tape's memory; preparing and evaluating the derivative of the logistic map l_13.
+n = 1); the tape's memory; preparing and evaluating the derivative of the logistic map l_13;
+preparing deep symbolic derivatives (Euler with 1,000 steps, Rosenbrock written with sum()).
 Medians of interleaved runs in one process, float64. `make bench` runs it; the table of
 targets is printed and written to reports/bench/ with the figures.
 """
@@ -16,7 +17,7 @@ CONFIG = {
     "micrograd": {"sizes": [16, 32, 32, 1], "samples": 8, "repeats": 15, "jax_repeats": 3},
     "points": 10_000, "batch_repeats": 5,
     "rosenbrock_sizes": [2, 5, 10, 20, 50, 100],
-    "logistic_n": 13, "prepare_repeats": 3,
+    "logistic_n": 13, "prepare_repeats": 3, "euler_steps": 1000, "rosenbrock_sum_n": 1000,
 }
 
 # A smoke test: tiny sizes, one or two samples (the verdicts then mean nothing).
@@ -25,7 +26,7 @@ QUICK = {
     "mlp": {"batch": 4, "inputs": 6, "hidden": 5, "outputs": 2}, "memory_repeats": 1,
     "micrograd": {"sizes": [3, 4, 1], "samples": 2, "repeats": 2, "jax_repeats": 1},
     "points": 50, "batch_repeats": 1, "rosenbrock_sizes": [2, 5], "logistic_n": 5,
-    "prepare_repeats": 1,
+    "prepare_repeats": 1, "euler_steps": 50, "rosenbrock_sum_n": 20,
 }
 
 from difflab.bench import main  # noqa: E402

@@ -24,7 +24,8 @@ def experiment_config() -> tuple[dict, dict]:
 
 
 def test_the_targets_are_the_issues():
-    assert list(TARGETS) == ["1a", "1b", "2a", "2b", "3", "4a", "4b", "5", "6a", "6b"]
+    assert list(TARGETS) == ["1a", "1b", "2a", "2b", "3", "4a", "4b", "5", "6a", "6b", "6c",
+                             "6d"]
 
 
 def test_quick_benchmark_reports_every_target(tmp_path):
@@ -57,7 +58,7 @@ def test_quick_benchmark_reports_every_target(tmp_path):
         assert (tmp_path / png).stat().st_size > 1000 and png in page
     cases = {row.case for row in result["rows"]}
     assert {"mlp", "10-node scalar", "micrograd MLP", "batched points", "rosenbrock", "n = 1",
-            "logistic map l_5"} <= cases
+            "logistic map l_5", "euler 50 steps", "rosenbrock sum() n = 20"} <= cases
 
 
 def test_table_marks_unmeasured_targets():
@@ -76,14 +77,15 @@ def test_interleave_alternates_and_counts():
 
 
 def test_a_failing_case_is_reported_not_raised(tmp_path, monkeypatch):
-    from difflab.bench import cases_array, cases_scalar
+    from difflab.bench import cases_array, cases_scalar, cases_symbolic
 
     def broken(*args):
         raise RuntimeError("broken on purpose")
 
     for module, name in ((cases_array, "mlp_case"), (cases_array, "overhead_case"),
                          (cases_array, "batched_case"), (cases_scalar, "micrograd_case"),
-                         (cases_scalar, "forward_case"), (cases_scalar, "symbolic_case")):
+                         (cases_scalar, "forward_case"), (cases_scalar, "symbolic_case"),
+                         (cases_symbolic, "deep_symbolic_case")):
         monkeypatch.setattr(module, name, broken)
     result = run({"out": str(tmp_path)}, echo=lambda s: None)
     assert {t.key for t in result["targets"]} == set(TARGETS)

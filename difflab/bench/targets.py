@@ -25,6 +25,10 @@ TARGETS = {
     "6a": ("logistic map l_13: symbolic preparation (diff + CSE + lambdify), cold", "< 2 s"),
     "6b": ("logistic map l_13: symbolic gradient / reverse (tape) gradient per call",
            "<= 1x"),
+    "6c": ("Euler, 1,000 steps (depth 3,000): symbolic preparation, cold; gradient = reverse's",
+           "< 30 s, rho <= 1e-12"),
+    "6d": ("Rosenbrock with Python's sum(), n = 1,000: symbolic preparation, cold; = reverse's",
+           "< 30 s, rho <= 1e-12"),
 }
 
 
