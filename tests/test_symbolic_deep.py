@@ -146,3 +146,22 @@ def test_derivative_expr_still_refuses_what_sympy_cannot_print():
     with pytest.raises(symbolic.SymbolicTooLarge, match=r"too deep for symbolic's "
                                                         r"derivative_expr: depth 3,000"):
         symbolic.derivative_expr(euler(1000), "x")
+
+
+def test_the_program_compiles_any_sympy_function():
+    # Functions outside the program's table (Max, erf) are compiled one level deep by
+    # lambdify; constants fold in float64 (log(-2) is nan, never complex).
+    import math
+
+    import sympy
+
+    from difflab.symbolic import straight_line
+
+    x = sympy.Symbol("x", real=True)
+    with sympy.evaluate(False):
+        exprs = [sympy.Max(x, 2) + sympy.erf(x), sympy.log(-2) * x, x * sympy.I]
+    fn, stats = straight_line([x], exprs)
+    got = fn([np.float64(0.5)])
+    assert got[0] == pytest.approx(2 + math.erf(0.5), rel=1e-15)
+    assert np.isnan(got[1]) and np.isnan(got[2])
+    assert not stats["python_floats"]

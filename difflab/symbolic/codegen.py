@@ -17,6 +17,7 @@ those operations, ~3x faster each; a division or power could raise on Python flo
 
 from __future__ import annotations
 
+import functools
 import operator
 import time
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ import numpy as np
 import sympy
 from sympy.codegen.cfunctions import expm1 as sp_expm1
 from sympy.codegen.cfunctions import log1p as sp_log1p
+from sympy.core.function import Application
 
 from ..core import sympy_bridge
 from .budget import Clock
@@ -123,9 +125,15 @@ def _function_of(node):
     name = node.func.__name__
     if name in sympy_bridge.NUMPY_FUNCTIONS and node.func.__module__ == sympy_bridge.__name__:
         return sympy_bridge.NUMPY_FUNCTIONS[name]
-    dummies = [sympy.Dummy() for _ in node.args]
+    return _lambdified(node.func, len(node.args))
+
+
+@functools.lru_cache(maxsize=256)
+def _lambdified(func, nargs: int):
+    """Any other SymPy function of ``nargs`` arguments, compiled by lambdify one level deep."""
+    dummies = [sympy.Dummy() for _ in range(nargs)]
     with sympy.evaluate(False):
-        alone = node.func(*dummies)
+        alone = func(*dummies)
     return sympy.lambdify(dummies, alone, modules=[sympy_bridge.NUMPY_FUNCTIONS, "numpy"])
 
 
@@ -197,7 +205,7 @@ def _line(node, refs: list, writer: _Writer) -> tuple:
         if isinstance(node, sympy.Not):
             return "line", f"(not {text[0]})"
         return "line", "(" + (" and " if isinstance(node, sympy.And) else " or ").join(text) + ")"
-    if isinstance(node, sympy.Function):
+    if isinstance(node, Application):  # functions, and Max/Min
         return _call(_function_of(node), values, text, constant, writer)
     raise NotImplementedError(f"symbolic: no code for SymPy's {type(node).__name__}")
 
