@@ -14,7 +14,7 @@ f(f(...f(x))) with f = sin, tanh, exp(-u), sigmoid and the spelled-out 1/(1 + ex
                      and tree nodes
     reverse tape     forward entries + backward entries of ``reverse.compile_program``
     times            plain ``sympy.diff`` (walks the tree: the textbook way), difflab's
-                     symbolic preparation (chain rule over the DAG, CSE, lambdify), and the
+                     symbolic preparation (chain rule over the DAG, one shared program), and the
                      evaluation of f, of the symbolic gradient and of the reverse gradient
 
 Reverse mode records each operation once and sweeps it back once: its tape grows like the

@@ -225,7 +225,8 @@ def findings(df: pd.DataFrame, table: pd.DataFrame) -> str:
         prep = df[df["outcome"] == "ok"].groupby("method")["prepare_s"].max()
         if "symbolic" in prep and "jax" in prep:
             parts.append(f"Preparation is the hidden cost: up to {prep['symbolic']:.1f} s for "
-                         f"symbolic (SymPy diff and lambdify) and {prep['jax']:.1f} s for jax "
+                         f"symbolic (SymPy diff and code generation) and "
+                         f"{prep['jax']:.1f} s for jax "
                          f"(tracing and XLA compilation), against "
                          f"{1e3 * prep.drop(['symbolic', 'jax'], errors='ignore').max():.0f} "
                          f"ms for the others.")
