@@ -184,14 +184,27 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor(args: argparse.Namespace):
+    """The executor ``--executor`` asks for (None: each sweep's own local default)."""
+    if args.executor != "dask":
+        if args.scheduler or args.workers is not None:
+            raise ValueError("--scheduler and --workers go with --executor dask")
+        return None
+    from .lab.dask_executor import DaskExecutor
+
+    return DaskExecutor(scheduler=args.scheduler, workers=args.workers)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .lab.executors import use_executor
     from .lab.experiments import run_experiments
 
     report = args.report
     if report is None:  # a smoke run must not overwrite the committed full-size report
         report = "reports/quick" if args.quick else "reports"
-    run_experiments(args.experiments, quick=args.quick, results=args.results,
-                    resume=args.resume, report_dir=report)
+    with use_executor(_executor(args)):
+        run_experiments(args.experiments, quick=args.quick, results=args.results,
+                        resume=args.resume, report_dir=report)
     return 0
 
 
@@ -247,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default=None, metavar="DIR",
                    help="where to write the report (default reports/, or reports/quick/ "
                    "with --quick)")
+    p.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="where cells run: the local worker process (default) or a Dask "
+                   "cluster (the same limits, rows written here)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --executor dask: a running scheduler, e.g. tcp://HOST:8786")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="with --executor dask: start a local cluster of N processes")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("report", help="rebuild the report from stored runs",

@@ -2,9 +2,12 @@
 
 Each experiment's study turns its rows into a ``Section``: the question, the figure(s), a
 table and the findings (sentences computed from the measured numbers). The report puts a
-summary table (methods x accuracy, speed, cost scaling, limits) and the environment (machine,
-versions, commit) on top. Files are written atomically; a study whose section fails is
-reported as such, and the rest of the report is still written.
+summary table and the environment (machine, versions, commit) on top. Each column of the
+summary is one figure of one experiment on one problem at one size — the same for every
+method, so a row can be compared with the next; its title says which (``Section.summary``:
+{method: {column title: text}}). A cell a section leaves empty for a method it ran carries the
+section's reason; a method the experiment did not run says so. Files are written atomically;
+a study whose section fails is reported as such, and the rest of the report is still written.
 
 A run records its study (meta.json ``study``: difflab's study name, a module, or the path of
 a study file); a run of an experiment file that uses a study of another name (``STUDY =
@@ -30,7 +33,7 @@ import pandas as pd
 from .store import atomic_write, load, load_meta, writable_dir
 from .study import load_study
 
-SUMMARY_COLUMNS = ("accuracy", "speed", "cost scaling", "limits")
+BASE_METHODS = ("symbolic", "numeric", "forward", "reverse", "jax")
 
 
 @dataclass
@@ -153,15 +156,25 @@ def _environment(metas: list[dict]) -> list[tuple[str, str]]:
     return rows
 
 
+SUMMARY_NOTE = ("Each column is one experiment's figure on one problem at one size, the same for "
+                "every method; an empty cell says why. Times are medians over repeated runs "
+                "with their 95% interval in parentheses.")
+
+
 def _summary(sections: list[Section]) -> pd.DataFrame:
+    """Methods (rows) by the sections' columns; an empty cell says why it is empty."""
     merged: dict[str, dict[str, str]] = {}
+    columns: dict[str, str] = {}   # column -> the experiment it comes from
     for s in sections:
         for method, cells in s.summary.items():
             for column, text in cells.items():
+                columns.setdefault(column, s.name)
                 merged.setdefault(method, {}).setdefault(column, text)
-    rows = [{"method": m, **{c: merged[m].get(c, "") for c in SUMMARY_COLUMNS}}
-            for m in merged]
-    return pd.DataFrame(rows, columns=["method", *SUMMARY_COLUMNS])
+    methods = [m for m in BASE_METHODS if m in merged] + \
+        [m for m in merged if m not in BASE_METHODS]
+    rows = [{"method": m, **{c: merged[m].get(c) or f"— (not run by {columns[c]})"
+                             for c in columns}} for m in methods]
+    return pd.DataFrame(rows, columns=["method", *columns])
 
 
 def write_report(runs: list[str | Path] | None = None, out: str | Path = "reports",
@@ -192,7 +205,8 @@ def write_report(runs: list[str | Path] | None = None, out: str | Path = "report
     headline = quick_line([m for m, _ in pairs])
     md = [f"# {headline}", "",
           "Every number below was measured by the runs listed in the environment block; "
-          "`make report` rebuilds it.", "", "## Summary", "", markdown_table(summary), "",
+          "`make report` rebuilds it.", "", "## Summary", "", SUMMARY_NOTE, "",
+          markdown_table(summary), "",
           "## Environment", "", "| | |", "|---|---|",
           *[f"| {k} | {v} |" for k, v in env], ""]
     page = ["<!doctype html><html><head><meta charset='utf-8'><title>difflab report</title>",
@@ -201,6 +215,7 @@ def write_report(runs: list[str | Path] | None = None, out: str | Path = "report
             "padding:2px 6px}img{max-width:100%}pre{background:#f6f6f6;padding:8px;"
             "overflow-x:auto;font-size:85%}</style></head><body>",
             f"<h1>{html.escape(headline)}</h1>", "<h2>Summary</h2>",
+            f"<p>{html.escape(SUMMARY_NOTE)}</p>",
             summary.to_html(index=False, na_rep=""), "<h2>Environment</h2><table>",
             *[f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in env],
             "</table>"]

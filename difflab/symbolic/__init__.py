@@ -30,6 +30,7 @@ from .prepare import (
     prepare,
     prepare_hessian,
     prepare_jacobian,
+    warm_up,
 )
 from .rules import DIFF_RULES, RULE_TABLES, graph, jacobian_exprs, sympy_rules, tree_ops
 
@@ -38,6 +39,6 @@ __all__ = [
     "check_budget", "check_count", "scalar_size", "compile_components", "straight_line",
     "check_names", "flat_args", "float_args", "input_symbols", "derivative_expr", "grad",
     "layout",
-    "prepare", "prepare_hessian", "prepare_jacobian", "DIFF_RULES", "RULE_TABLES", "graph",
-    "jacobian_exprs", "sympy_rules", "tree_ops",
+    "prepare", "prepare_hessian", "prepare_jacobian", "warm_up", "DIFF_RULES", "RULE_TABLES",
+    "graph", "jacobian_exprs", "sympy_rules", "tree_ops",
 ]

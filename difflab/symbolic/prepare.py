@@ -204,6 +204,24 @@ def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
     return _prepare("hessian", *_options(expr, wrt, shapes, max_nodes, time_budget))
 
 
+def warm_up() -> None:
+    """Pay SymPy's one-off costs before anything is timed: importing SymPy, its printers and
+    lambdify's code generation take seconds in a fresh interpreter (more than a cell's whole
+    time limit on a loaded machine). Differentiates one small expression with arrays, a
+    matrix product and the common functions, and evaluates it; its cache entry is dropped."""
+    from ..core import expr as ir
+
+    W, x, b = ir.variable("W"), ir.variable("x"), ir.variable("b")
+    z = ir.tanh(W @ x + b)
+    f = ir.sum(ir.sigmoid(z) * ir.exp(-z) + ir.log1p(z * z)
+               + ir.sin(z) / (1.0 + ir.sqrt(z * z + 1.0)))
+    shapes = {"W": (2, 3), "x": (3,), "b": (2,)}
+    point = {"W": np.full((2, 3), 0.1), "x": np.ones(3), "b": np.zeros(2)}
+    prepare(f, ("W", "b"), shapes)(point)
+    prepare(ir.variable("s") * ir.cos(ir.variable("s")), ("s",), {"s": ()})({"s": 0.5})
+    _prepare.cache_clear()
+
+
 def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> dict:
     """One-shot gradient: ``grad(f, {"x": 1.0})`` -> {"x": df/dx}.
 
