@@ -61,13 +61,17 @@ def test_code_blocks_stay_code_and_code_spans_are_not_bolded():
 
 def test_numeric_columns_are_right_aligned():
     df = pd.DataFrame({"method": ["a", "b"], "rho": [1e-17, np.nan], "n": [3, 4],
-                       "note": ["x", 5], "ok": [True, False]})
+                       "note": ["x", 5], "ok": [True, False], "digits": ["0.0821670406", "-1e-3"],
+                       "why": ["a sentence long enough to wrap in its cell", ""]})
     md = page.markdown_table(df).splitlines()
-    assert md[1] == "| --- | ---: | ---: | --- | --- |"
-    assert md[2] == "| a | 1.00e-17 | 3 | x | True |" and md[3] == "| b |  | 4 | 5 | False |"
+    assert md[1] == "| --- | ---: | ---: | --- | --- | ---: | --- |"
+    assert md[2] == "| a | 1.00e-17 | 3 | x | True | 0.0821670406 | a sentence long enough " \
+        "to wrap in its cell |"
+    assert md[3] == "| b |  | 4 | 5 | False | -1e-3 |  |"
     html = page.html_table(df)
-    assert '<th class="num">rho</th>' in html and '<th>note</th>' in html
-    assert '<td class="num">1.00e-17</td><td class="num">3</td><td>x</td>' in html
+    assert '<th class="num">rho</th>' in html and '<th class="short">note</th>' in html
+    assert '<td class="num">1.00e-17</td><td class="num">3</td><td class="short">x</td>' in html
+    assert '<td class="num">0.0821670406</td><td>a sentence' in html
 
 
 def test_figure_parts():
@@ -155,3 +159,10 @@ def test_report_has_contents_captions_alt_text_and_bullets(tmp_path, monkeypatch
     assert "### The sub part" in md and "- **1.5** it is" in md
     assert "- Alpha is **0.25** here.\n- Beta is **1.5e-3** there." in md
     assert re.search(r"\| name \| value \|\n\| --- \| ---: \|", md)
+
+
+def test_powers_are_not_bold_and_code_does_not_turn_bolding_off():
+    text = "f = x**2 + y**2 grows 2.48× per step.\n\n```\nl_3 = 16*x**3\n```\n"
+    assert page.findings_blocks(text)[0] == ("bullets", ["f = x**2 + y**2 grows **2.48×** "
+                                                         "per step."])
+    assert page.inline_html("x**2 + y**2 is **1.5**") == "x**2 + y**2 is <b>1.5</b>"

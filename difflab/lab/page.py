@@ -10,8 +10,9 @@
   key figure in ``**bold**``; findings written as paragraphs are split into one bullet per
   sentence and, when the study marked nothing bold, each sentence's first measured figure is
   bolded (the first number with a decimal point, an exponent, a %, or a x/× factor: "5.8e-06",
-  "x0.23", "3.4×"; plain integers such as sizes and depths are not). Fenced code blocks stay
-  code blocks.
+  "x0.23", "3.4×"; plain integers such as sizes and depths are not, nor the value given to a
+  one- or two-letter name, "h = 1e-14"). Fenced code blocks stay code blocks (folded in the
+  HTML page beyond LONG_LISTING lines).
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# **bold** as Markdown means it: the markers at word edges, so x**2 stays a power
+BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)(.+?)(?<=\S)\*\*(?![\w*])")
 ABBREVIATIONS = ("e.g", "i.e", "vs", "al", "cf", "approx", "Fig", "eq", "resp")
 # a measured figure: not glued to a name (W1, l_14, n^2); a decimal point, an exponent, a %
 # or a x/× factor makes a number a figure rather than a size
 _END = r"(?!\w|\.\d)"  # a full stop may follow (the sentence's), a further digit may not
+_NOT_A_SETTING = r"(?<!\b[a-zA-Z] = )(?<!\b[a-zA-Z]{2} = )"  # h = 1e-14 is where, not what
 _FIGURE = re.compile(
-    rf"(?<![\w^/.])(?:[x×]\d+(?:\.\d+)?(?:e[+-]?\d+)?{_END}"
+    rf"(?<![\w^/.]){_NOT_A_SETTING}(?:[x×]\d+(?:\.\d+)?(?:e[+-]?\d+)?{_END}"
     rf"|\d+\.\d+(?:e[+-]?\d+)?[×x%]?{_END}|\d+e[+-]?\d+{_END}|\d+[×%]{_END}|\d+x{_END})")
 
 
@@ -66,11 +70,21 @@ def figure_parts(item, label: str = "figure") -> tuple[Path, str, str]:
     return path, str(caption), str(alt)
 
 
+_NUMBER_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?")  # "0.0821670406", "-1e-3"
+
+
+def _number(v) -> bool:
+    if isinstance(v, str):  # a number a study formatted itself (a fixed number of digits)
+        return _NUMBER_TEXT.fullmatch(v.strip()) is not None
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+        v, bool | np.bool_)
+
+
 def is_numeric(column: pd.Series) -> bool:
-    """Every filled cell is a number (bools and strings are not)."""
-    filled = [v for v in column if v is not None and not (isinstance(v, float) and np.isnan(v))]
-    return bool(filled) and all(isinstance(v, int | float | np.integer | np.floating)
-                                and not isinstance(v, bool | np.bool_) for v in filled)
+    """Every filled cell is a number, or text that is one ("0.25", "-1e-3"; bools are not)."""
+    filled = [v for v in column if v is not None and v != ""
+              and not (isinstance(v, float) and np.isnan(v))]
+    return bool(filled) and all(_number(v) for v in filled)
 
 
 def markdown_table(df: pd.DataFrame) -> str:
@@ -85,16 +99,24 @@ def markdown_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _column_class(column: pd.Series) -> str:
+    """"num" (right-aligned), "short" (text kept on one line: every cell at most 24
+    characters) or "" (text that wraps)."""
+    if is_numeric(column):
+        return "num"
+    return "short" if all(len(fmt(v)) <= 24 for v in column) else ""
+
+
 def html_table(df: pd.DataFrame, caption: str = "") -> str:
     """An HTML table in a scrolling box, numeric columns right-aligned (class "num")."""
     if df is None or df.empty:
         return ""
-    numeric = [is_numeric(df[c]) for c in df.columns]
-    cls = lambda num: ' class="num"' if num else ""  # noqa: E731
-    head = "".join(f"<th{cls(n)}>{html.escape(str(c))}</th>"
-                   for c, n in zip(df.columns, numeric, strict=True))
-    body = "\n".join("<tr>" + "".join(f"<td{cls(n)}>{html.escape(fmt(v))}</td>"
-                                      for v, n in zip(row, numeric, strict=True)) + "</tr>"
+    kinds = [_column_class(df[c]) for c in df.columns]
+    cls = lambda kind: f' class="{kind}"' if kind else ""  # noqa: E731
+    head = "".join(f"<th{cls(k)}>{html.escape(str(c))}</th>"
+                   for c, k in zip(df.columns, kinds, strict=True))
+    body = "\n".join("<tr>" + "".join(f"<td{cls(k)}>{html.escape(fmt(v))}</td>"
+                                      for v, k in zip(row, kinds, strict=True)) + "</tr>"
                      for row in df.itertuples(index=False))
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return (f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
@@ -149,7 +171,8 @@ def findings_blocks(text: str) -> list[tuple[str, object]]:
     """The findings as ("bullets", [item, ...]) and ("code", text) blocks, in order."""
     blocks: list[tuple[str, object]] = []
     pieces = re.split(r"```[a-z]*\n(.*?)```", text or "", flags=re.S)
-    auto_bold = "**" not in (text or "")
+    prose = " ".join(re.sub(r"`[^`]*`", "", p) for p in pieces[::2])
+    auto_bold = BOLD.search(prose) is None  # the study marked no key figure itself
     for i, piece in enumerate(pieces):
         if i % 2:
             blocks.append(("code", piece))
@@ -171,6 +194,9 @@ def findings_blocks(text: str) -> list[tuple[str, object]]:
     return blocks
 
 
+LONG_LISTING = 30  # lines: a longer code block is folded (<details>) in the HTML page
+
+
 def inline_html(text: str) -> str:
     """One line of text to HTML: `code` spans and **bold**, everything else escaped."""
     parts = re.split(r"(`[^`]*`)", text)
@@ -179,7 +205,7 @@ def inline_html(text: str) -> str:
         if k % 2:
             out.append(f"<code>{html.escape(part[1:-1])}</code>")
         else:
-            out.append(re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(part)))
+            out.append(BOLD.sub(r"<b>\1</b>", html.escape(part)))
     return "".join(out)
 
 
@@ -195,7 +221,12 @@ def findings_html(text: str) -> str:
     """The findings as <ul> lists and <pre> blocks."""
     out = []
     for kind, body in findings_blocks(text):
-        if kind == "code":
+        if kind == "code" and body.count("\n") > LONG_LISTING:
+            first = body.splitlines()[0].strip()
+            out.append(f"<details><summary><code>{html.escape(first[:90])}</code> … "
+                       f"({body.count(chr(10))} lines)</summary><pre>{html.escape(body)}</pre>"
+                       f"</details>")
+        elif kind == "code":
             out.append(f"<pre>{html.escape(body)}</pre>")
         else:
             out.append('<ul class="findings">' + "".join(f"<li>{inline_html(b)}</li>"

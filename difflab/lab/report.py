@@ -98,7 +98,7 @@ def _environment(metas: list[dict]) -> list[tuple[str, str]]:
             ("Python", str(versions.get("python", "?"))),
             ("libraries", ", ".join(f"{k} {v}" for k, v in versions.items() if k != "python")),
             ("commit", f"{git.get('commit', '?')}" + (" (dirty)" if git.get("dirty") else "")),
-            ("runs", ", ".join(f"{m.get('run_id')} ({m.get('start_time')})" for m in metas))]
+            ("runs", "\n".join(f"{m.get('run_id')} ({m.get('start_time')})" for m in metas))]
     return rows
 
 
@@ -142,7 +142,7 @@ def write_report(runs: list[str | Path] | None = None, out: str | Path = "report
 
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1060px;
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1180px;
  margin:0 auto;padding:1.5em 2em 4em;line-height:1.5;color:#1f2328}
 h1{font-size:2em;margin-bottom:.2em}
 h2{margin-top:2.2em;padding-top:.6em;border-top:1px solid #d0d7de}
@@ -157,11 +157,13 @@ figure{margin:1.4em 0;text-align:center}
 figure img{max-width:100%;height:auto;border:1px solid #eaeef2;border-radius:4px}
 figcaption{font-size:90%;color:#57606a;margin-top:.4em;text-align:left}
 .table-wrap{overflow-x:auto;margin:1em 0}
-table{border-collapse:collapse;font-size:85%}
+table{border-collapse:collapse;font-size:82%}
 caption{caption-side:top;text-align:left;color:#57606a;padding-bottom:.3em}
 th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,td.short{white-space:nowrap}
+details{margin:.6em 0}summary{cursor:pointer;color:#57606a;font-size:90%}
 tbody tr:nth-child(even){background:#fbfcfd}
 table.env th{white-space:nowrap}
 pre{background:#f6f8fa;padding:8px 10px;overflow-x:auto;font-size:85%;border-radius:4px}
@@ -170,6 +172,15 @@ pre code{background:none;padding:0}
 ul.findings li{margin:.35em 0}
 p.question{font-size:105%}
 """
+
+
+def _figure_html(src: str, number: int, caption: str, alt: str) -> str:
+    """A numbered figure, fitted to the column, that links to its full-size file (a wide
+    graph's labels are legible there)."""
+    src = html.escape(src)
+    return (f"<figure><a href='{src}' title='open the full-size picture'><img src='{src}' "
+            f"alt='{html.escape(alt)}'></a><figcaption><b>Figure {number}.</b> "
+            f"{html.escape(caption)}</figcaption></figure>")
 
 
 def _walk(sections: list[Section]) -> list[tuple[int, Section]]:
@@ -202,7 +213,7 @@ def _write(out: Path, sections: list[Section], env: list[tuple[str, str]],
           "`make report` rebuilds it.", "", "**Contents**", "", *toc_md, "",
           "## Summary", "", page.markdown_table(summary), "",
           "## Environment", "", "| | |", "|---|---|",
-          *[f"| {k} | {v} |" for k, v in env], ""]
+          *[f"| {k} | {v.replace(chr(10), '<br>')} |" for k, v in env], ""]
     doc = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
            "<meta name='viewport' content='width=device-width, initial-scale=1'>",
            f"<title>difflab report</title><style>{CSS}</style></head><body>",
@@ -212,7 +223,8 @@ def _write(out: Path, sections: list[Section], env: list[tuple[str, str]],
            "<nav class='toc'><b>Contents</b><ol>", *toc_html, "</ol></nav>",
            "<h2 id='summary'>Summary</h2>", page.html_table(summary),
            "<h2 id='environment'>Environment</h2><div class='table-wrap'><table class='env'>",
-           *[f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in env],
+           *[f"<tr><th>{html.escape(k)}</th><td>{html.escape(v).replace(chr(10), '<br>')}</td>"
+             f"</tr>" for k, v in env],
            "</table></div>"]
     number = 0
     for level, s in parts:
@@ -227,9 +239,7 @@ def _write(out: Path, sections: list[Section], env: list[tuple[str, str]],
             rel = path.relative_to(out) if path.is_relative_to(out) else path
             label = f"Figure {number}." + (f" {caption}" if caption else "")
             md += [f"![{alt}]({rel.as_posix()})", "", f"*{label}*", ""]
-            doc.append(f"<figure><img src='{html.escape(rel.as_posix())}' "
-                       f"alt='{html.escape(alt)}' loading='lazy'><figcaption><b>Figure "
-                       f"{number}.</b> {html.escape(caption)}</figcaption></figure>")
+            doc.append(_figure_html(rel.as_posix(), number, caption, alt))
         if s.table is not None and not s.table.empty:
             md += [page.markdown_table(s.table), ""]
             doc.append(page.html_table(s.table))
