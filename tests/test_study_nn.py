@@ -14,6 +14,7 @@ from difflab import api
 from difflab.core.evaluate import evaluate
 from difflab.lab import load
 from difflab.lab.experiments import load_config, run_experiment
+from difflab.lab.page import figure_parts
 from difflab.lab.problems import get_problem
 from difflab.studies import gradient_flow, mlp_backprop, worked_example
 
@@ -33,7 +34,8 @@ def _run(name: str, tmp_path_factory):
 
 def _assert_figures(section) -> None:
     assert section.figures
-    for path in section.figure_paths():
+    for path, caption, alt in map(figure_parts, section.figures):  # captioned, with alt text
+        assert len(caption) > 30 and len(alt) > 40, path
         data = path.read_bytes()
         assert data.startswith(PNG) and len(data) > 10_000, path
 

@@ -219,5 +219,10 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
     tab = table(df, config)
     tab.columns = [c if c in ("method", "slope t", "slope ratio", "ops/ops(f) at max n")
                    else f"t/f {c}" for c in tab.columns]
-    return Section(NAME, TITLE, QUESTION, [fig], tab, findings(df, config),
+    caption = ("The gradient's cost against the number of inputs n: seconds, multiples of "
+               "one evaluation of f, and operation counts from the IR.")
+    alt = ("Three log-log panels against n, one line per method: gradient time in seconds, "
+           "gradient time over f's time with the cheap-gradient band shaded, and operation "
+           "counts over f's.")
+    return Section(NAME, TITLE, QUESTION, [(fig, caption, alt)], tab, findings(df, config),
                    summary(df, config))

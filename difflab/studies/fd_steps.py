@@ -389,8 +389,12 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
 
     if "experiment" in df:
         df = df[df["experiment"] == NAME]
-    figs = [figure_steps(df, config, Path(figdir) / f"{NAME}.png")]
+    figs = [(figure_steps(df, config, Path(figdir) / f"{NAME}.png"), "Each scheme's error "
+             "against its step h (log-log, one panel per function): truncation on the right, "
+             "round-off on the left; lines at the best and default steps and the AD errors.")]
     if "complex" in config["schemes"]:
-        figs.append(figure_complex(df, config, Path(figdir) / f"{NAME}_complex.png"))
+        figs.append((figure_complex(df, config, Path(figdir) / f"{NAME}_complex.png"),
+                     "The complex step's error stays flat down to h = 1e-200 (no subtraction, "
+                     "no round-off); central differences' rises steeply as h shrinks."))
     tab = table(df, config)
     return Section(NAME, TITLE, QUESTION, figs, tab, findings(df, config, tab))

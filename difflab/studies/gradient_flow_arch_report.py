@@ -61,6 +61,8 @@ def _decade(ax) -> None:
 def _panel_figure(values: dict, config: dict, depth: int, ylabel: str, title: str,
                   path: Path, xlabel: str) -> Path:
     """Rows: activations; columns: architectures; one line per initialisation."""
+    from matplotlib.ticker import MaxNLocator
+
     from ..lab import plotting
 
     acts, archs = config["activations"], [a for a in ARCHS if a in config["archs"]]
@@ -76,6 +78,7 @@ def _panel_figure(values: dict, config: dict, depth: int, ylabel: str, title: st
                     ax.plot(np.arange(1, len(v) + 1), _finite(v), lw=1.3,
                             color=INIT_COLORS.get(init), label=init)
             ax.set_yscale("log")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             _decade(ax)
             ax.set_title(f"{ARCH_LABELS[arch]}, {act}", fontsize=9.5)
             if j == 0:
@@ -99,6 +102,8 @@ def lesion_curves(df: pd.DataFrame, column: str) -> dict:
 
 
 def _lesion_figure(single: dict, multi: dict, config: dict, path: Path) -> Path:
+    from matplotlib.ticker import MaxNLocator
+
     from ..lab import plotting
 
     cases = [tuple(c) for c in config["lesion_cases"]]
@@ -120,6 +125,7 @@ def _lesion_figure(single: dict, multi: dict, config: dict, path: Path) -> Path:
                                 marker="o", ms=3, **style)
         axes[0, j].set_title(f"{act}, {init}: one layer removed", fontsize=9.5)
         axes[0, j].set_xlabel("removed layer k", fontsize=9)
+        axes[0, j].xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[1, j].set_title(f"{act}, {init}: n layers removed", fontsize=9.5)
         axes[1, j].set_xlabel("n (random layers, one draw per seed)", fontsize=9)
         axes[1, j].set_xscale("log", base=2)
