@@ -8,11 +8,12 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
-# Re-running is quick: the venv is rebuilt only when pyproject.toml changes.
+# Re-running is quick: the venv is rebuilt only when pyproject.toml changes. The `peers` extra
+# (numdifftools, scipy >= 1.15) comes too: `make report` compares them and `make test` tests them.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,peers]'
 	touch $(STAMP)
 
 test: install
@@ -39,7 +40,7 @@ fuzz: install
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]' || \
+	$(PY) -m pip install --quiet -e '.[dev,peers,bench]' || \
 	  for peer in micrograd autograd threadpoolctl; do \
 	    $(PY) -m pip install --quiet "$$peer" || \
 	      echo "make bench: $$peer is not installable; the benchmark reports it unavailable"; \

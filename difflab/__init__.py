@@ -26,7 +26,7 @@ from .core.arrays import (
     stack,
     where,
 )
-from .core.evaluate import PointError, evaluate
+from .core.evaluate import PointError
 from .core.expr import (
     Expr,
     abs,
@@ -63,6 +63,8 @@ from .core.metrics import Size, size
 from .core.parser import ParseError, parse
 from .core.printer import to_text
 from .draw.picture import draw
+from .method_table import methods, register_method
+from .tracer import evaluate, trace
 
 __version__ = "0.1.0"
 
@@ -86,9 +88,10 @@ def compare(expr, point, methods=None, wrt=None):
     """The gradient by every method side by side with the truth, as a pandas DataFrame.
 
     Args:
-        expr: a scalar-valued expression (or its text).
+        expr: a scalar-valued expression, its text, or a Python function (``dl.trace``).
         point: every variable -> float or array.
-        methods: methods to run (default: all of ``METHODS``).
+        methods: methods to run (default: all of ``METHODS``; ``dl.methods()`` adds the
+            registered ones).
         wrt: variables (default: all).
     Returns:
         one row per method (the 50-digit truth first): derivatives, max rho and relative
@@ -99,8 +102,8 @@ def compare(expr, point, methods=None, wrt=None):
     return _compare(expr, point, methods=methods, wrt=wrt)
 
 __all__ = [
-    "METHODS", "compare", "grad", "jacobian", "hessian", "prepared", "check_grad",
-    "GradientMismatch",
+    "METHODS", "compare", "grad", "jacobian", "hessian", "prepared", "check_grad", "trace",
+    "GradientMismatch", "methods", "register_method",
     "Expr", "ParseError", "PointError", "Size",
     "parse", "to_text", "evaluate", "variable", "variables", "constant", "size",
     "to_sympy", "from_sympy",

@@ -1,6 +1,7 @@
 """The one-shot public API: ``grad``, ``jacobian``, ``hessian`` by any method.
 
-A method is a name from ``METHODS`` or a variant ``numeric:<scheme>``. Each call validates the
+A method is a name from ``METHODS``, a variant ``numeric:<scheme>``, or a method registered
+with ``register_method`` (``difflab.method_table`` holds the table). Each call validates the
 point once (names, values, shapes), then fetches the method's prepared derivative from a small
 cache keyed by (what, method, the expression's fingerprint ``Expr.key``, wrt, shapes) —
 preparing only on a miss — and calls it. The methods themselves never see unvalidated input.
@@ -8,7 +9,6 @@ preparing only on a miss — and calls it. The methods themselves never see unva
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -21,57 +21,24 @@ from .core.expr import Expr
 from .core.parser import parse
 from .core.plan import compile_plan
 from .core.shapes import infer_shapes
+from .method_table import _MODULES as _MODULES  # (re-exported: dl.METHODS, api.resolve)
+from .method_table import METHODS as METHODS
+from .method_table import resolve
 from .protocol import Prepared
+from .tracer import traced
 
-METHODS: tuple[str, ...] = ("symbolic", "numeric", "forward", "reverse", "jax")
-_MODULES = {"symbolic": "difflab.symbolic", "numeric": "difflab.numeric",
-            "forward": "difflab.forward", "reverse": "difflab.reverse", "jax": "difflab.jax_ref"}
 _PREPARE = {"grad": "prepare", "jacobian": "prepare_jacobian", "hessian": "prepare_hessian"}
 CACHE_SIZE = 256
 
 
-def resolve(method: str) -> tuple[object, dict]:
-    """The module and options for a method name (``"reverse"``, ``"numeric:central"``).
-
-    Raises:
-        ValueError: unknown method or scheme; the message lists the known ones.
-    """
-    if method.__class__ is str and method in _RESOLVED:  # (every call resolves its method)
-        module, options = _RESOLVED[method]
-        return module, dict(options)
-    if not isinstance(method, str):
-        raise TypeError(f"method must be a string, one of {', '.join(METHODS)}; got {method!r}")
-    module, options = _RESOLVED[method] = _resolve(method)
-    return module, dict(options)
-
-
-_RESOLVED: dict[str, tuple[object, dict]] = {}  # method name -> (module, options), once valid
-
-
-def _resolve(method: str) -> tuple[object, dict]:
-    base, sep, variant = method.partition(":")
-    if base not in _MODULES:
-        raise ValueError(f"unknown method {method!r}; known methods: {', '.join(METHODS)} "
-                         f"(and numeric:<scheme>)")
-    module = importlib.import_module(_MODULES[base])
-    if sep and not variant:
-        raise ValueError(f"method {method!r} names no variant after the colon; "
-                         f"known methods: {', '.join(METHODS)} (and numeric:<scheme>)")
-    if not variant:
-        return module, {}
-    if base != "numeric":
-        raise ValueError(f"method {base!r} has no variants; got {method!r}")
-    if variant not in module.SCHEMES:
-        raise ValueError(f"unknown numeric scheme {variant!r}; known schemes: "
-                         f"{', '.join(module.SCHEMES)}")
-    return module, {"scheme": variant}
-
-
-def _as_expr(expr) -> Expr:
+def _as_expr(expr, point: Mapping | None = None, shapes: Mapping | None = None) -> Expr:
     if isinstance(expr, str):
         return parse(expr)
     if not isinstance(expr, Expr):
-        raise TypeError(f"expected an expression (or grammar text), got {type(expr).__name__}")
+        if callable(expr):  # a Python function: traced at the point's (or given) shapes, cached
+            return traced(expr, point=point, shapes=shapes)
+        raise TypeError(f"expected an expression, grammar text or a Python function, got "
+                        f"{type(expr).__name__}")
     return expr
 
 
@@ -205,7 +172,7 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
 
     Args:
         kind: "grad", "jacobian" or "hessian".
-        expr: the expression (or its text).
+        expr: the expression, its text, or a Python function (traced at ``shapes``).
         wrt: names to differentiate with respect to (default: all variables).
         shapes: every variable's shape (default: all scalars).
         method: a name from ``METHODS`` or ``numeric:<scheme>``.
@@ -217,7 +184,7 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
     """
     if kind not in _PREPARE:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(_PREPARE)}")
-    expr = _as_expr(expr)
+    expr = _as_expr(expr, shapes=shapes)
     plan = compile_plan(expr)  # (found by the expression's fingerprint for a rebuilt graph)
     names = plan.variables
     wrt = _wrt(names, wrt)
@@ -226,7 +193,9 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
     options = {**method_options, **options}
     # The expression enters the key by its structural fingerprint: a freshly built, equal
     # graph finds its prepared derivative without a node of it being visited.
-    key = (kind, method, tuple(sorted(options.items())), expr.key, wrt, tuple(shapes.items()))
+    # (The module is in the key too: a method registered again under its name is a new one.)
+    key = (kind, method, module, tuple(sorted(options.items())), expr.key, wrt,
+           tuple(shapes.items()))
 
     def make() -> Prepared:
         out_shape = infer_shapes(plan, shapes)[plan.out]
@@ -243,7 +212,7 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
 
 
 def _call(kind: str, expr, point: Mapping, method: str, wrt, options: dict):
-    expr = _as_expr(expr)
+    expr = _as_expr(expr, point=point)
     point = clean_point(compile_plan(expr), point)
     shapes = {name: getattr(value, "shape", ()) for name, value in point.items()}
     # (the point is clean and fits its own shapes: the method's function is called directly)
@@ -255,7 +224,8 @@ def grad(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | Non
     """The gradient of a scalar-valued expression at a point.
 
     Args:
-        expr: the expression (or grammar text).
+        expr: the expression, grammar text, or a Python function of named parameters
+            (``dl.trace``: traced once per shapes of the point, cached).
         point: every variable -> float or array.
         method: one of ``METHODS`` (or ``numeric:<scheme>``); default reverse mode.
         wrt: the variables to differentiate with respect to (default: all).
@@ -271,13 +241,15 @@ def grad(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | Non
 
 def jacobian(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | None = None,
              **options) -> dict:
-    """The Jacobian of any expression: {name: array of shape output shape + variable shape}."""
+    """The Jacobian of any expression (or Python function, as in ``grad``): {name: array of
+    shape output shape + variable shape}."""
     return _call("jacobian", expr, point, method, wrt, options)
 
 
 def hessian(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | None = None,
             **options) -> dict:
-    """The Hessian of a scalar expression: {a: {b: array of shape shape(a) + shape(b)}}."""
+    """The Hessian of a scalar expression (or Python function, as in ``grad``): {a: {b: array
+    of shape shape(a) + shape(b)}}."""
     return _call("hessian", expr, point, method, wrt, options)
 
 

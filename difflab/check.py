@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .api import grad
+from .method_table import judging
 
 FALLBACKS = ("numeric:complex", "numeric:forward", "numeric:backward")
 NOT_FINITE = "reference not finite"
@@ -74,12 +75,14 @@ def check_grad(expr, point: Mapping, method: str = "reverse",
     """Check ``method``'s gradient of ``expr`` at ``point`` against ``reference``.
 
     Args:
-        expr: a scalar-valued expression (or its text).
+        expr: a scalar-valued expression, its text, or a Python function (``dl.trace``:
+            traced once per shapes, so both methods see the same IR).
         point: every variable -> float or array.
         method: the method under test.
         wrt: variables to check (default: all).
         reference: the method to trust (default ``numeric:central4``, or ``forward`` when the
-            method under test is itself numeric). With the default, components where central
+            method under test is itself numeric, or a registered method that declares itself
+            approximate). With the default, components where central
             differences are not finite come from ``FALLBACKS`` (see the module docstring).
         atol, rtol: a component passes when |analytic - reference| <= atol + rtol*|reference|
             (or both are the same inf, or both nan).
@@ -89,7 +92,9 @@ def check_grad(expr, point: Mapping, method: str = "reverse",
     """
     default = reference is None
     if default:
-        reference = "forward" if method.startswith("numeric") else "numeric:central4"
+        declared = judging(method)  # (exact, tolerance) of a registered method
+        approximate = method.startswith("numeric") or (declared is not None and not declared[0])
+        reference = "forward" if approximate else "numeric:central4"
     raw = grad(expr, point, method=method, wrt=wrt)
     shapes = {k: np.shape(v) for k, v in raw.items()}
     got = _arrays(raw)

@@ -142,26 +142,34 @@ def format_table(table) -> str:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from .api import METHODS
+    from .method_table import methods
 
     what = args.what
+    if args.paths and what != "experiments":
+        raise ValueError("only `difflab list experiments` takes paths (experiment files or "
+                         "directories of them)")
     if what in ("methods", "all"):
         from . import numeric
 
         print("methods:", ", ".join(METHODS))
         print("numeric schemes:", ", ".join(f"numeric:{s}" for s in numeric.SCHEMES),
               f"(default: {numeric.DEFAULT_SCHEME})")
+        more = [m for m in methods() if m not in METHODS]
+        if more:
+            print("registered methods (peers, plugins):", ", ".join(more))
     if what in ("problems", "all"):
-        from .lab.problems import PROBLEMS
+        from .lab.problems import problems
 
         print("problems:")
-        for p in PROBLEMS.values():
-            print(f"  {p.name:<24} {p.family:<12} {p.description}")
+        for p in problems():
+            print(f"  {p.name:<24} {getattr(p, 'family', ''):<12} "
+                  f"{getattr(p, 'description', '')}")
     if what in ("experiments", "all"):
-        from .lab.experiments import available
+        from .lab.experiments import listing
 
         print("experiments:")
-        for name, module in available().items():
-            print(f"  {name:<20} {module.QUESTION}")
+        for name, _, _, question in listing(args.paths):
+            print(f"  {name:<20} {question}")
     return 0
 
 
@@ -206,14 +214,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
                    help="the point: x=1.5 y=2 (arrays: v=1,2,3 or v=[[1,2],[3,4]])")
     p.add_argument("--methods", nargs="+", metavar="METHOD",
-                   help="methods to compare (default: all; variants like numeric:central)")
+                   help="methods to compare (default: the built-in ones; variants like "
+                   "numeric:central; registered ones like numdifftools)")
     p.add_argument("--wrt", nargs="+", metavar="NAME", help="variables (default: all)")
     p.set_defaults(func=_cmd_grad)
 
     p = sub.add_parser("run", help="run experiments and write their results and report",
                        description="Run experiments into results/, then write reports/.")
     p.add_argument("experiments", nargs="*", metavar="EXPERIMENT",
-                   help="experiment names (default: all; see `difflab list experiments`)")
+                   help="experiment names or experiment files (path/to/mine.py; default: "
+                   "all; see `difflab list experiments`)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
     p.add_argument("--results", default="results", help="results directory (default results/)")
     p.add_argument("--resume", metavar="RUN", help="resume this run directory")
@@ -234,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List what the lab knows.")
     p.add_argument("what", nargs="?", default="all",
                    choices=["all", "problems", "methods", "experiments"])
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="experiments: also these experiment files, or directories of them")
     p.set_defaults(func=_cmd_list)
     return parser
 

@@ -17,6 +17,7 @@ import difflab as dl
 from difflab import truth
 from difflab.core import arrays as arrays_mod
 from difflab.core import ops
+from difflab.core.graph import toposort
 from difflab.fuzz.generate import kink_distance
 
 EXACT = ("symbolic", "forward", "reverse", "jax")
@@ -43,6 +44,8 @@ UNARY_POINTS = {
     "expm1": 0.7, "sqrt": 0.7, "abs": -0.7, "sigmoid": 0.7, "relu": 0.7, "softplus": 0.7,
     "sum": 0.7, "mean": 0.7, "transpose": 0.7,
 }
+# (0.7, 1.3): the operands 1.5 x = 1.05 and cos(y) + x = 0.97 are apart, so comparisons and
+# max/min are away from their ties, and a select's mask 1.05 is away from 0
 BINARY_POINTS = {op: (0.7, 1.3) for op in ops.BINARY if op != "matmul"}
 
 
@@ -63,6 +66,41 @@ def test_every_binary_op_against_the_truth(method, op):
     point = dict(zip("xy", BINARY_POINTS[op], strict=True))
     assert_close(dl.grad(f, point, method=method), truth.gradient(f, point), TOL[method],
                  f"{method} {op}")
+
+
+# Every op with constant parameters, and where, in a scalar function of x (3,) and A (2, 3)
+# at POINT_XA: no ties of a max or min, comparisons 0.08 or more from equality.
+PARAMETRIC_CASES = {
+    "index": lambda x, A: dl.sum(dl.sin(x[::-1][:2]) * A[1, [0, 2]]) + A[0, -1] * x[1],
+    "reduce_sum": lambda x, A: dl.sum(dl.sin(dl.sum(A, axis=0)) * x),
+    "reduce_mean": lambda x, A: dl.sum(dl.exp(dl.mean(A * x, axis=1, keepdims=True))),
+    "reduce_prod": lambda x, A: dl.sum(dl.prod(A + 2.0, axis=1)) + dl.prod(x),
+    "reduce_max": lambda x, A: dl.sum(dl.max(A * x, axis=1) ** 2),
+    "reduce_min": lambda x, A: dl.min(dl.cos(x)) * dl.sum(dl.min(A, axis=0)),
+    "logsumexp": lambda x, A: dl.sum(dl.logsumexp(A * x, axis=-1)),
+    "softmax": lambda x, A: dl.sum(dl.softmax(A * x, axis=0) * A),
+    "log_softmax": lambda x, A: dl.sum(dl.log_softmax(x) * dl.sin(x)) +
+    dl.sum(dl.log_softmax(A, axis=0)[1]),
+    "reshape": lambda x, A: dl.sum(dl.reshape(A, (3, 2)) @ dl.reshape(x[:2], (2, 1))),
+    "permute": lambda x, A: dl.sum(dl.sin(dl.transpose(A, (1, 0))) * x[:, None]),
+    "concat": lambda x, A: dl.sum(dl.concatenate([x, A[1]], axis=0) ** 3),
+    "where": lambda x, A: dl.sum(dl.where(A * x > 0.1, dl.sin(A), A * A)),
+}
+POINT_XA = {"x": np.array([0.6, -0.9, 1.2]), "A": np.array([[0.3, 1.1, -0.4],
+                                                           [0.8, -1.2, 0.5]])}
+
+
+def test_every_parametric_op_has_a_case():
+    assert set(PARAMETRIC_CASES) == set(ops.PARAMETRIC) | set(ops.TERNARY)
+
+
+@pytest.mark.parametrize("method", dl.METHODS)
+@pytest.mark.parametrize("op", sorted(PARAMETRIC_CASES))
+def test_every_parametric_op_against_the_truth(method, op):
+    f = PARAMETRIC_CASES[op](*dl.variables("x A"))
+    assert op in {node.op for node in toposort(f)}
+    assert_close(dl.grad(f, POINT_XA, method=method), truth.gradient(f, POINT_XA),
+                 TOL[method], f"{method} {op}")
 
 
 @pytest.mark.parametrize("method", dl.METHODS)

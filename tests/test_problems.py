@@ -24,6 +24,7 @@ from difflab.lab.problems import (
 SMALL = {
     "rosenbrock": [{"n": 3}, {"n": 2}],
     "rosenbrock_vec": [{"n": 2}, {"n": 5}],
+    "rosenbrock_slices": [{"n": 2}, {"n": 5}],
     "sum_nonlinear": [{"n": 1}, {"n": 4}],
     "sum_nonlinear_vec": [{"n": 1}, {"n": 4}],
     "vector_family": [{"n": 3, "m": 2}, {"n": 1, "m": 5}],
@@ -32,6 +33,10 @@ SMALL = {
                   "activation": "relu", "init": "he"},
                  {"width": 2, "depth": 3, "batch": 1, "inputs": 3, "outputs": 2,
                   "activation": "sigmoid", "init": "naive"}],
+    "mlp_classifier": [{"width": 3, "depth": 0, "batch": 2, "inputs": 2, "classes": 2,
+                        "activation": "relu", "init": "he"},
+                       {"width": 2, "depth": 3, "batch": 5, "inputs": 3, "classes": 4,
+                        "activation": "sigmoid", "init": "naive"}],
     "nested": [{"depth": 1, "base": b} for b in families.NESTED_BASES] + [{"depth": 3}],
     "logistic_map": [{"n": 1}, {"n": 7}],
     "random": [{"size": 3, "nvars": 3}, {"size": 12, "nvars": 1}],
@@ -130,14 +135,17 @@ def _rosenbrock_grad(x):
 
 
 @pytest.mark.parametrize("n", [2, 7, 12])
-def test_rosenbrock_both_flavours(n):
+def test_rosenbrock_every_flavour(n):
     scalars = get_problem("rosenbrock").instance({"n": n}, seed=4)
     vector = get_problem("rosenbrock_vec").instance({"n": n}, seed=4)
+    slices = get_problem("rosenbrock_slices").instance({"n": n}, seed=4)
     x = vector.point["x"]
     assert np.array_equal(x, [scalars.point[f"x{i}"] for i in range(n)])  # same draws
+    assert np.array_equal(x, slices.point["x"])
     want = _rosenbrock(x)
     assert scalars.value() == pytest.approx(want, rel=1e-14)
     assert vector.value() == pytest.approx(want, rel=1e-14)
+    assert slices.value() == pytest.approx(want, rel=1e-14)
 
 
 def test_sum_nonlinear_both_flavours():
@@ -200,6 +208,53 @@ def test_mlp_loss_value(activation):
     assert inst.point["W1"].shape == (3, 5) and inst.point["b3"].shape == (2,)
     assert inst.point["X"].shape == (4, 3) and inst.point["Y"].shape == (4, 2)
     assert inst.value() == pytest.approx(_mlp_forward(inst.point, 2, act)[0], rel=1e-13)
+
+
+def _classifier_backward(point, depth):
+    """Hand-written loss and backpropagation of the tanh softmax classifier: d loss / d z is
+    (softmax(z) - y) / batch at the logits z."""
+    h, cache = point["X"], []
+    for k in range(1, depth + 2):
+        z = h @ point[f"W{k}"] + point[f"b{k}"]
+        cache.append((h, z))
+        h = np.tanh(z) if k <= depth else z
+    m = h.max(axis=1, keepdims=True)
+    lse = (m + np.log(np.exp(h - m).sum(axis=1, keepdims=True)))[:, 0]
+    loss = np.mean(lse - np.sum(h * point["Y"], axis=1))
+    delta = (np.exp(h - lse[:, None]) - point["Y"]) / len(h)
+    grads = {}
+    for k in range(depth + 1, 0, -1):
+        inputs, z = cache[k - 1]
+        if k <= depth:
+            delta = delta * (1.0 - np.tanh(z) ** 2)
+        grads[f"W{k}"], grads[f"b{k}"] = inputs.T @ delta, delta.sum(axis=0)
+        delta = delta @ point[f"W{k}"].T
+    return loss, grads
+
+
+def test_mlp_classifier_value_and_truth_match_backprop():
+    params = {"width": 5, "depth": 2, "batch": 6, "inputs": 3, "classes": 4}
+    inst = get_problem("mlp_classifier").instance(params, seed=3)
+    assert inst.wrt == ("W1", "b1", "W2", "b2", "W3", "b3")
+    Y = inst.point["Y"]
+    assert Y.shape == (6, 4) and np.array_equal(Y.sum(axis=1), np.ones(6))   # one-hot
+    assert set(np.unique(Y)) == {0.0, 1.0} and inst.truth_source == "jax"
+    loss, want = _classifier_backward(inst.point, 2)
+    assert inst.value() == pytest.approx(loss, rel=1e-13)
+    got = inst.truth()
+    for name in inst.wrt:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-11, atol=1e-15)
+
+
+def test_traced_families_have_hand_written_truths():
+    inst = get_problem("rosenbrock_slices").instance({"n": 6}, seed=2)
+    x = inst.point["x"]
+    np.testing.assert_allclose(inst.truth()["x"], _rosenbrock_grad(x), rtol=1e-13)
+    np.testing.assert_allclose(inst.truth("hessian")["x"]["x"], _rosenbrock_hessian(x),
+                               rtol=1e-13, atol=1e-12)
+    inst = get_problem("logsumexp").instance({"n": 7}, seed=1)
+    x = inst.point["x"]
+    np.testing.assert_allclose(inst.truth()["x"], np.exp(x) / np.exp(x).sum(), rtol=1e-13)
 
 
 def test_mlp_xavier_and_he_scales():

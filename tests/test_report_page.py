@@ -166,3 +166,11 @@ def test_powers_are_not_bold_and_code_does_not_turn_bolding_off():
     assert page.findings_blocks(text)[0] == ("bullets", ["f = x**2 + y**2 grows **2.48×** "
                                                          "per step."])
     assert page.inline_html("x**2 + y**2 is **1.5**") == "x**2 + y**2 is <b>1.5</b>"
+
+
+def test_two_sections_of_one_study_get_their_own_anchors():
+    from difflab.lab.report import _anchors
+
+    parts = [(2, Section(n, n, "", [], pd.DataFrame(), "")) for n in
+             ("accuracy", "accuracy", "summary", "accuracy")]
+    assert _anchors(parts) == ["accuracy", "accuracy-2", "summary-2", "accuracy-3"]

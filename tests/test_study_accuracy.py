@@ -85,6 +85,23 @@ def test_fd_steps_complex_step_and_ad_are_exact_to_rounding(fd):
         assert (ad["rel_err"] <= 4 * EPS).all(), problem
 
 
+def test_fd_steps_peers_choose_their_own_steps(fd):
+    """numdifftools and scipy.differentiate (config ``methods``) as flat lines beside AD: their
+    adaptive steps land near the bottom of central differences' V or below it."""
+    _, config, df, section = fd
+    assert config["methods"] == ["numdifftools", "scipy"]
+    table = section.table.set_index(["function", "method"])
+    for problem in config["functions"]:
+        own = df[(df["problem"] == problem) & (df["what"] == "method")].set_index("method")
+        assert set(own.index) == {"numdifftools", "scipy"} and (own["outcome"] == "ok").all()
+        best_central = fd_steps.curves(df, problem, "central")["rel_err"].min()
+        for peer in ("numdifftools", "scipy"):
+            assert own.loc[peer, "rel_err"] < max(10 * best_central, 1e-12), (problem, peer)
+            assert table.loc[(problem, f"{peer} (own steps)"), "best rel. error"] == \
+                own.loc[peer, "rel_err"]
+    assert "choosing their own steps, numdifftools" in section.findings
+
+
 def test_fd_steps_records_vanishing_steps_and_resumes(fd):
     path, config, df, _ = fd
     # h = 1e-16 next to x = 1.5 is below half an ulp: x + h == x, recorded as an error row
@@ -159,6 +176,19 @@ def test_accuracy_adaptive_default(acc):
     assert adaptive["max_rho"].max() <= 1e-9
     central4 = df[df["method"] == "numeric:central4"].set_index("problem")["max_rho"]
     assert (adaptive.set_index("problem")["max_rho"] <= central4.clip(lower=1e-14)).all()
+
+
+def test_accuracy_peers_are_judged_at_their_declared_tolerance(acc):
+    _, config, df, section = acc
+    assert {"numdifftools", "scipy"} <= set(config["methods"])
+    for peer, tol in (("numdifftools", 1e-9), ("scipy", 1e-7)):
+        rows = df[df["method"] == peer].set_index("problem")
+        assert (rows["tol"] == tol).all()
+        smooth = rows.loc[["squire_trapp", "logistic4", "exp_large", "six_var"]]
+        assert (smooth["outcome"] == "ok").all() and smooth["max_rho"].max() < 1e-10, peer
+        assert rows.loc["sqrt_small", "outcome"] == "nan"  # central steps leave sqrt's domain
+    assert {"numdifftools", "scipy"} <= set(section.table["method"])
+    assert "numdifftools" in section.findings
 
 
 def test_accuracy_section(acc):

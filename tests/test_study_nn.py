@@ -71,6 +71,10 @@ def test_worked_example_shows_the_one_minus_a_slip(worked):
     assert book["wrong_grads.w5"] == pytest.approx((o1 - 0.01) * (1 - o1) * h1, rel=1e-12)
     assert book["wrong_grads.w1"] > 2 * book["grads.w1"]
     assert "0.0821670406" in section.findings and "x1.331" in section.findings
+    # the article is cited by its title (it names no author), never as a "seed"
+    assert worked_example.SLIP_ARTICLE in section.findings and "seed" not in section.findings
+    assert "反向传播：高效计算梯度的算法" in worked_example.SLIP_ARTICLE
+    assert "slip 1-a" in section.table.columns
 
 
 def test_worked_example_prints_the_tape(worked):

@@ -14,7 +14,10 @@ import difflab as dl
 from difflab import symbolic
 from difflab.core import arrays as arrays_mod
 from difflab.core import ops, sympy_bridge
+from difflab.core.graph import toposort
 from difflab.core.ops import OPS
+from difflab.core.plan import compile_plan
+from difflab.core.shapes import infer_shapes
 
 RTOL = 1e-12
 
@@ -44,6 +47,7 @@ UNARY = {
     "sigmoid": (lambda x: sigmoid(x) * (1.0 - sigmoid(x)), [-0.6, 0.25, 0.8]),
     "relu": (lambda x: (x > 0).astype(float), [-0.6, 0.25, 0.8]),
     "softplus": (sigmoid, [-0.6, 0.25, 0.8]),
+    "square": (lambda x: 2.0 * x, [-0.6, 0.25, 0.8]),
 }
 
 # op -> hand-written (d/da, d/db) of op(a, b)
@@ -55,6 +59,29 @@ BINARY = {
     "pow": lambda a, b: (b * a ** (b - 1.0), np.log(a) * a**b),
     "max": lambda a, b: ((a > b) + 0.5 * (a == b), (b > a) + 0.5 * (a == b)),
     "min": lambda a, b: ((a < b) + 0.5 * (a == b), (b < a) + 0.5 * (a == b)),
+    # 0/1 masks: derivative 0, at ties too (JAX's rule)
+    **{op: (lambda a, b: (0.0 * a, 0.0 * b)) for op in ops.COMPARISONS},
+    # where's halves: the branch's derivative through the mask, none for the mask
+    "select": lambda a, b: (0.0 * a, (a != 0) + 0.0 * b),
+    "select_not": lambda a, b: (0.0 * a, (a == 0) + 0.0 * b),
+}
+
+# ops with constant parameters, and where: (expression of a and b, the shape of both)
+PARAMETRIC = {
+    "index": (lambda a, b: a[1, ::-1] * b[[0, 0, 1], 2], (2, 3)),
+    "reduce_sum": (lambda a, b: dl.sum(a, axis=0) + dl.sum(b, axis=(0, 1), keepdims=True),
+                   (2, 3)),
+    "reduce_mean": (lambda a, b: dl.mean(a, axis=-1, keepdims=True), (2, 3)),
+    "reduce_prod": (lambda a, b: dl.prod(a, axis=1), (2, 3)),
+    "reduce_max": (lambda a, b: dl.max(a, axis=0), (2, 3)),
+    "reduce_min": (lambda a, b: dl.min(a, axis=(0, 1)), (2, 3)),
+    "logsumexp": (lambda a, b: dl.logsumexp(a, axis=1), (2, 3)),
+    "softmax": (lambda a, b: dl.softmax(a, axis=0), (2, 3)),
+    "log_softmax": (lambda a, b: dl.log_softmax(a), (2, 3)),
+    "reshape": (lambda a, b: dl.reshape(a, (3, -1)), (2, 3)),
+    "permute": (lambda a, b: dl.transpose(a, (1, 0)), (2, 3)),
+    "concat": (lambda a, b: arrays_mod.concat(a, b, axis=1), (2, 3)),
+    "where": (lambda a, b: dl.where(a > b, a, b * b), (2, 3)),
 }
 
 
@@ -64,7 +91,12 @@ def unary(op, x):
 
 def test_every_elementwise_op_has_a_case():
     structural = {"const", "var", "sum", "mean", "transpose", "matmul"}
-    assert set(UNARY) | set(BINARY) | structural == set(OPS)
+    assert set(UNARY) | set(BINARY) | set(PARAMETRIC) | structural == set(OPS)
+
+
+def _op_node(expr, op):
+    """The node of ``op`` in ``expr`` (a case's expression may wrap it)."""
+    return next(node for node in toposort(expr) if node.op == op)
 
 
 @pytest.mark.parametrize("op", sorted(set(OPS) - {"const", "var"}))
@@ -73,13 +105,21 @@ def test_rule_table_matches_the_bridge_and_differentiates(op):
     # it has a derivative rule (DIFF_RULES or fdiff).
     shape = (2, 2) if op in ("matmul", "sum", "mean", "transpose") else ()
     a, b = dl.variables("a b")
-    expr = arrays_mod.BUILDERS[op](a, b) if op in ops.BINARY else arrays_mod.BUILDERS[op](a)
+    if op in PARAMETRIC:
+        build, shape = PARAMETRIC[op]
+        expr = _op_node(build(a, b), op)
+    else:
+        expr = arrays_mod.BUILDERS[op](a, b) if op in ops.BINARY else arrays_mod.BUILDERS[op](a)
     shapes = {"a": shape, "b": shape}
-    syms = {n: sympy_bridge.symbol_array(n, shape) for n in expr.variables}
-    args = [syms[n] if shape else syms[n][()] for n in ("a", "b")[:len(expr.args)]]
+    syms = {n: sympy_bridge.symbol_array(n, shape) for n in ("a", "b")}
+    # each argument as the bridge passes it: symbols, or a constant parameter as itself
+    args = [sympy_bridge.to_sympy_arrays(arg, shapes, syms) if arg.op != "const"
+            else arg.attr for arg in expr.args]
+    args = [x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x for x in args]
     mine = np.asarray(symbolic.sympy_rules[op](*args), dtype=object)
     bridge = sympy_bridge.to_sympy_arrays(expr, shapes, syms)
-    assert mine.shape == bridge.shape
+    plan = compile_plan(expr)
+    assert mine.shape == bridge.shape == infer_shapes(plan, shapes)[plan.out]
     assert all(m == g for m, g in zip(mine.flat, bridge.flat, strict=True))
     inputs = [s for n in expr.variables for s in syms[n].ravel()]
     assert symbolic.jacobian_exprs(list(bridge.flat), inputs)  # no missing rule

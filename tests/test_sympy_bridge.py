@@ -1,4 +1,5 @@
-"""The SymPy bridge: IR -> SymPy -> IR, arrays as matrices of scalar symbols."""
+"""The SymPy bridge: IR -> SymPy -> IR, arrays as matrices of scalar symbols; the array ops
+(indexing, reductions with ties, the stable softmax family, where) in SymPy and back."""
 
 import numpy as np
 import pytest
@@ -63,3 +64,76 @@ def test_from_sympy_maps_powers_and_negation():
     back = dl.from_sympy(1 / sympy.sqrt(x) - x)
     assert dl.evaluate(back, {"x": 4.0}) == pytest.approx(0.5 - 4.0)
     assert np.isclose(dl.evaluate(dl.from_sympy(sympy.Max(x, 1, -x)), {"x": 3.0}), 3.0)
+
+
+# ---- the array ops ---------------------------------------------------------------------
+def test_to_sympy_of_the_array_ops():
+    x0, x1, x2 = sympy.symbols("x_0 x_1 x_2", real=True)
+    x, A = dl.variables("x A")
+    assert dl.to_sympy(x[::2], {"x": (3,)}) == sympy.Array([x0, x2])
+    assert dl.to_sympy(x[[2, 0, 2]], {"x": (3,)}) == sympy.Array([x2, x0, x2])
+    assert dl.to_sympy(dl.prod(x), {"x": (3,)}) == x0 * x1 * x2
+    lse = dl.to_sympy(dl.logsumexp(x), {"x": (3,)})
+    p1 = sympy.diff(lse, x1)  # the softmax, shifted by the max: exp(x_1 - m) / sum exp(x - m)
+    assert float(p1.evalf(30, subs={x0: 1000, x1: 1001, x2: 999})) == pytest.approx(
+        1 / (1 + np.exp(-1) + np.exp(-2)), rel=1e-15)
+    assert not p1.has(sympy.exp(x1))
+    assert lse.rewrite(sympy.exp) == sympy.log(sympy.exp(x0) + sympy.exp(x1) + sympy.exp(x2))
+    assert float(lse.evalf(30, subs={x0: 1000, x1: 1001, x2: 999})) == pytest.approx(
+        1001 + np.log(1 + np.exp(-1) + np.exp(-2)), rel=1e-15)
+    m = dl.to_sympy(dl.max(x), {"x": (3,)})
+    assert float(m.subs({x0: 1, x1: 3, x2: 2})) == 3.0
+    assert [float(sympy.diff(m, v).subs({x0: 3, x1: 3, x2: 2})) for v in (x0, x1, x2)] == \
+        [0.5, 0.5, 0.0]
+    arr = dl.to_sympy(dl.sum(A, axis=0, keepdims=True), {"A": (2, 2)})
+    assert arr.shape == (1, 2)
+    assert arr[0, 1] == sympy.Symbol("A_0_1", real=True) + sympy.Symbol("A_1_1", real=True)
+    a, b = sympy.symbols("a b", real=True)
+    w = dl.to_sympy(dl.where(dl.variable("a") < dl.variable("b"), dl.variable("a"), 2.0))
+    assert w.subs({a: 1, b: 2}) == 1 and w.subs({a: 3, b: 2}) == 2
+    assert float(w.evalf(subs={a: 0.25, b: 0.5})) == 0.25
+
+
+def test_from_sympy_round_trips_the_scalar_array_ops():
+    x, y, z = dl.variables("x y z")
+    exprs = [dl.where(x < y, x * y, z), (x >= y) + dl.equal(x, z) - dl.not_equal(y, z),
+             dl.max(dl.stack(
+        [x, y, z])), dl.logsumexp(dl.stack([x, y, z])), dl.min(dl.stack([x, y * 2.0]))]
+    for values in ({"x": 1.0, "y": 2.0, "z": 0.5}, {"x": 2.0, "y": 2.0, "z": 2.0}):
+        for f in exprs:
+            point = {name: values[name] for name in f.variables}
+            back = dl.from_sympy(dl.to_sympy(f))
+            assert dl.evaluate(back, point) == pytest.approx(dl.evaluate(f, point), rel=1e-15)
+            assert dl.grad(back, point, method="reverse") == pytest.approx(
+                dl.grad(f, point, method="reverse"), rel=1e-15)  # ties split alike
+
+
+def test_from_sympy_of_a_softmax_keeps_its_value_and_gradient():
+    x = dl.variable("x")
+    w = np.array([1.0, -2.0, 0.5])
+    f = dl.sum(dl.softmax(x) * w) + dl.sum(dl.log_softmax(x) * w)
+    back = dl.from_sympy(dl.to_sympy(f, {"x": (3,)}))
+    names = sorted(back.variables)
+    assert names == ["x_0", "x_1", "x_2"]
+    for values in ([0.3, -1.2, 0.8], [1000.0, 1001.0, 999.0]):
+        point = {name: v for name, v in zip(names, values, strict=True)}
+        assert dl.evaluate(back, point) == pytest.approx(
+            dl.evaluate(f, {"x": np.array(values)}), rel=1e-13)
+        got = dl.grad(back, point, method="reverse")
+        want = dl.grad(f, {"x": np.array(values)}, method="reverse")["x"]
+        np.testing.assert_allclose([got[n] for n in names], want, rtol=1e-12, atol=1e-15)
+
+
+def test_bridge_errors_name_the_shape_and_the_index():
+    x, A = dl.variables("x A")
+    with pytest.raises(ValueError, match=r"index \[5\] does not fit shape \(3,\)"):
+        dl.to_sympy(x[5], {"x": (3,)})
+    with pytest.raises(ValueError, match="axis 2 is out of bounds"):
+        dl.to_sympy(dl.sum(A, axis=2), {"A": (2, 3)})
+    with pytest.raises(ValueError, match=r"reshape: cannot reshape .* \(2, 3\)"):
+        dl.to_sympy(dl.reshape(A, (4, 2)), {"A": (2, 3)})
+    with pytest.raises(ValueError, match="cannot express"):
+        dl.from_sympy(sympy.Piecewise((1, sympy.Symbol("x") > 0), (0, True)))
+    with pytest.raises(ValueError, match=r"a scalar SymPy expression, not an array of shape "
+                                         r"\(2,\)"):
+        dl.from_sympy(dl.to_sympy(x[:2], {"x": (3,)}))

@@ -44,6 +44,7 @@ UNARY = {
     "sigmoid": (mp_sigmoid, lambda x: mp_sigmoid(x) * (1 - mp_sigmoid(x)), 0.3),
     "relu": (lambda x: max(x, 0), lambda x: 1 if x > 0 else 0, 0.3),
     "softplus": (lambda x: mpmath.log(1 + mpmath.exp(x)), mp_sigmoid, 0.3),
+    "square": (lambda x: x * x, lambda x: 2 * x, 0.3),
 }
 
 # op -> (mpmath f(a, b), (d/da, d/db)), at a = 1.3, b = 0.7
@@ -55,6 +56,15 @@ BINARY = {
     "pow": (lambda a, b: a**b, lambda a, b: (b * a ** (b - 1), mpmath.log(a) * a**b)),
     "max": (max, lambda a, b: (1, 0)),
     "min": (min, lambda a, b: (0, 1)),
+    # 0/1 masks (derivative 0) and where's halves (the branch through the mask, a = 1.3 != 0)
+    "lt": (lambda a, b: int(a < b), lambda a, b: (0, 0)),
+    "le": (lambda a, b: int(a <= b), lambda a, b: (0, 0)),
+    "gt": (lambda a, b: int(a > b), lambda a, b: (0, 0)),
+    "ge": (lambda a, b: int(a >= b), lambda a, b: (0, 0)),
+    "eq": (lambda a, b: int(a == b), lambda a, b: (0, 0)),
+    "ne": (lambda a, b: int(a != b), lambda a, b: (0, 0)),
+    "select": (lambda a, b: b, lambda a, b: (0, 1)),
+    "select_not": (lambda a, b: 0, lambda a, b: (0, 0)),
 }
 
 

@@ -25,6 +25,7 @@ from .graph import _attr_key, structurally_equal, toposort
 from .ops import CONSTANTS, FUNCTIONS
 from .params import Param, axes_param, index_param, perm_param, shape_param
 from .printer import to_text
+from .tracing import ShapeMixin
 
 _SERIAL = itertools.count()
 
@@ -72,8 +73,9 @@ def _arithmetic(op: str, reflected: bool):
 _DUNDER = {"add": "add", "sub": "sub", "mul": "mul", "div": "truediv", "pow": "pow"}
 
 
-class Expr:
-    """One node of the expression DAG. Treat as immutable; ``==`` compares structure."""
+class Expr(ShapeMixin):
+    """One node of the expression DAG. Treat as immutable; ``==`` compares structure.
+    (``shape``, ``len`` and iteration answer inside a traced function: see tracing.py.)"""
 
     __slots__ = ("op", "args", "attr", "serial", "_hash", "_hash2", "_cache", "__weakref__")
     # NumPy must defer to our reflected operators: ``array * x`` builds a node.
@@ -151,10 +153,6 @@ class Expr:
         raise TypeError("an expression has no truth value: Python control flow (if, while, "
                         "and, or) cannot depend on a traced value; use dl.where(condition, a, "
                         "b) to choose between values, or compare with == for structure")
-
-    def __iter__(self):
-        raise TypeError("an expression cannot be iterated (its length is known only at a "
-                        "point); index it with constants: x[0], x[1:3]")
 
     def _repr_svg_(self) -> str:  # Jupyter: the graph drawn (a summary for a large one)
         from ..draw.svg import svg_of_nodes

@@ -91,7 +91,9 @@ def _reversed(a: Shape) -> Shape:
 
 # ---- ops with constant parameters (the last argument: a Param leaf, see params.py) --------
 def _index(x, p: Param):
-    return (np.float64(x) if x.__class__ is float else x)[numpy_index(p.value)]
+    if x.__class__ is float or x.__class__ is complex:  # a point's scalar: x[None] is valid
+        x = np.asarray(x)
+    return x[numpy_index(p.value)]
 
 
 def _reducer(fn: Callable, **extra) -> Callable:

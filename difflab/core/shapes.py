@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .ops import OPS, Shape
+from .ops import OPS, PARAMETRIC, Shape
 from .params import Param
 from .plan import Plan
 
@@ -53,13 +53,14 @@ def _infer(plan: Plan, shapes: Mapping[str, Shape]) -> list[Shape]:
     return out
 
 
-_SHAPING = frozenset(("matmul", "index", "reshape", "concat"))
+_SHAPING = frozenset(("matmul", "concat", *PARAMETRIC))
 
 
 def _all_scalar(plan: Plan, shapes: Mapping[str, Shape]) -> bool:
     """True when every variable is a scalar, no constant is an array and no op makes an array
-    of scalars or refuses them (matmul, index, reshape, concat: a shape to compute or an error
-    to report): then every slot is a scalar."""
+    of scalars or must check its scalar operands (matmul, concat, and every op with constant
+    parameters: an index or a reshape can make an array of a scalar, a softmax's axis must be
+    checked): then every slot is a scalar."""
     if any(tuple(shapes[name]) != () for name in plan.var_slots):
         return False
     if "shape_ops" not in plan.memo:
@@ -67,7 +68,8 @@ def _all_scalar(plan: Plan, shapes: Mapping[str, Shape]) -> bool:
     if plan.memo["shape_ops"]:
         return False
     if "array_consts" not in plan.memo:
-        plan.memo["array_consts"] = np.ndarray in set(map(type, plan.attrs))
+        kinds = set(map(type, plan.attrs))
+        plan.memo["array_consts"] = np.ndarray in kinds or Param in kinds
     return not plan.memo["array_consts"]
 
 

@@ -23,9 +23,12 @@ from sympy.codegen.cfunctions import expm1 as sp_expm1
 from sympy.codegen.cfunctions import log1p as sp_log1p
 from sympy.core.logic import fuzzy_and
 
-from .arrays import BUILDERS
+from . import sympy_functions as fns
+from .arrays import BUILDERS, stack
 from .expr import Expr, constant, toposort, variable
-from .ops import PRIMAL
+from .ops import OPS, PRIMAL
+from .params import Param
+from .sympy_arrays import SYMPY_ARRAY
 
 Shape = tuple[int, ...]
 
@@ -150,7 +153,8 @@ def _heaviside_mp(x, h0=0.5):
 # Implementations for lambdify: numpy (fast, float64) and mpmath (high precision).
 NUMPY_FUNCTIONS = {"sigmoid": PRIMAL["sigmoid"], "softplus": PRIMAL["softplus"],
                    "relu": PRIMAL["relu"], "Heaviside": _heaviside_np,
-                   "max2": PRIMAL["max"], "min2": PRIMAL["min"], "fabs": PRIMAL["abs"]}
+                   "max2": PRIMAL["max"], "min2": PRIMAL["min"], "fabs": PRIMAL["abs"],
+                   **fns.NUMPY_FUNCTIONS}
 
 
 def _mp(name):
@@ -170,8 +174,8 @@ def _mp(name):
 
 def mpmath_functions() -> dict:
     """Implementations of the custom functions for ``lambdify(..., modules="mpmath")``."""
-    return {name: _mp(name) for name in ("sigmoid", "softplus", "relu", "Heaviside", "max2",
-                                         "min2", "fabs")}
+    return {**{name: _mp(name) for name in ("sigmoid", "softplus", "relu", "Heaviside",
+                                            "max2", "min2", "fabs")}, **fns.MPMATH_FUNCTIONS}
 
 
 # op -> SymPy function over scalars. Elementwise ops broadcast through np.frompyfunc.
@@ -188,6 +192,13 @@ SYMPY_BINARY = {
 }
 _UFUNC = {op: np.frompyfunc(f, 1, 1) for op, f in SYMPY_UNARY.items()}
 _UFUNC.update({op: np.frompyfunc(f, 2, 1) for op, f in SYMPY_BINARY.items()})
+# square; comparisons (0/1 masks) and where's halves, elementwise too (see sympy_functions).
+# The other array ops (indexing, axis reductions, the softmax family, where, reshaping,
+# joining) are sympy_arrays.SYMPY_ARRAY.
+SYMPY_UNARY["square"] = lambda x: sympy.Pow(x, 2)
+_UFUNC["square"] = np.frompyfunc(SYMPY_UNARY["square"], 1, 1)
+SYMPY_MASKS = fns.SYMPY_MASKS
+_UFUNC.update({op: np.frompyfunc(f, 2, 1) for op, f in SYMPY_MASKS.items()})
 
 
 def symbol_array(name: str, shape: Shape) -> np.ndarray:
@@ -236,8 +247,16 @@ def to_sympy_arrays(expr: Expr, shapes: Mapping[str, Shape] | None = None,
                 out = symbols[node.attr]
             else:
                 out = symbol_array(node.attr, tuple(shapes.get(node.attr, ())))
+        elif op == "const" and isinstance(node.attr, Param):  # read from the node by its user
+            out = None
         elif op == "const":
             out = np.vectorize(sympy_number, otypes=[object])(np.asarray(node.attr))
+        elif op in SYMPY_ARRAY:  # a constant parameter (an index, axes, a shape) as itself
+            args = [a.attr if isinstance(a.attr, Param) else v
+                    for a, v in zip(node.args, args, strict=True)]
+            # the op table's shape rule names a bad index, axis or shape
+            OPS[op].shape(*[a if isinstance(a, Param) else np.shape(a) for a in args])
+            out = SYMPY_ARRAY[op](*args)
         elif op in _UFUNC:
             try:
                 out = _UFUNC[op](*args)
@@ -283,8 +302,15 @@ _FROM_FUNCTION = {
     sympy.acos: "acos", sympy.atan: "atan", sympy.sinh: "sinh", sympy.cosh: "cosh",
     sympy.tanh: "tanh", sympy.exp: "exp", sympy.log: "log", sp_log1p: "log1p",
     sp_expm1: "expm1", sympy.Abs: "abs", fabs: "abs", sigmoid: "sigmoid", relu: "relu",
-    softplus: "softplus",
+    softplus: "softplus", fns.mask_lt: "lt", fns.mask_le: "le", fns.mask_gt: "gt",
+    fns.mask_ge: "ge", fns.mask_eq: "eq", fns.mask_ne: "ne", fns.select_if: "select",
+    fns.select_unless: "select_not", fns.minus: "sub",
 }
+# n-ary reductions of scalars -> the IR's reduction of the stacked scalars (ties as JAX's).
+# The softmax's constant shift becomes the max itself: the shifted softmax does not depend on
+# it, so its derivative terms cancel (to rounding).
+_FROM_REDUCTION = {fns.max_of: "reduce_max", fns.min_of: "reduce_min",
+                   fns.logsumexp: "logsumexp", fns.max_shift: "reduce_max"}
 
 
 def from_sympy(sym) -> Expr:
@@ -293,6 +319,9 @@ def from_sympy(sym) -> Expr:
     Raises:
         ValueError: the expression uses something the grammar cannot say (naming it).
     """
+    if isinstance(sym, sympy.NDimArray | sympy.MatrixBase | np.ndarray):
+        raise ValueError(f"from_sympy takes a scalar SymPy expression, not an array of shape "
+                         f"{tuple(sym.shape)}; convert its elements one by one")
     sym = sympy.sympify(sym)
     done: dict = {}
     stack: list[tuple[object, bool]] = [(sym, False)]
@@ -342,6 +371,8 @@ def _from_node(node, args: list[Expr]) -> Expr:
     if isinstance(node, sympy.Max | sympy.Min | max2 | min2):
         return _fold("max" if isinstance(node, sympy.Max | max2) else "min", args)
     op = _FROM_FUNCTION.get(node.func)
-    if op is not None and len(args) == 1:
-        return BUILDERS[op](args[0])
+    if op is not None and len(args) == OPS[op].arity:
+        return BUILDERS[op](*args)
+    if node.func in _FROM_REDUCTION:
+        return BUILDERS[_FROM_REDUCTION[node.func]](stack(args))
     raise ValueError(f"cannot express SymPy's {node.func.__name__} in difflab's grammar")

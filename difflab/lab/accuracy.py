@@ -22,6 +22,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..method_table import judging
+
 MAX_MISMATCHES = 5
 
 # Tolerance on rho per method. Exact methods (symbolic, forward, reverse, jax, and the complex
@@ -34,11 +36,14 @@ TOLERANCES: dict[str, float] = {
     "numeric:central": 1e-6, "numeric:complex": 1e-11,
 }
 DEFAULT_TOLERANCE = 1e-12    # a method not in the table is held to the exact standard
+# (A registered method is judged by what it declares: its tolerance, or exact / approximate;
+# see difflab.plugin. Its declaration wins over this table, even for a name it replaces.)
 HESSIAN_FACTOR = {"exact": 100.0, "numeric": 1000.0}  # second derivatives lose more digits
 
 
 def tolerance(method: str, kind: str = "grad") -> float:
-    """The rho tolerance for ``method`` (``numeric:<scheme>`` falls back to ``numeric``).
+    """The rho tolerance for ``method`` (``numeric:<scheme>`` falls back to ``numeric``; a
+    registered method's is the one it declares).
 
     Args:
         method: a method name, possibly with a variant.
@@ -47,11 +52,23 @@ def tolerance(method: str, kind: str = "grad") -> float:
         the largest acceptable rho per component.
     """
     base = method.partition(":")[0]
-    tol = TOLERANCES.get(method, TOLERANCES.get(base, DEFAULT_TOLERANCE))
+    declared = judging(method)
+    if declared is not None:
+        tol = declared[1]
+    else:
+        tol = TOLERANCES.get(method, TOLERANCES.get(base, DEFAULT_TOLERANCE))
     if kind == "hessian":
-        inexact = base == "numeric" and method != "numeric:complex"
-        tol *= HESSIAN_FACTOR["numeric" if inexact else "exact"]
+        tol *= HESSIAN_FACTOR["exact" if is_exact(method) else "numeric"]
     return tol
+
+
+def is_exact(method: str) -> bool:
+    """Whether ``method`` is exact up to float64 rounding: the AD methods, symbolic, jax and
+    the complex step; not finite differences; a registered method as it declares."""
+    declared = judging(method)
+    if declared is not None:
+        return declared[0]
+    return method.partition(":")[0] != "numeric" or method == "numeric:complex"
 
 
 def rho(a, b) -> np.ndarray:

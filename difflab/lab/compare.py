@@ -74,7 +74,7 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
     """The gradient of ``expr`` at ``point`` by every method, with errors and times.
 
     Args:
-        expr: a scalar-valued expression (or its text).
+        expr: a scalar-valued expression, its text, or a Python function (``dl.trace``).
         point: every variable -> float or array.
         methods: the methods to run (default: all of ``METHODS``).
         wrt: variables to differentiate with respect to (default: all).
@@ -86,7 +86,7 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
         ``prepare [ms]`` and ``status`` (ok, wrong, nan, inf, or the error message; see the
         module docstring).
     """
-    expr = _as_expr(expr)
+    expr = _as_expr(expr, point=point)  # text, or a Python function traced at the point
     point = clean_point(compile_plan(expr), point)
     wrt = _wrt(compile_plan(expr).variables, wrt)
     shapes = _shapes(point)

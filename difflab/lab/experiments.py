@@ -1,10 +1,16 @@
-"""Running experiments: configs from ``experiments/*.py``, logic from ``difflab.studies``.
+"""Running experiments: configs from experiment files, logic from studies.
 
 An experiment file is thin — a docstring, a ``CONFIG`` dict (default sizes), a ``QUICK`` dict
-(overrides for a smoke test) and ``main(__file__)``. This module finds those files, runs the
-study of the same name into ``results/<name>-<stamp>/`` (resuming an unfinished run of the
-same configuration, so a killed ``make report`` picks up where it stopped) and rebuilds the
-report.
+(overrides for a smoke test), ``main(__file__)`` and, when it is not one of difflab's own,
+``STUDY = "accuracy"`` (the study it runs; see ``study`` for the interface and the other ways
+to name one). ``experiments/<name>.py`` is found by its name, any other file by its path
+(``difflab run path/to/mine.py``); the experiment is called by the file's stem. This module
+runs the study into ``results/<name>-<stamp>/`` (resuming an unfinished run of the same
+configuration, so a killed ``make report`` picks up where it stopped) and rebuilds the report.
+
+A file given by path is executed as a script would be: its directory goes first on
+``sys.path``, so a module beside it (the user's methods or problems, named by import path)
+imports — here and in the worker processes, which inherit the path.
 
 Before anything runs, the config is checked (``validate``: its methods, problems, schemes and,
 for a study with ``cells(config)``, every cell's size parameters), the results and report
@@ -15,15 +21,17 @@ experiment with the same config (the message says what differs).
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
+import os
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .report import newest_runs, write_report
 from .store import META, Run, load_meta, writable_dir
-from .validate import check_cells, check_config
+from .study import builtin_studies, check_study, is_study, load_file, load_study
+from .validate import check_cells, check_config, check_keys
 
 # The order of the report: the gentle start first, the heavy measurements after.
 ORDER = ["worked_example", "accuracy", "fd_steps", "cost_vs_inputs", "jacobian_shape",
@@ -35,60 +43,159 @@ def experiments_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "experiments"
 
 
+@dataclass
+class Experiment:
+    """An experiment file, loaded: its name, config and the study that runs it."""
+
+    name: str          # the file's stem: run ids, meta and the report use it
+    path: Path
+    where: str         # how messages name the file
+    config: dict
+    study: object      # the study module
+    study_spec: str    # how meta.json names the study (a name, a module, an absolute path)
+
+
+class NoStudy(ValueError):
+    """An experiment file that names no study (listed, but not run)."""
+
+
+def _ordered(names) -> list[str]:
+    return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
+
+
+def experiment_files(paths=()) -> list[Path]:
+    """The experiment files of ``experiments/`` (in report order), then those of ``paths``
+    (files, or directories of them)."""
+    files = [experiments_dir() / f"{n}.py" for n in _ordered(
+        p.stem for p in experiments_dir().glob("*.py") if not p.stem.startswith("_"))]
+    for path in map(Path, paths):
+        more = sorted(path.glob("*.py")) if path.is_dir() else [path]
+        files += [p.resolve() for p in more if not p.stem.startswith("_")]
+    return list(dict.fromkeys(files))
+
+
+def listing(paths=()) -> list[tuple[str, Path, object | None, str]]:
+    """(name, file, study or None, the question or why it is not an experiment) per file of
+    ``experiment_files(paths)``: a file with a CONFIG that names no study is listed with the
+    reason; a file with neither (a module of methods beside the experiments) is left out."""
+    rows = []
+    for path in experiment_files(paths):
+        try:
+            found = load_experiment(str(path))
+            rows.append((found.name, path, found.study, found.study.QUESTION))
+        except NoStudy:
+            if not hasattr(load_file(path), "CONFIG"):
+                continue
+            rows.append((path.stem, path, None, "(names no study, so `difflab run` leaves it "
+                         "out: add STUDY = \"<a study>\"; see CONTRIBUTING.md)"))
+        except (ValueError, TypeError, OSError) as err:
+            rows.append((path.stem, path, None, f"(does not run: {err})"))
+    return rows
+
+
 def available() -> dict[str, object]:
     """Experiment name -> its study module, for every experiments/<name>.py with a study."""
-    found = {}
-    names = sorted(p.stem for p in experiments_dir().glob("*.py") if not p.stem.startswith("_"))
-    for name in sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER)):
+    return {name: study for name, _, study, _ in listing() if study is not None}
+
+
+def find_file(name: str | os.PathLike) -> Path:
+    """The experiment file: ``experiments/<name>.py`` for a bare name, else the path given
+    (ending in ``.py``). Raises ValueError for neither, listing the known experiments."""
+    if not isinstance(name, str | os.PathLike):
+        raise TypeError(f"an experiment name must be a string, got {type(name).__name__}")
+    text = os.fspath(name)
+    if text.endswith(".py"):
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise ValueError(f"unknown experiment file {text!r}: no such file")
+        return path.resolve()
+    path = experiments_dir() / f"{text}.py"
+    if not text.isidentifier() or not path.exists():  # a bare name: never a path elsewhere
+        known = ", ".join(available()) or "none"
+        raise ValueError(f"unknown experiment {text!r}; known experiments: {known} (or give "
+                         f"the path of an experiment file, ending in .py)")
+    return path
+
+
+def _study(module, path: Path, where: str) -> tuple[object, str]:
+    """The study an experiment file runs (its ``STUDY``, itself, or the study of its name)."""
+    spec = getattr(module, "STUDY", None)
+    if spec is not None:
         try:
-            found[name] = importlib.import_module(f"difflab.studies.{name}")
-        except ModuleNotFoundError:
-            continue
-    return found
+            return load_study(spec, base=path.parent)
+        except ValueError as err:
+            raise ValueError(f"{where}: STUDY = {spec!r}: {err}") from None
+    if is_study(module):
+        check_study(module, where)
+        return module, str(path)
+    if path.parent == experiments_dir() and path.stem in builtin_studies():
+        return load_study(path.stem)
+    raise NoStudy(f"{where} names no study: add STUDY = \"accuracy\" (difflab's studies: "
+                     f"{', '.join(builtin_studies())}; or a module or a .py file of your "
+                     f"own), or define NAME, TITLE, QUESTION, run and section in the file "
+                     f"(see CONTRIBUTING.md)")
+
+
+def load_experiment(name: str | os.PathLike, quick: bool = False) -> Experiment:
+    """Find, execute and read an experiment file (see the module docstring).
+
+    Args:
+        name: an experiment of ``experiments/`` or the path of a ``.py`` file.
+        quick: apply the file's QUICK overrides.
+    Raises:
+        ValueError: no such file, a file that does not load, a CONFIG or QUICK that is not a
+            dict, a QUICK key CONFIG lacks, no study (each message names the file).
+    """
+    path = find_file(name)
+    inside = path.parent == experiments_dir()
+    where = f"experiments/{path.stem}.py" if inside else os.path.relpath(path)
+    if not inside:
+        if (experiments_dir() / path.name).exists():
+            raise ValueError(f"{where} has the name of difflab's experiment {path.stem!r}; "
+                             f"rename it (its runs and report section would be confused)")
+        if str(path.parent) not in sys.path:  # as for a script: modules beside it import
+            sys.path.insert(0, str(path.parent))
+    try:
+        module = load_file(path)
+    except Exception as err:  # a broken config file: say which and why, in one line
+        raise ValueError(f"{where} does not load: {type(err).__name__}: {err}") from err
+    config, overrides = getattr(module, "CONFIG", {}), getattr(module, "QUICK", {})
+    for label, block in (("CONFIG", config), ("QUICK", overrides)):
+        if not isinstance(block, dict):
+            raise ValueError(f"{where}: {label} must be a dict, got {type(block).__name__}")
+    unknown = [k for k in overrides if k not in config]
+    if unknown:
+        raise ValueError(f"{where}: QUICK sets {unknown[0]!r}, which CONFIG does not have; "
+                         f"CONFIG's keys: {', '.join(map(str, config)) or 'none'}")
+    config = dict(config)
+    if quick:
+        config.update(overrides)
+    study, spec = _study(module, path, where)
+    return Experiment(path.stem, path, where, config, study, spec)
 
 
 def load_config(name: str, quick: bool = False) -> dict:
     """The experiment's CONFIG, with its QUICK overrides applied when ``quick``."""
-    if not isinstance(name, str):
-        raise TypeError(f"an experiment name must be a string, got {type(name).__name__}")
-    path = experiments_dir() / f"{name}.py"
-    if not name.isidentifier() or not path.exists():  # a bare name: never a path elsewhere
-        known = ", ".join(available()) or "none"
-        raise ValueError(f"unknown experiment {name!r}; known experiments: {known}")
-    spec = importlib.util.spec_from_file_location(f"_experiment_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as err:  # a broken config file: say which and why, in one line
-        raise ValueError(f"experiments/{name}.py does not load: {type(err).__name__}: "
-                         f"{err}") from err
-    config, overrides = getattr(module, "CONFIG", {}), getattr(module, "QUICK", {})
-    for label, block in (("CONFIG", config), ("QUICK", overrides)):
-        if not isinstance(block, dict):
-            raise ValueError(f"experiments/{name}.py: {label} must be a dict, got "
-                             f"{type(block).__name__}")
-    unknown = [k for k in overrides if k not in config]
-    if unknown:
-        raise ValueError(f"experiments/{name}.py: QUICK sets {unknown[0]!r}, which CONFIG does "
-                         f"not have; CONFIG's keys: {', '.join(map(str, config)) or 'none'}")
-    config = dict(config)
-    if quick:
-        config.update(overrides)
-    return config
+    return load_experiment(name, quick).config
 
 
-def check_experiment(name: str, config: dict, study) -> None:
-    """Check a config before its sweep: names (``validate.check_config``) and, for a study
-    with ``cells(config)``, every cell it would run (``validate.check_cells``).
+def check_experiment(name: str, config: dict, study, where: str | None = None) -> None:
+    """Check a config before its sweep: names (``validate.check_config``), keys a study of
+    another file does not read (``validate.check_keys``) and, for a study with
+    ``cells(config)``, every cell it would run (``validate.check_cells``).
 
     Raises:
         ValueError: naming the experiment file, the bad entry and the known ones.
     """
     from .execute import Settings
 
-    where = f"experiments/{name}.py"
+    where = where or f"experiments/{name}.py"
     extra = tuple(getattr(study, "EXTRA_METHODS", ()))
     check_config(config, where, extra)
+    if getattr(study, "NAME", name) != name:  # a study run from another file: typos matter
+        own = experiments_dir() / f"{study.NAME}.py"
+        also = getattr(load_file(own), "CONFIG", {}) if own.is_file() else {}
+        check_keys(config, study, where, also)
     if callable(getattr(study, "cells", None)):
         try:
             cells = study.cells(config)
@@ -168,24 +275,26 @@ def _unfinished(results: Path, name: str, config: dict) -> Path | None:
     return max(candidates)[1] if candidates else None
 
 
+def checked(name: str | os.PathLike, quick: bool) -> Experiment:
+    """The experiment, its config checked (``check_experiment``)."""
+    found = load_experiment(name, quick)
+    check_experiment(found.name, found.config, found.study, found.where)
+    return found
+
+
 def _checked(name: str, quick: bool) -> tuple[dict, object]:
     """The experiment's config and study module, the config checked."""
-    config = load_config(name, quick)
-    try:
-        study = importlib.import_module(f"difflab.studies.{name}")
-    except ModuleNotFoundError:
-        raise ValueError(f"experiment {name!r} has no study module difflab.studies.{name}") \
-            from None
-    check_experiment(name, config, study)
-    return config, study
+    found = checked(name, quick)
+    return found.config, found.study
 
 
-def run_experiment(name: str, quick: bool = False, results: str | Path = "results",
-                   resume: str | Path | None = None, settings=None) -> Path:
+def run_experiment(name: str | os.PathLike, quick: bool = False,
+                   results: str | Path = "results", resume: str | Path | None = None,
+                   settings=None) -> Path:
     """Run one experiment; returns its run directory.
 
     Args:
-        name: the experiment (a file experiments/<name>.py and a module difflab.studies.<name>).
+        name: an experiment of ``experiments/`` or the path of an experiment file.
         quick: use the QUICK sizes.
         results: the results directory.
         resume: a run directory to resume (default: an unfinished run with the same config).
@@ -193,7 +302,8 @@ def run_experiment(name: str, quick: bool = False, results: str | Path = "result
     """
     from .execute import Settings
 
-    config, study = _checked(name, quick)
+    found = checked(name, quick)
+    name, config = found.name, found.config
     results = writable_dir(results, "results directory")
     previous = check_resumable(resume, name, config, quick) if resume else \
         _unfinished(results, name, config)
@@ -203,10 +313,10 @@ def run_experiment(name: str, quick: bool = False, results: str | Path = "result
     else:
         run_id = f"{name}-{time.strftime('%Y%m%d-%H%M%S')}{'-quick' if quick else ''}"
         run = Run.create(results, run_id=run_id, config=config, seed=config.get("seed", 0),
-                         experiment=name, quick=quick)
+                         experiment=name, quick=quick, study=found.study_spec)
     start = time.perf_counter()
     with run:
-        study.run(config, run, settings or Settings())
+        found.study.run(config, run, settings or Settings())
     print(f"[{name}] {run.n_rows} rows in {time.perf_counter() - start:.1f} s -> {run.path}")
     return run.path
 
@@ -219,7 +329,7 @@ def run_experiments(names: list[str] | None = None, quick: bool = False,
     if resume and len(names) != 1:
         raise ValueError("--resume takes a single experiment's run")
     for name in names:  # every config checked before the first experiment runs
-        _checked(name, quick)
+        checked(name, quick)
     writable_dir(results, "results directory")  # both before hours of work, not after
     if report_dir is not None:
         writable_dir(report_dir, "report directory")
@@ -234,9 +344,10 @@ def run_experiments(names: list[str] | None = None, quick: bool = False,
 
 
 def main(file: str) -> None:
-    """The body of every experiments/<name>.py: parse flags, run, write the report."""
-    name = Path(file).stem
-    parser = argparse.ArgumentParser(description=(load_doc(file) or f"experiment {name}"))
+    """The body of every experiment file: parse flags, run, write the report."""
+    name = str(Path(file).resolve())
+    parser = argparse.ArgumentParser(description=(load_doc(file) or
+                                                  f"experiment {Path(file).stem}"))
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
     parser.add_argument("--resume", help="a run directory to resume")
     parser.add_argument("--results", default="results", help="results directory")

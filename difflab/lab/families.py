@@ -5,7 +5,9 @@ Each family is a pair of plain functions: ``build_<family>(**params) -> Expr`` a
 description, defaults, truth, kind).
 
 Sums over many terms are built as balanced pairwise trees, so the DAG depth grows like log n
-and nothing downstream (SymPy, printing) meets a chain n levels deep.
+and nothing downstream (SymPy, printing) meets a chain n levels deep. Where arrays are natural
+a family is written as NumPy users write it, with ``difflab.numpy`` (Rosenbrock with slices,
+the softmax classifier), and traced (``dl.trace``) or called on variables.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .. import numpy as dnp
+from ..core import arrays as ir_arrays
 from ..core import expr as ir
 from ..core.expr import Expr
 from ..fuzz.generate import random_expression
+from ..tracer import trace
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -64,6 +69,18 @@ def build_rosenbrock_vec(n: int = 10) -> Expr:
     head = ir.constant(np.eye(n - 1, n)) @ x          # x[:-1]
     tail = ir.constant(np.eye(n - 1, n, k=1)) @ x     # x[1:]
     return ir.sum(100.0 * (tail - head ** 2.0) ** 2.0 + (1.0 - head) ** 2.0)
+
+
+def rosenbrock_function(x):
+    """The n-D Rosenbrock function as a NumPy user writes it: slices shift the array."""
+    return dnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def build_rosenbrock_slices(n: int = 10) -> Expr:
+    """Rosenbrock over one array x of shape (n,), traced from ``rosenbrock_function`` (one
+    IR for every n: the slices take their length from the point)."""
+    _check_int("rosenbrock_slices", "n", n, 2)
+    return trace(rosenbrock_function)
 
 
 def _rosenbrock_draws(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -123,15 +140,12 @@ def sample_vector_family(rng: np.random.Generator, params: dict) -> dict:
     return {"x": rng.uniform(-1, 1, size=params["n"])}
 
 
-# ---- log-sum-exp, shifted by the mean: log(sum(exp(x - c))) + c with c = mean(x) -----------
+# ---- log-sum-exp: log sum_i exp(x_i), by the IR's stable logsumexp ---------------------------
 def build_logsumexp(n: int = 10) -> Expr:
-    """log sum_i exp(x_i), computed as log(sum(exp(x - c))) + c with c = mean(x). The IR
-    has no max, so the shift is the mean: it keeps exp in range for spreads up to ~700, and
-    its derivative must cancel exactly (the gradient is softmax(x))."""
+    """log sum_i exp(x_i) by ``dl.logsumexp``, which shifts by the max inside, so it never
+    overflows (the gradient is softmax(x))."""
     _check_int("logsumexp", "n", n, 1)
-    x = ir.variable("x")
-    c = ir.mean(x)
-    return ir.log(ir.sum(ir.exp(x - c))) + c
+    return ir_arrays.logsumexp(ir.variable("x"))
 
 
 def sample_logsumexp(rng: np.random.Generator, params: dict) -> dict:
@@ -187,12 +201,57 @@ def sample_mlp_loss(rng: np.random.Generator, params: dict) -> dict:
     teacher = rng.normal(0.0, 1.0 / np.sqrt(params["inputs"]),
                          size=(params["inputs"], params["outputs"]))
     point["Y"] = np.tanh(point["X"] @ teacher)
+    return {**point, **_mlp_weights(rng, sizes, params["init"])}
+
+
+def _mlp_weights(rng: np.random.Generator, sizes: list[int], init: str) -> dict:
+    point = {}
     for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
         std = {"xavier": np.sqrt(2.0 / (fan_in + fan_out)), "he": np.sqrt(2.0 / fan_in),
-               "naive": 1.0}[params["init"]]
+               "naive": 1.0}[init]
         point[f"W{k}"] = rng.normal(0.0, std, size=(fan_in, fan_out))
         point[f"b{k}"] = np.zeros(fan_out)
     return point
+
+
+# ---- MLP classifier: mean softmax cross-entropy of logits MLP(X) against one-hot labels Y ----
+def classifier_loss(X, Y, layers, act):
+    """The batched softmax cross-entropy of an MLP, written with ``difflab.numpy``: logits
+    z = MLP(X) (``layers`` a list of (W, b), ``act`` between them), then
+    mean over the batch of logsumexp(z_i) - z_i . y_i (y_i one-hot)."""
+    z = X
+    for k, (W, b) in enumerate(layers):
+        z = z @ W + b
+        if k < len(layers) - 1:  # the output layer is linear: its outputs are the logits
+            z = act(z)
+    return dnp.mean(dnp.logsumexp(z, axis=1) - dnp.sum(z * Y, axis=1))
+
+
+def build_mlp_classifier(width: int = 8, depth: int = 2, batch: int = 8, inputs: int = 4,
+                         classes: int = 3, activation: str = "tanh",
+                         init: str = "xavier") -> Expr:
+    """Mean softmax cross-entropy of an MLP classifier with ``depth`` hidden layers.
+
+    Variables: data X (batch, inputs), one-hot labels Y (batch, classes), weights W_k, biases
+    b_k. ``init`` only affects the sampler.
+    """
+    for name, value, low in (("width", width, 1), ("depth", depth, 0), ("batch", batch, 1),
+                             ("inputs", inputs, 1), ("classes", classes, 2)):
+        _check_int("mlp_classifier", name, value, low)
+    act = ACTIVATIONS[_check_choice("mlp_classifier", "activation", activation, ACTIVATIONS)]
+    _check_choice("mlp_classifier", "init", init, INITS)
+    layers = [(ir.variable(f"W{k}"), ir.variable(f"b{k}")) for k in range(1, depth + 2)]
+    return classifier_loss(ir.variable("X"), ir.variable("Y"), layers, act)
+
+
+def sample_mlp_classifier(rng: np.random.Generator, params: dict) -> dict:
+    """X ~ N(0, 1), labels the argmax of a random linear teacher X @ T (one-hot Y), weights
+    by ``init`` and zero biases (as ``sample_mlp_loss``)."""
+    sizes = [params["inputs"]] + [params["width"]] * params["depth"] + [params["classes"]]
+    X = rng.normal(size=(params["batch"], params["inputs"]))
+    teacher = rng.normal(size=(params["inputs"], params["classes"]))
+    Y = np.eye(params["classes"])[np.argmax(X @ teacher, axis=1)]
+    return {"X": X, "Y": Y, **_mlp_weights(rng, sizes, params["init"])}
 
 
 # ---- nested compositions f(f(...f(x))): expression swell ------------------------------------

@@ -13,7 +13,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-LIBRARIES = ("numpy", "sympy", "mpmath", "jax", "jaxlib", "pandas", "difflab")
+LIBRARIES = ("numpy", "sympy", "mpmath", "jax", "jaxlib", "pandas", "numdifftools", "scipy",
+             "difflab")
 
 
 def cpu_model() -> str:

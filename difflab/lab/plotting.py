@@ -6,6 +6,7 @@ learns it once: reverse mode is always the same blue, finite differences the sam
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import matplotlib
@@ -18,13 +19,20 @@ METHOD_COLORS = {
     "jax": "#404040", "truth": "#000000", "hand": "#a6611a",
     "numeric:forward": "#fdb863", "numeric:backward": "#f4a582", "numeric:central": "#e66101",
     "numeric:central4": "#b2182b", "numeric:richardson": "#d6604d", "numeric:complex": "#8c510a",
+    "numdifftools": "#01665e", "scipy": "#c51b7d",   # the peers
 }
+# Registered methods without a colour of their own take one of these, by a hash of the name
+# (the same in every figure and every run).
+OTHER_COLORS = ("#35978f", "#8073ac", "#bf812d", "#de77ae", "#4d9221", "#542788")
 METHOD_MARKERS = {"symbolic": "s", "numeric": "^", "forward": "D", "reverse": "o", "jax": "x"}
 
 
 def color(method: str) -> str:
     """The method's colour (variants fall back to their base method's)."""
-    return METHOD_COLORS.get(method, METHOD_COLORS.get(method.partition(":")[0], "#999999"))
+    base = method.partition(":")[0]
+    if method in METHOD_COLORS or base in METHOD_COLORS:
+        return METHOD_COLORS.get(method, METHOD_COLORS.get(base))
+    return OTHER_COLORS[zlib.crc32(method.encode()) % len(OTHER_COLORS)]
 
 
 def marker(method: str) -> str:

@@ -26,8 +26,8 @@ The truth rule (``truth_source``)
     more than ``MAX_SYMPY_JACOBIAN`` = 900 entries, or beyond ``difflab.truth``'s own budget
     (the expression written in scalars: tree nodes x inputs <= ``truth.MAX_TREE``, depth <=
     ``truth.MAX_DEPTH``) — with MAX_TREE = 50000: rosenbrock with n > 30, rosenbrock_vec
-    with n > 17, the logistic map beyond l_14, nested beyond depth 150. ``mlp_loss`` is "jax"
-    at all sizes.
+    with n > 17, the logistic map beyond l_14, nested beyond depth 150 — and when it uses an
+    op that SymPy has no rule for. ``mlp_loss`` and ``mlp_classifier`` are "jax" at all sizes.
     Above ``MAX_TRUTH_NODES`` = 10000 DAG nodes (JAX's own compile limit) there is no truth:
     "none" (scalar-variable rosenbrock has ~9n nodes, so n <= 1000 still has one). Should
     ``difflab.truth`` still refuse (a Hessian costs n(n+1) tree walks; its time budget), JAX
@@ -50,6 +50,7 @@ from ..core.shapes import infer_shapes
 from ..protocol import shaped
 from ..symbolic import scalar_size
 from . import families as F
+from .problem_plugins import find_problem, plugin_problems
 from .scalar_suite import SCALAR_CASES, ScalarCase
 
 MAX_SYMPY_INPUTS = 30
@@ -152,6 +153,8 @@ def truth_source(problem: Problem, expr: Expr, point: dict, wrt: tuple[str, ...]
         return "none"
     if problem.truth != "sympy":
         return problem.truth
+    if not _sympy_expresses(expr):
+        return "jax"
     inputs = sum(int(np.size(point[n])) for n in wrt)
     if inputs > MAX_SYMPY_INPUTS:
         return "jax"
@@ -167,6 +170,13 @@ def truth_source(problem: Problem, expr: Expr, point: dict, wrt: tuple[str, ...]
     if scalars.tree * inputs > exact.MAX_TREE or scalars.depth > exact.MAX_DEPTH:
         return "jax"
     return "sympy"
+
+
+def _sympy_expresses(expr: Expr) -> bool:
+    """True when the SymPy side has a rule for every op of ``expr`` (an op without one, as
+    the array ops before theirs land, cannot have a 50-digit truth: JAX serves)."""
+    rules = importlib.import_module("difflab.symbolic.rules").sympy_rules
+    return all(op in rules for op in set(compile_plan(expr).ops) - {"var", "const"})
 
 
 @dataclass(eq=False)
@@ -271,6 +281,10 @@ _FAMILIES = (
     Problem("rosenbrock_vec", "rosenbrock",
             "n-D Rosenbrock over one array x (n,), shifts by constant selection matrices",
             F.build_rosenbrock_vec, F.sample_rosenbrock_vec, {"n": 10}, "sympy"),
+    Problem("rosenbrock_slices", "rosenbrock",
+            "n-D Rosenbrock over one array x (n,), with slices x[1:], x[:-1]: a Python "
+            "function written with difflab.numpy, traced",
+            F.build_rosenbrock_slices, F.sample_rosenbrock_vec, {"n": 10}, "sympy"),
     Problem("sum_nonlinear", "sum_nonlinear",
             "sum_i sin(x_i) exp(x_i / n) + log1p(x_i^2), n scalar variables",
             F.build_sum_nonlinear, F.sample_sum_nonlinear, {"n": 10}, "sympy"),
@@ -282,12 +296,18 @@ _FAMILIES = (
             F.build_vector_family, F.sample_vector_family, {"n": 8, "m": 4}, "sympy",
             kind="jacobian"),
     Problem("logsumexp", "logsumexp",
-            "log sum exp(x), as log(sum(exp(x - c))) + c with c = mean(x), x (n,)",
+            "log sum exp(x) by the stable logsumexp (shifted by the max), x (n,)",
             F.build_logsumexp, F.sample_logsumexp, {"n": 10}, "sympy"),
     Problem("mlp_loss", "mlp",
             "MLP mean squared error; gradient with respect to weights W_k and biases b_k",
             F.build_mlp_loss, F.sample_mlp_loss,
             {"width": 8, "depth": 2, "batch": 8, "inputs": 4, "outputs": 2,
+             "activation": "tanh", "init": "xavier"}, "jax", wrt_rule=F.mlp_parameters),
+    Problem("mlp_classifier", "mlp",
+            "MLP softmax cross-entropy classifier (logsumexp over classes, one-hot labels Y); "
+            "gradient with respect to weights W_k and biases b_k",
+            F.build_mlp_classifier, F.sample_mlp_classifier,
+            {"width": 8, "depth": 2, "batch": 8, "inputs": 4, "classes": 3,
              "activation": "tanh", "init": "xavier"}, "jax", wrt_rule=F.mlp_parameters),
     Problem("nested", "nested",
             "f(f(...f(x))) for depth d, f in sin, tanh, sigmoid, logistic, exp (exp(-u))",
@@ -314,24 +334,35 @@ class UnknownProblem(KeyError):
 
 
 def get_problem(name: str) -> Problem:
-    """The problem called ``name``. Raises KeyError (``UnknownProblem``) listing the names."""
+    """The problem called ``name``: the registry's, else an import path ``module:attribute``
+    or an entry point of ``difflab.problems`` (``problem_plugins``). Raises KeyError
+    (``UnknownProblem``) listing the names, or saying why a path or entry point fails."""
     try:
         return PROBLEMS[name]
     except (KeyError, TypeError):
+        pass
+    try:
+        found = find_problem(name) if isinstance(name, str) else None
+    except ValueError as err:
+        raise UnknownProblem(str(err)) from None
+    if found is None:
         raise UnknownProblem(f"unknown problem {name!r}; known problems: "
-                       f"{', '.join(PROBLEMS)}") from None
+                             f"{', '.join(PROBLEMS)} (or a 'module:function' of your own)")
+    return found
 
 
 def problems(family: str | None = None) -> list[Problem]:
-    """Every problem (in registration order), or those of one family ("scalar", "mlp" ...).
+    """Every problem (the registry's in order, then the entry points'), or those of one
+    family ("scalar", "mlp" ...).
 
     Raises KeyError for an unknown family, listing the known ones.
     """
+    every = [*PROBLEMS.values(), *plugin_problems()]
     if family is None:
-        return list(PROBLEMS.values())
-    chosen = [p for p in PROBLEMS.values() if p.family == family]
+        return every
+    chosen = [p for p in every if getattr(p, "family", None) == family]
     if not chosen:
-        known = ", ".join(dict.fromkeys(p.family for p in PROBLEMS.values()))
+        known = ", ".join(dict.fromkeys(getattr(p, "family", "?") for p in every))
         raise UnknownProblem(f"unknown problem family {family!r}; known families: {known}")
     return chosen
 

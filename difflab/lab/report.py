@@ -5,6 +5,14 @@ table and the findings (sentences computed from the measured numbers). The repor
 summary table (methods x accuracy, speed, cost scaling, limits) and the environment (machine,
 versions, commit) on top. Files are written atomically; a study whose section fails is
 reported as such, and the rest of the report is still written.
+
+A run records its study (meta.json ``study``: difflab's study name, a module, or the path of
+a study file); a run of an experiment file that uses a study of another name (``STUDY =
+"accuracy"`` in ``my_accuracy.py``) gets a section titled with the experiment's name too, and
+its figures in a directory of their own, so it sits beside the study's own section.
+
+The report's first line says which sections come from quick runs (``--quick``: smoke-test
+sizes, not measurements to quote).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import pandas as pd
 from . import page
 from .page import fmt
 from .store import atomic_write, load, load_meta, writable_dir
+from .study import load_study
 
 SUMMARY_COLUMNS = ("accuracy", "speed", "cost scaling", "limits")
 
@@ -77,13 +86,34 @@ def build_section(run_path: Path, figdir: Path) -> Section:
     meta = load_meta(run_path)
     name = meta.get("experiment", run_path.name)
     try:
-        study = importlib.import_module(f"difflab.studies.{name}")
-        return study.section(load(run_path), meta.get("config", {}), figdir)
+        spec = meta.get("study")
+        study = load_study(spec)[0] if spec else \
+            importlib.import_module(f"difflab.studies.{name}")
+        own = getattr(study, "NAME", name) == name
+        if not own:  # another experiment of the same study: figures of its own
+            figdir = Path(figdir) / name
+            figdir.mkdir(parents=True, exist_ok=True)
+        section = study.section(load(run_path), meta.get("config", {}), figdir)
+        if not own:
+            section.title = f"{section.title} ({name})"
+        return section
     except Exception as err:  # one broken section must not lose the others
         tb = traceback.format_exc(limit=3)
         return Section(name, name, "", [], pd.DataFrame(),
                        f"The section could not be built: {type(err).__name__}: {err}\n\n"
                        f"```\n{tb}```")
+
+
+def quick_line(metas: list[dict]) -> str:
+    """The report's first line: its title, and which sections come from quick runs."""
+    quick = [str(m.get("experiment", "?")) for m in metas if m.get("quick")]
+    what = "smoke-test sizes, not measurements to quote"
+    if not quick:
+        return "difflab report"
+    if len(quick) == len(metas):
+        return f"difflab report — every section from quick runs ({what})"
+    return (f"difflab report — from quick runs ({what}): {', '.join(quick)}; the other "
+            f"sections from full runs")
 
 
 def _environment(metas: list[dict]) -> list[tuple[str, str]]:
@@ -138,7 +168,7 @@ def write_report(runs: list[str | Path] | None = None, out: str | Path = "report
     env = _environment([m for m, _ in pairs])
     summary = _summary(sections)
 
-    return _write(out, sections, env, summary)
+    return _write(out, sections, env, summary, quick_line([m for m, _ in pairs]))
 
 
 CSS = """
@@ -183,6 +213,22 @@ def _figure_html(src: str, number: int, caption: str, alt: str) -> str:
             f"{html.escape(caption)}</figcaption></figure>")
 
 
+def _anchors(parts: list[tuple[int, Section]]) -> list[str]:
+    """One HTML id per part, from its name; a name seen before (two runs of one study) gets
+    -2, -3 ... so every link of the contents leads to its own section."""
+    seen: set[str] = {"summary", "environment"}
+    out = []
+    for _, s in parts:
+        base = html.escape(s.name, quote=True).replace(" ", "-") or "section"
+        anchor, k = base, 1
+        while anchor in seen:
+            k += 1
+            anchor = f"{base}-{k}"
+        seen.add(anchor)
+        out.append(anchor)
+    return out
+
+
 def _walk(sections: list[Section]) -> list[tuple[int, Section]]:
     """(level, section) in reading order: 2 for a study's section, 3 for its subsections."""
     out = []
@@ -193,7 +239,7 @@ def _walk(sections: list[Section]) -> list[tuple[int, Section]]:
 
 
 def _write(out: Path, sections: list[Section], env: list[tuple[str, str]],
-           summary: pd.DataFrame) -> Path:
+           summary: pd.DataFrame, headline: str = "difflab report") -> Path:
     """Write report.md and report.html: the table of contents, the summary, the environment,
     then every section with its numbered, captioned figures, its table and its findings."""
     parts = _walk(sections)
@@ -203,12 +249,16 @@ def _write(out: Path, sections: list[Section], env: list[tuple[str, str]],
     for level, s in parts:
         indent = "  " * (level - 2)
         toc_md.append(f"{indent}- [{s.title}](#{page.slug(s.title)})")
-    for s in sections:
-        subs = "".join(f"<li><a href='#{html.escape(sub.name)}'>{html.escape(sub.title)}</a>"
-                       f"</li>" for sub in s.subsections)
-        toc_html.append(f"<li><a href='#{html.escape(s.name)}'>{html.escape(s.title)}</a>"
-                        + (f"<ol>{subs}</ol>" if subs else "") + "</li>")
-    md = ["# difflab report", "",
+    anchors = _anchors(parts)
+    link = lambda i: (f"<a href='#{anchors[i]}'>"  # noqa: E731
+                      f"{html.escape(parts[i][1].title)}</a>")
+    for i, (level, _) in enumerate(parts):
+        if level == 2:
+            subs = [f"<li>{link(j)}</li>" for j in range(i + 1, len(parts))
+                    if parts[j][0] == 3 and all(p[0] == 3 for p in parts[i + 1:j + 1])]
+            toc_html.append(f"<li>{link(i)}" + (f"<ol>{''.join(subs)}</ol>" if subs else "")
+                            + "</li>")
+    md = [f"# {headline}", "",
           "Every number below was measured by the runs listed in the environment block; "
           "`make report` rebuilds it.", "", "**Contents**", "", *toc_md, "",
           "## Summary", "", page.markdown_table(summary), "",
@@ -217,7 +267,7 @@ def _write(out: Path, sections: list[Section], env: list[tuple[str, str]],
     doc = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
            "<meta name='viewport' content='width=device-width, initial-scale=1'>",
            f"<title>difflab report</title><style>{CSS}</style></head><body>",
-           "<h1>difflab report</h1>",
+           f"<h1>{html.escape(headline)}</h1>",
            "<p>Every number below was measured by the runs listed in the environment block; "
            "<code>make report</code> rebuilds it.</p>",
            "<nav class='toc'><b>Contents</b><ol>", *toc_html, "</ol></nav>",
@@ -227,9 +277,9 @@ def _write(out: Path, sections: list[Section], env: list[tuple[str, str]],
              f"</tr>" for k, v in env],
            "</table></div>"]
     number = 0
-    for level, s in parts:
+    for (level, s), anchor in zip(parts, anchors, strict=True):
         md += [f"{'#' * level} {s.title}", ""]
-        doc.append(f"<h{level} id='{html.escape(s.name)}'>{html.escape(s.title)}</h{level}>")
+        doc.append(f"<h{level} id='{anchor}'>{html.escape(s.title)}</h{level}>")
         if s.question:
             md += [f"**Question.** {s.question}", ""]
             doc.append(f"<p class='question'><b>Question.</b> {html.escape(s.question)}</p>")

@@ -11,8 +11,9 @@
   and a crash ends the sweep) — see ``execute`` and ``worker``.
 
 One failing cell never stops the sweep: every failure is a row with its outcome. What cannot
-be a cell at all — an unknown method, problem or size parameter — stops the sweep before its
-first cell, with a message naming it (``validate.check_cells``).
+be a cell at all — an unknown method, problem or size parameter, or a registered method that
+a worker process cannot import — stops the sweep before its first cell, with a message naming
+it (``validate.check_cells``, ``method_table.portable_error``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import warnings
 from collections import Counter
 from collections.abc import Iterable
 
+from ..method_table import portable_error
 from .cell import Cell, first_dominating
 from .execute import Settings, execute
 from .store import Run
@@ -75,6 +77,11 @@ def run_sweep(cells: Iterable[Cell], run: Run, settings: Settings | None = None,
     failed = _limits_hit(run)  # cell -> "time" | "memory", from earlier attempts and this sweep
     counts: Counter = Counter()
     own_worker = worker is None and isolate and bool(todo)
+    if own_worker or worker is not None:  # a registered method the worker cannot get
+        for method in dict.fromkeys(c.method for c in todo):
+            reason = portable_error(method)
+            if reason:
+                raise ValueError(f"run {run.path}: {reason}")
     if own_worker:
         worker = Worker(settings)
     if worker is not None:

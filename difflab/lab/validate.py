@@ -15,13 +15,25 @@ there are) and the known names:
 
 A prepare hook whose module declares no ``EXTRA_METHODS`` defines its own method names (the
 tests' fakes): its methods are not second-guessed; its problems and parameters still are.
+
+Methods include every registered one (``difflab.register_method``, difflab's peers, the
+``difflab.methods`` entry points: ``resolve`` knows them), and problems every import path
+``module:function`` and ``difflab.problems`` entry point (``get_problem`` knows them).
+
+- ``check_keys(config, study)`` refuses a key the study never reads (``"seedz"`` for
+  ``"seeds"``), for an experiment file that runs a study of another name (``STUDY = ...``):
+  the keys a study reads are its ``CONFIG_KEYS`` if it declares them, else those its source
+  reads as ``config["key"]`` or ``config.get("key")`` (in its module and the modules beside it
+  that it imports), with the keys of its own experiment file.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from .. import numeric
 from ..api import resolve
@@ -178,3 +190,58 @@ def _hook(spec: str, what: str):
 
 def _first(cells: list[Cell], **match) -> Cell:
     return next(c for c in cells if all(getattr(c, k) == v for k, v in match.items()))
+
+
+def _read_keys(path: Path) -> set[str]:
+    """The constant keys ``config["k"]`` and ``config.get("k", ...)`` in one source file."""
+    keys = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        target, key = None, None
+        if isinstance(node, ast.Subscript):
+            target, key = node.value, node.slice
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr == "get" and node.args:
+            target, key = node.func.value, node.args[0]
+        if isinstance(target, ast.Name) and target.id == "config" and \
+                isinstance(key, ast.Constant) and isinstance(key.value, str):
+            keys.add(key.value)
+    return keys
+
+
+def study_keys(study) -> set[str] | None:
+    """The config keys ``study`` reads (see the module docstring); None if unknown."""
+    declared = getattr(study, "CONFIG_KEYS", None)
+    if declared is not None:
+        return set(declared)
+    source = getattr(study, "__file__", None)
+    if not source or not Path(source).is_file():
+        return None
+    files, keys = [Path(source)], set()
+    for node in ast.walk(ast.parse(files[0].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            files.append(files[0].parent / f"{node.module}.py")  # a module beside it
+    for path in files:
+        if path.is_file():
+            keys |= _read_keys(path)
+    return keys or None
+
+
+def check_keys(config: Mapping, study, where: str = "config", also: Iterable[str] = ()) -> None:
+    """Refuse a config key the study does not read (a typo would silently use a default).
+
+    Args:
+        config: the experiment's configuration.
+        study: the study module that runs it.
+        where: how the message names the config.
+        also: more keys that are fine (those of the study's own experiment file).
+    Raises:
+        ValueError: naming the first unknown key and the known ones.
+    """
+    keys = study_keys(study)
+    if keys is None:
+        return
+    known = keys | set(also)
+    unknown = [k for k in config if k not in known]
+    if unknown:
+        _raise(where, [f"unknown config key {k!r}: study {getattr(study, 'NAME', '?')!r} "
+                       f"reads {', '.join(sorted(known))}" for k in unknown])

@@ -15,6 +15,10 @@ The child is started with the "spawn" context — a fresh interpreter, not a for
 most threaded libraries) is not fork-safe — with the thread pins in its environment before it
 imports NumPy. A script that runs sweeps in worker mode must guard its entry point with
 ``if __name__ == "__main__":`` (spawn re-imports the main module).
+
+A fresh interpreter knows only the built-in methods, difflab's peers and the entry points; the
+methods registered in the parent (``difflab.register_method``) are handed over when the child
+starts (``method_table.exported``, installed before its first cell), so a cell can name them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import signal
 import threading
 import time
 
+from .. import method_table
 from .cell import Cell
 from .execute import Settings, execute, load_hook
 from .proctree import kill_tree, process_tree, tree_memory_mib
@@ -43,14 +48,16 @@ def _orphan_watch(parent: int) -> None:
     os._exit(1)
 
 
-def _serve(conn, settings: Settings, parent: int) -> None:
-    """The worker's loop: receive a cell, send back its row; None (or no parent) ends it."""
+def _serve(conn, settings: Settings, parent: int, methods: tuple = ()) -> None:
+    """The worker's loop: receive a cell, send back its row; None (or no parent) ends it.
+    ``methods`` are the parent's registered methods (``method_table.exported``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:  # a process group of its own: a cell's subprocesses are found and killed with it
         os.setpgid(0, 0)
     except OSError:
         pass
     threading.Thread(target=_orphan_watch, args=(parent,), daemon=True).start()
+    method_table.install(methods)
     for hook in settings.preload:
         try:
             load_hook(hook)()
@@ -90,8 +97,9 @@ class Worker:
         """Spawn the child and wait for its hello (raises RuntimeError if it never comes)."""
         ctx = multiprocessing.get_context("spawn")
         self.conn, child_conn = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child_conn, self.settings, os.getpid()),
-                                   name="difflab-worker", daemon=True)
+        self.process = ctx.Process(target=_serve, name="difflab-worker", daemon=True,
+                                   args=(child_conn, self.settings, os.getpid(),
+                                         method_table.exported()))
         with pinned_environ(thread_env(self.settings.threads)):
             self.process.start()
         child_conn.close()

@@ -122,8 +122,11 @@ def _compile(plan: Plan, wrt: tuple[str, ...], slot_shapes: list[Shape]) -> Prog
     for s in range(n - 1, -1, -1):
         a = args[s]
         if not reaches[s] or not a:
+            if live[s]:  # read by a rule though no cotangent reaches it (a mask): computed
+                for i in a:
+                    live[i] = True
             continue
-        for i in a:
+        for i in a[_FIRST_CARRIED.get(ops[s], 0):]:  # a mask's operands get no cotangent
             reaches[i] = True
         if depends[s]:
             needed[s] = True
@@ -140,6 +143,9 @@ def _compile(plan: Plan, wrt: tuple[str, ...], slot_shapes: list[Shape]) -> Prog
                 live[i] = True
     for name in wrt:
         needed[plan.var_slots[name]] = True
+        if not reaches[plan.var_slots[name]]:  # used only in masks: its cotangent is 0
+            backward.append((_zero_vjp(slot_shapes[plan.var_slots[name]]), plan.out,
+                             plan.var_slots[name], -1, None, None, None))
     forward, live_forward, template = [], [], [None] * n
     for s, a in enumerate(args):
         if a:
@@ -172,6 +178,16 @@ def _binary_entry(plan: Plan, s: int, slot_shapes: list[Shape], depends: list[bo
         fix_i = _unbroadcast_fix(slot_shapes[i], slot_shapes[s])
         fix_j = _unbroadcast_fix(slot_shapes[j], slot_shapes[s])
     return (vjp_rules[op], s, i, j, _NEED[depends[i], depends[j]], fix_i, fix_j)
+
+
+# The first argument a cotangent flows to, where not the first (a comparison: none, a select:
+# not its mask), so the sweep never meets a slot without a cotangent.
+_FIRST_CARRIED = {**{op: 2 for op in COMPARISONS}, "select": 1, "select_not": 1}
+
+
+def _zero_vjp(shape: Shape):
+    """The step of a wrt variable no cotangent reaches: zeros of its shape."""
+    return lambda y_bar, x, y: np.zeros(shape) if shape else np.float64(0.0)
 
 
 # Rules that read neither the arguments' primals nor the result: y_bar passes straight on.
@@ -226,6 +242,9 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
                 trace.append((s, program.plan.ops[s], (i, j), y_bar, (a_bar, b_bar)))
         if free:
             bars[s] = values[s] = None
+    for slot in program.plan.var_slots.values():
+        if bars[slot] is None:  # reached only through comparisons (derivative 0), or not at all
+            bars[slot] = 0.0
     return bars
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..lab import Cell, Run, Settings, run_sweep
+from ..lab.accuracy import is_exact
 from ..lab.problems import get_problem, problems
 
 NAME = "accuracy"
@@ -228,14 +229,16 @@ def findings(df: pd.DataFrame) -> str:
             + "; ".join(cases[:4]) + ("; ..." if len(cases) > 4 else "") + ".")
     medians = {}
     for method in method_order(df["method"]):
-        if method.startswith("numeric"):
+        if method.startswith("numeric") or not is_exact(method):  # and peers, plugins
             d = df[(df["method"] == method) & df["max_rho"].notna()]["max_rho"].astype(float)
             d = d[np.isfinite(d)]
             if len(d):
                 medians[method] = float(np.median(d))
     if medians:
-        text = "Median rho of the finite-difference schemes: " + ", ".join(
-            f"{m.partition(':')[2] or 'adaptive (the default)'} {_sci(v)}"
+        text = "Median rho of the finite-difference schemes and other approximate " \
+            "methods: " + ", ".join(
+            f"{m.partition(':')[2] or ('adaptive (the default)' if m == 'numeric' else m)} "
+            f"{_sci(v)}"
             for m, v in medians.items())
         if "numeric:forward" in medians:
             digits = -np.log10(max(medians["numeric:forward"], EPS))

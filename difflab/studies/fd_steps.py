@@ -12,13 +12,13 @@ slope -1: a V whose bottom is the best step. Balancing the two (eps = 2^-52):
 so the textbook steps sqrt(eps), eps^(1/3), eps^(1/5) are these with f's derivatives set to
 O(1); here the derivatives of f at x (50-digit SymPy) scale them. The complex step
 Im f(x + ih) / h subtracts nothing: no round-off term, so any h below ~1e-8 is exact to
-rounding, down to h = 1e-200. Forward and reverse mode have no step at all, and the adaptive
-scheme (``numeric``, the default) chooses its own: all three are drawn as flat lines.
+rounding, down to h = 1e-200. Forward and reverse mode have no step at all, and neither have
+the adaptive scheme (``numeric``, the default) and the ``methods`` of the config that choose
+their own steps (numdifftools, scipy.differentiate): each is a flat line at its error.
 
 Rows are custom (no runner cells): one per (function, scheme, h), plus each scheme's default
 step, the two AD modes and the theoretical optima; each row's ``cell_id`` is a ``Cell`` id, so
-a resumed run skips what it already has.
-"""
+a resumed run skips what it already has."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ ORDER = {"forward": 1, "backward": 1, "central": 2, "central4": 4, "richardson":
 OPTIMUM = {"forward": (2, 4.0), "central": (3, 3.0), "central4": (5, 11.25)}
 MARKERS = {"forward": "v", "backward": "^", "central": "o", "central4": "s", "richardson": "D",
            "complex": "."}
+CAPS = ("Each scheme's error against its step h: truncation on the right, round-off on the left",
+        "The complex step's error stays flat down to h = 1e-200: no subtraction, no round-off")
 LABELS = {"squire_trapp": "Squire–Trapp exp(x)/sqrt(sin³x + cos³x) at x = {x:g}",
           "logistic4": "logistic map l₄ at x = {x:g}"}
 
@@ -61,6 +63,14 @@ def steps(config: dict, scheme: str) -> list[float]:
         hs += [10.0 ** -k for k in range(last + every, config.get("complex_last", 200) + 1,
                                          every)]
     return hs
+
+
+def flat_lines(config: dict) -> list[tuple[str, str, str]]:
+    """(method, what, label) of the methods drawn as flat lines (no step of theirs to sweep)."""
+    return [*((m, "ad", f"{m} AD") for m in config.get("ad", ["forward", "reverse"])),
+            *((m, "adaptive", f"{m} (adaptive, the default)")
+              for m in config.get("adaptive", [])),
+            *((m, "method", f"{m} (own steps)") for m in config.get("methods", []))]
 
 
 def _cell(problem: str, method: str, what: str, h: float | None = None) -> Cell:
@@ -150,9 +160,7 @@ def run(config: dict, run: Run, settings: Settings) -> None:
                 run.append({**cell.key(), "what": "default", "x": x,
                             "h_used": numeric.step_size(x, scheme),
                             **_measure(expr, point, truth, method)})
-        # flat lines: the AD modes, and the adaptive scheme (``numeric``: it picks its steps)
-        for method, what in [(m, "ad") for m in config.get("ad", ["forward", "reverse"])] \
-                + [(m, "adaptive") for m in config.get("adaptive", [])]:
+        for method, what, _ in flat_lines(config):
             cell = _cell(name, method, what)
             if cell.cell_id not in run.done:
                 truth = truth if truth is not None else float(instance.truth("grad")["x"])
@@ -195,12 +203,10 @@ def table(df: pd.DataFrame, config: dict) -> pd.DataFrame:
                          else np.nan,
                          "rel. error at default h": float(default["rel_err"].iloc[0])
                          if len(default) else np.nan})
-        for method, what in [(m, "ad") for m in config.get("ad", ["forward", "reverse"])] \
-                + [(m, "adaptive") for m in config.get("adaptive", [])]:
+        for method, what, label in flat_lines(config):
             d = df[(df["problem"] == problem) & (df["method"] == method) & (df["what"] == what)]
             if len(d):
-                rows.append({"function": problem, "method": f"{method} AD" if what == "ad"
-                             else f"{method} (adaptive, {int(d['evaluations'].iloc[0])} evals)",
+                rows.append({"function": problem, "method": label,
                              "best h": np.nan, "best rel. error": float(d["rel_err"].iloc[0]),
                              "theory h*": np.nan, "default h": np.nan,
                              "rel. error at default h": float(d["rel_err"].iloc[0])})
@@ -270,19 +276,14 @@ def figure_steps(df: pd.DataFrame, config: dict, path: Path) -> Path:
                            alpha=0.9)
                 ax.text(h_opt * 1.15, CEILING, f"h* {scheme}", rotation=90, fontsize=7,
                         va="top", ha="left", color=plotting.color(method))
-        for method, style in zip(config.get("ad", ["forward", "reverse"]), (":", "-."),
-                                 strict=False):
-            a = d[(d["method"] == method) & (d["what"] == "ad") & (d["outcome"] == "ok")]
+        for (method, what, label), style in zip(flat_lines(config), (":", "-.", "--", ":"),
+                                                strict=False):
+            a = d[(d["method"] == method) & (d["what"] == what) & (d["outcome"] == "ok")]
             if len(a):
                 err = float(a["rel_err"].iloc[0])
                 ax.axhline(_err(err), color=plotting.color(method), linestyle=style,
-                           linewidth=2.0, label=f"{method} mode AD (no step)")
-        for method in config.get("adaptive", []):
-            a = d[(d["method"] == method) & (d["what"] == "adaptive") & (d["outcome"] == "ok")]
-            if len(a):
-                ax.axhline(_err(float(a["rel_err"].iloc[0])), color=plotting.color(method),
-                           linestyle="--", linewidth=2.0, label=f"{method}: adaptive, "
-                           f"{int(a['evaluations'].iloc[0])} evaluations (no step to choose)")
+                           linewidth=2.0 if what == "ad" else 1.4,
+                           label=f"{method} mode AD (no step)" if what == "ad" else label)
         ax.axhline(EPS, color="#999999", linewidth=0.8)
         ax.text(10.0 ** -(last + 0.4), EPS * 1.5, "eps", fontsize=8, color="#666666")
         ax.set_xscale("log")
@@ -364,8 +365,12 @@ def findings(df: pd.DataFrame, config: dict, tab: pd.DataFrame) -> str:
               if m.endswith(" AD")]
         if ad:
             text += "; AD errors: " + ", ".join(ad)
+        own = [f"{m.removesuffix(' (own steps)')} {_num(t.loc[m, 'best rel. error'])}"
+               for m in t.index if m.endswith(" (own steps)")]
+        if own:
+            text += "; choosing their own steps, " + ", ".join(own)
         defaults = [f"{m} {t.loc[m, 'rel. error at default h']:.0e}" for m in t.index
-                    if not m.endswith((" AD", " evals)")) and m != "complex"]
+                    if m in config["schemes"] and m != "complex"]
         if defaults:
             text += ". At their default steps: " + ", ".join(defaults)
         text += "".join(f"; the adaptive scheme, which chooses its own steps: {m[:-1]}, error "
@@ -387,14 +392,9 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
     """The report section: the V-shaped curves, the complex step, the table, findings."""
     from ..lab.report import Section
 
-    if "experiment" in df:
-        df = df[df["experiment"] == NAME]
-    figs = [(figure_steps(df, config, Path(figdir) / f"{NAME}.png"), "Each scheme's error "
-             "against its step h (log-log, one panel per function): truncation on the right, "
-             "round-off on the left; lines at the best and default steps and the AD errors.")]
+    df = df[df["experiment"] == NAME] if "experiment" in df else df
+    figs = [(figure_steps(df, config, Path(figdir) / f"{NAME}.png"), CAPS[0])]
     if "complex" in config["schemes"]:
-        figs.append((figure_complex(df, config, Path(figdir) / f"{NAME}_complex.png"),
-                     "The complex step's error stays flat down to h = 1e-200 (no subtraction, "
-                     "no round-off); central differences' rises steeply as h shrinks."))
+        figs.append((figure_complex(df, config, Path(figdir) / f"{NAME}_complex.png"), CAPS[1]))
     tab = table(df, config)
     return Section(NAME, TITLE, QUESTION, figs, tab, findings(df, config, tab))

@@ -1,7 +1,7 @@
 """The worked example: a 2-2-2 sigmoid network with squared-error loss, backpropagated by hand
 the way a textbook does it, and by every method of difflab.
 
-The numbers are the classic "step by step backpropagation" example: inputs i1 = 0.05,
+The numbers are Matt Mazur's "A Step by Step Backpropagation Example" (2015): inputs i1 = 0.05,
 i2 = 0.10, weights w1..w8 = 0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55, one bias per layer
 b1 = 0.35 (hidden) and b2 = 0.60 (output), targets t1 = 0.01, t2 = 0.99, and
 E = 1/2 (t1 - o1)^2 + 1/2 (t2 - o2)^2. w1, w2 feed h1 from i1, i2; w3, w4 feed h2; w5, w6 feed
@@ -11,8 +11,10 @@ The textbook pass (``textbook``): forward values, then the output deltas
 delta_o = dE/dnet_o = (o - t) * sigma'(net_o), the hidden deltas
 delta_h = (sum_o delta_o w_ho) * sigma'(net_h), and each weight's gradient = delta of the node
 it feeds * the value on its input side; a bias gets the sum of its layer's deltas. With
-sigma'(net) = a (1 - a), a = sigma(net). One of the seed articles takes sigma' as 1 - a; the
-same pass with that derivative shows what the error does to every gradient.
+sigma'(net) = a (1 - a), a = sigma(net). The article ``SLIP_ARTICLE`` takes sigma' as 1 - a
+in its own worked example (a 3-4-2 network: delta = [0.326, -0.356] * [0.326, 0.356], the
+second factor 1 - a for a = [0.674, 0.644]); the same pass with that derivative shows what the
+slip does to every gradient of this network.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ WEIGHTS = {"w1": 0.15, "w2": 0.20, "w3": 0.25, "w4": 0.30, "w5": 0.40, "w6": 0.4
 PARAMETERS = tuple(WEIGHTS)
 EXACT = ("reverse", "forward", "jax", "symbolic", "numeric:complex")  # exact up to rounding
 RIGHT: Callable = lambda a: a * (1.0 - a)  # noqa: E731 - sigma'(net) from a = sigma(net)
-WRONG: Callable = lambda a: 1.0 - a        # noqa: E731 - the seed article's slip
+WRONG: Callable = lambda a: 1.0 - a        # noqa: E731 - SLIP_ARTICLE's slip
+# The article whose worked example takes sigma' as 1 - a (it names no author).
+SLIP_ARTICLE = ('"反向传播：高效计算梯度的算法" ("Backpropagation: an efficient algorithm for '
+                'computing gradients"; the article names no author)')
 
 
 def network() -> ir.Expr:
@@ -180,7 +185,7 @@ def _bars(book: dict, wrong: dict, methods: dict, path: Path) -> Path:
     fig, ax = plotting.figure(10, 4.6)
     ax.bar(x - 0.2, right, 0.4, color="#a6611a", label="textbook, sigma' = a(1 - a)")
     ax.bar(x + 0.2, bad, 0.4, color="#dddddd", ec="#999999", hatch="//",
-           label="the seed's slip, sigma' = 1 - a")
+           label="the slip sigma' = 1 - a")
     for k, (method, grads) in enumerate(methods.items()):
         ax.plot(x - 0.32 + 0.24 * k / max(1, len(methods) - 1),
                 [grads[p] for p in PARAMETERS], ls="none", marker=plotting.marker(method),
@@ -264,7 +269,7 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
                           "max abs diff, finite differences": [
                               max((abs(g[p] - book["grads"][p]) for m, g in methods.items()
                                    if m not in EXACT), default=np.nan) for p in PARAMETERS],
-                          "seed's 1-a": [f"{wrong['grads'][p]:.10f}" for p in PARAMETERS]})
+                          "slip 1-a": [f"{wrong['grads'][p]:.10f}" for p in PARAMETERS]})
     diffs = df[df["kind"] == "grad"].set_index("method")["max_abs_diff"]
     exact = [m for m in diffs.index if m in EXACT]
     inexact = [m for m in diffs.index if m not in EXACT]
@@ -280,8 +285,8 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
         f"The textbook pass gives dE/dw5 = {g['w5']:.10f} and dE/dw1 = {g['w1']:.10f}; the "
         f"exact methods ({', '.join(exact)}) reproduce all ten components to within "
         f"{diffs[exact].max():.1e}, finite differences ({', '.join(inexact)}) to "
-        f"{diffs[inexact].max():.1e}. With the seed "
-        f"article's sigma' = 1 - a, the output deltas are too large by 1/out_o "
+        f"{diffs[inexact].max():.1e}. With sigma' = 1 - a, as the article {SLIP_ARTICLE} "
+        f"takes it in its worked example, the output deltas are too large by 1/out_o "
         f"(x{w['w5'] / g['w5']:.3f} for o1, x{w['w7'] / g['w7']:.3f} for o2), and the hidden "
         f"layer compounds it: dE/dw1 becomes {w['w1']:.6g} instead of {g['w1']:.6g} "
         f"(x{w['w1'] / g['w1']:.2f}).\n\n"

@@ -17,6 +17,7 @@ import sympy
 from ..core.expr import Expr, toposort
 from ..core.plan import compile_plan
 from ..core.shapes import infer_shapes
+from ..core.sympy_arrays import SCALAR_COST
 
 Shape = tuple[int, ...]
 MAX_NODES = 100_000   # scalar SymPy nodes of the expression (an estimate made before building)
@@ -67,6 +68,10 @@ def scalar_size(expr: Expr, shapes: Mapping[str, Shape]) -> ScalarSize:
             cost, t, d = n + 1, 2 + n * arg_tree[0], arg_depth + 2
         elif op == "transpose":
             cost, t, d = 0, arg_tree[0], arg_depth
+        elif op in SCALAR_COST:  # the array ops with constant parameters, as built
+            cost, t, d = SCALAR_COST[op](slot_shapes[args[0]], slot_shapes[slot],
+                                         plan.attrs[args[-1]], arg_tree[:-1])
+            d += arg_depth
         else:  # elementwise
             cost, t, d = size, 1 + sum(arg_tree), arg_depth + 1
         nodes += cost

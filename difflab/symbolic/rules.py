@@ -15,6 +15,8 @@ import numpy as np
 import sympy
 
 from ..core import sympy_bridge
+from ..core import sympy_functions as fns
+from ..core.sympy_arrays import SYMPY_ARRAY
 from .budget import ONE, ZERO, Clock
 
 
@@ -71,6 +73,14 @@ def _d_zero(node, dot):
     return ZERO
 
 
+def _d_select(node, dot):
+    # d select(c, a) = select(c, a_dot): the tangent is selected, so a branch not taken adds
+    # exactly 0 even where its derivative is inf or nan; the mask c has derivative 0.
+    c, a = node.args
+    a_dot = dot(a)
+    return ZERO if a_dot is ZERO else node.func(c, a_dot)
+
+
 def _d_function(node, dot):
     # Chain rule with SymPy's own derivative of the function: d f(a, b) = f_a a_dot + f_b b_dot.
     return _total([_product(node.fdiff(i + 1), a_dot)
@@ -89,12 +99,15 @@ sympy_rules = {
     "sum": lambda a: sympy.Add(*np.ravel(a)),
     "mean": lambda a: sympy.Add(*np.ravel(a)) / max(np.size(a), 1),
     "transpose": lambda a: np.transpose(a),                  # no arithmetic: moves scalars
+    **sympy_bridge.SYMPY_MASKS,                              # 0/1 masks, where's halves
+    **SYMPY_ARRAY,       # index, reshape, permute, concat move scalars; reductions combine them
 }
 
 
 # SymPy node class -> rule(node, dot) where dot(arg) is the argument's tangent. Any other
-# function (sin ... tanh, exp, log, log1p, expm1, Abs, Max, Min, sigmoid, softplus, relu)
-# uses _d_function, i.e. its SymPy ``fdiff``.
+# function (sin ... tanh, exp, log, log1p, expm1, Abs, Max, Min, sigmoid, softplus, relu,
+# max_of and min_of: ties split equally, logsumexp: d = softmax) uses _d_function, i.e. its
+# SymPy ``fdiff``. Comparison masks are flat (0), selects select the tangent.
 DIFF_RULES = {
     sympy.Add: _d_add,
     sympy.Mul: _d_mul,
@@ -102,6 +115,10 @@ DIFF_RULES = {
     sympy.Piecewise: _d_piecewise,
     sympy.sign: _d_zero,
     sympy.Heaviside: _d_zero,
+    **{cls: _d_zero for cls in fns.MASKS},
+    fns.max_shift: _d_zero,  # the constant shift of the softmax family
+    fns.select_if: _d_select,
+    fns.select_unless: _d_select,
 }
 
 

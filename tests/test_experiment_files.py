@@ -1,0 +1,268 @@
+"""Problems and experiments as files: a user's problem module, an experiment file anywhere
+that names a study, configs checked before any cell runs, the example study of CONTRIBUTING.md,
+and the quick report's first line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from difflab import cli
+from difflab.lab import load
+from difflab.lab.experiments import experiments_dir, load_experiment, run_experiment
+from difflab.lab.problems import get_problem
+from difflab.lab.report import quick_line
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MY_PROBLEMS = '''
+import difflab as dl
+from difflab.lab.problems import Problem
+
+
+def _quartic(n):
+    x = dl.variables([f"x{i}" for i in range(n)])
+    return sum(xi ** 4 - xi for xi in x)
+
+
+quartic = Problem("quartic", "quartic", "sum x_i^4 - x_i, n variables", _quartic,
+                  lambda rng, p: {f"x{i}": rng.uniform(-1, 1) for i in range(p["n"])},
+                  {"n": 4}, "sympy")
+
+
+def make_quartic():
+    return quartic
+'''
+
+MY_METHODS = '''
+import numpy as np
+import difflab as dl
+
+
+class Central:
+    exact = False
+
+    def prepare(self, expr, wrt, shapes, step=1e-5):
+        f = lambda p: float(dl.evaluate(expr, p))
+        return lambda p: {n: (f({**p, n: p[n] + step}) - f({**p, n: p[n] - step})) / (2 * step)
+                          for n in wrt}
+
+
+METHOD = Central()
+'''
+
+
+@pytest.fixture
+def user_dir(tmp_path, monkeypatch):
+    """A user's project outside the package: methods, problems and an experiment file."""
+    (tmp_path / "my_problems.py").write_text(MY_PROBLEMS)
+    (tmp_path / "my_methods.py").write_text(MY_METHODS)
+    (tmp_path / "my_experiment.py").write_text(textwrap.dedent('''
+        """My method on my problem."""
+        import difflab as dl
+
+        dl.register_method("my_central", "my_methods:METHOD")
+
+        STUDY = "accuracy"
+        CONFIG = {"methods": ["my_central", "reverse"],
+                  "problems": ["my_problems:quartic", "my_problems:make_quartic",
+                               "squire_trapp"],
+                  "seeds": [0, 1], "isolate": True}
+        QUICK = {"seeds": [1]}
+    '''))
+    monkeypatch.chdir(tmp_path)
+    path = list(sys.path)
+    yield tmp_path
+    from difflab import method_table
+    from difflab.lab import problem_plugins
+
+    sys.path[:] = path  # (running a file put its directory first)
+    for name in ("my_methods", "my_problems"):
+        sys.modules.pop(name, None)
+    problem_plugins.discover()
+    if "my_central" in method_table.methods():
+        method_table.unregister_method("my_central")
+
+
+def test_an_experiment_file_outside_the_package_runs_and_is_listed(user_dir, capsys):
+    assert cli.main(["run", "my_experiment.py", "--quick", "--results", "results",
+                     "--report", "report"]) == 0
+    (run_dir,) = (user_dir / "results").iterdir()
+    assert run_dir.name.startswith("my_experiment-")
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["experiment"] == "my_experiment" and meta["study"] == "accuracy"
+    df = load(run_dir)
+    assert sorted(set(df["problem"])) == ["my_problems:make_quartic", "my_problems:quartic",
+                                          "squire_trapp"]
+    assert (df["outcome"] == "ok").all(), df[["problem", "method", "outcome", "message"]]
+    mine = df[(df["method"] == "my_central") & (df["problem"] == "my_problems:quartic")]
+    # d/dx (x^4 - x) = 4x^3 - 1 against the 50-digit truth; central differences at 1e-5
+    assert mine["truth_source"].item() == "sympy" and mine["max_rho"].item() < 1e-8
+    report = (user_dir / "report" / "report.md").read_text()
+    assert "## Accuracy against the 50-digit truth (my_experiment)" in report
+    capsys.readouterr()
+    assert cli.main(["list", "experiments", str(user_dir)]) == 0
+    listed = capsys.readouterr().out
+    assert "my_experiment        How close does each method's gradient get" in listed
+    assert "my_methods" not in listed and "my_problems" not in listed  # not experiment files
+    assert "accuracy " in listed  # difflab's own are listed too
+
+
+def test_a_problem_by_import_path(user_dir, monkeypatch):
+    monkeypatch.syspath_prepend(str(user_dir))
+    problem = get_problem("my_problems:quartic")
+    assert problem.name == "my_problems:quartic" and problem.resolve({"n": 2}) == {"n": 2}
+    inst = problem.instance({"n": 3}, seed=4)
+    np.testing.assert_allclose(inst.truth("grad")["x1"], 4 * inst.point["x1"] ** 3 - 1,
+                               rtol=1e-14, atol=1e-15)
+    with pytest.raises(KeyError, match="problem 'my_problems:nope': the import path "
+                                       "'my_problems:nope' does not load: AttributeError"):
+        get_problem("my_problems:nope")
+    with pytest.raises(KeyError, match="is function _quartic\\(n\\), not a problem or a "
+                                       "function of no arguments"):
+        get_problem("my_problems:_quartic")
+    with pytest.raises(KeyError, match="unknown problem 'quartic'; known problems: .*"
+                                       "or a 'module:function' of your own"):
+        get_problem("quartic")
+
+
+def _write(user_dir, **config) -> Path:
+    base = {"methods": ["reverse"], "problems": ["squire_trapp"], "seeds": [0],
+            "isolate": False}
+    path = user_dir / "bad.py"
+    path.write_text(f"STUDY = 'accuracy'\nCONFIG = {json.dumps({**base, **config})}\n"
+                    .replace("false", "False"))
+    return path
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"methods": ["my_centrl"]}, "bad.py: methods: unknown method 'my_centrl'; known "
+     "methods: symbolic, numeric, forward, reverse, jax"),
+    ({"problems": ["my_problems:quartc"]}, "problems: problem 'my_problems:quartc': the "
+     "import path 'my_problems:quartc' does not load: AttributeError"),
+    ({"problems": ["no_such"]}, "problems: unknown problem 'no_such'"),
+    ({"seedz": [0]}, "bad.py: unknown config key 'seedz': study 'accuracy' reads "
+     "isolate, max_time, methods, min_time, problems, samples, seeds, time_limit"),
+])
+def test_a_config_of_a_file_is_checked_before_any_cell_runs(user_dir, change, message):
+    path = _write(user_dir, **change)
+    with pytest.raises(ValueError, match=message):
+        run_experiment(str(path), results=user_dir / "results")
+    assert not (user_dir / "results").exists()
+
+
+def test_a_size_key_a_problem_does_not_take_is_refused(user_dir):
+    path = user_dir / "sizes.py"
+    path.write_text(textwrap.dedent("""
+        STUDY = "cost_vs_inputs"
+        CONFIG = {"problem": "my_problems:quartic", "sizes": [2, 4], "methods": ["reverse"],
+                  "isolate": False}
+    """))
+    found = load_experiment(str(path))
+    assert found.study.NAME == "cost_vs_inputs"
+    bad = user_dir / "badsizes.py"
+    bad.write_text(path.read_text().replace('"problem": "my_problems:quartic"',
+                                            '"problem": "logistic4"'))
+    with pytest.raises(ValueError, match="problem 'logistic4' has no parameter 'n'"):
+        run_experiment(str(bad), results=user_dir / "results")
+
+
+@pytest.mark.parametrize("body, message", [
+    ("STUDY = 'acuracy'\nCONFIG = {}\n", "bad.py: STUDY = 'acuracy': unknown study 'acuracy'"),
+    ("STUDY = 'my_methods'\nCONFIG = {}\n", "is not a study: it has no NAME \\(a string\\)"),
+    ("STUDY = 'nowhere.py'\nCONFIG = {}\n", "study file 'nowhere.py' not found"),
+    ("CONFIG = {}\n", "bad.py names no study: add STUDY = \"accuracy\""),
+    ("CONFIG = {\n", "bad.py does not load: SyntaxError"),
+])
+def test_a_file_that_names_no_study_or_a_bad_one_says_so(user_dir, body, message):
+    (user_dir / "bad.py").write_text(body)
+    with pytest.raises(ValueError, match=message):
+        load_experiment("bad.py")
+
+
+def test_a_copy_of_accuracy_py_needs_only_its_study_named(user_dir, monkeypatch, capsys):
+    """Before: experiments/my_accuracy.py failed with "has no study module" and `difflab list
+    experiments` left it out silently."""
+    directory = user_dir / "experiments"
+    directory.mkdir()
+    shutil.copy(ROOT / "experiments" / "accuracy.py", directory / "accuracy.py")
+    copy = directory / "my_accuracy.py"
+    copy.write_text((ROOT / "experiments" / "accuracy.py").read_text()
+                    .replace('"isolate": False,', '"isolate": False, "problems": ["six_var"],'
+                             ' "methods": ["reverse", "numdifftools"],'))
+    monkeypatch.setattr("difflab.lab.experiments.experiments_dir", lambda: directory)
+    with pytest.raises(ValueError, match="experiments/my_accuracy.py names no study: add "
+                                         "STUDY = \"accuracy\""):
+        run_experiment("my_accuracy", quick=True, results=user_dir / "results")
+    assert cli.main(["list", "experiments"]) == 0
+    assert "my_accuracy          (names no study" in capsys.readouterr().out
+    copy.write_text('STUDY = "accuracy"\n' + copy.read_text())
+    path = run_experiment("my_accuracy", quick=True, results=user_dir / "results")
+    df = load(path)
+    assert set(df["method"]) == {"reverse", "numdifftools"} and set(df["problem"]) == \
+        {"six_var"} and (df["outcome"] == "ok").all()
+
+
+def test_a_file_may_not_take_the_name_of_a_builtin_experiment(user_dir):
+    shutil.copy(ROOT / "experiments" / "accuracy.py", user_dir / "accuracy.py")
+    with pytest.raises(ValueError, match="has the name of difflab's experiment 'accuracy'"):
+        load_experiment("accuracy.py")
+    assert load_experiment(str(experiments_dir() / "accuracy.py")).name == "accuracy"
+
+
+def test_the_example_study_of_contributing_runs(tmp_path):
+    example = ROOT / "docs" / "example_study.py"
+    assert len(example.read_text().splitlines()) <= 32
+    assert cli.main(["run", str(example), "--quick", "--results", str(tmp_path / "results"),
+                     "--report", str(tmp_path / "report")]) == 0
+    (run_dir,) = (tmp_path / "results").iterdir()
+    df = load(run_dir)
+    assert len(df) == 4 and (df["outcome"] == "ok").all()  # 2 depths x 2 methods x 1 seed
+    assert df[df["method"] == "reverse"]["max_rho"].max() < 1e-15
+    assert df[df["method"] == "numeric:central"]["max_rho"].max() > 1e-13
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "## Example: error against nesting depth" in report
+    assert "| depth | numeric:central | reverse |" in report
+    assert "reverse: largest rho" in report
+
+
+def test_the_quick_report_says_on_its_first_line_which_sections_are_quick():
+    full, quick = {"experiment": "accuracy"}, {"experiment": "fd_steps", "quick": True}
+    assert quick_line([full]) == "difflab report"
+    assert quick_line([quick, {**full, "quick": True}]).startswith(
+        "difflab report — every section from quick runs")
+    assert quick_line([full, quick]) == ("difflab report — from quick runs (smoke-test sizes, "
+                                         "not measurements to quote): fd_steps; the other "
+                                         "sections from full runs")
+
+
+def test_the_method_and_problem_of_contributing_work():
+    """The code blocks of CONTRIBUTING.md's "Your own method, problem, study" run as shown."""
+    import difflab as dl
+    from difflab import method_table
+
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text[text.index("## Your own method, problem, study"):]
+    blocks = [b.split("```")[0] for b in section.split("```python\n")[1:]]
+    method_code = blocks[0]
+    problem_code = next(b for b in blocks if "Problem(" in b)
+    namespace: dict = {}
+    exec(compile(method_code, "CONTRIBUTING.md", "exec"), namespace)  # noqa: S102 - our docs
+    exec(compile(problem_code, "CONTRIBUTING.md", "exec"), namespace)  # noqa: S102
+    dl.register_method("doc_central", namespace["FixedCentral"]())
+    try:
+        got = dl.grad("sin(x) * y", {"x": 1.0, "y": 2.0}, method="doc_central", step=1e-4)
+        assert abs(got["x"] - 2 * np.cos(1.0)) < 1e-7 and abs(got["y"] - np.sin(1.0)) < 1e-7
+        v = dl.grad("sum(v * v)", {"v": np.array([1.0, 2.0])}, method="doc_central")["v"]
+        np.testing.assert_allclose(v, [2.0, 4.0], rtol=1e-8)
+    finally:
+        method_table.unregister_method("doc_central")
+    inst = namespace["quartic"].instance({"n": 3}, seed=2)
+    np.testing.assert_allclose(inst.truth("grad")["x2"], 4 * inst.point["x2"] ** 3 - 1,
+                               rtol=1e-14, atol=1e-15)  # (4x^3 - 1 cancels near x = 0.63)
