@@ -16,6 +16,7 @@ import sympy
 from difflab.lab import load
 from difflab.lab.experiments import load_config, run_experiment
 from difflab.lab.intervals import fmt
+from difflab.lab.page import figure_parts
 from difflab.lab.problems import get_problem
 from difflab.studies import cost_vs_inputs, expression_swell, jacobian_shape
 
@@ -48,10 +49,11 @@ def swell(tmp_path_factory):
 
 
 def _figures_ok(section, names):
-    assert [p.name for p in section.figures] == names
-    for path in section.figures:
+    assert [p.name for p in section.figure_paths()] == names
+    for path, caption, alt in map(figure_parts, section.figures):  # captioned, with alt text
         data = path.read_bytes()
         assert data.startswith(PNG) and len(data) > 20_000, path
+        assert len(caption) > 40 and len(alt) > 40, path
 
 
 # ---- the hand-written truths ---------------------------------------------------------------

@@ -252,5 +252,10 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
     if "experiment" in df:
         df = df[df["experiment"] == NAME]
     fig = figure(df, config, Path(figdir) / f"{NAME}.png")
-    return Section(NAME, TITLE, QUESTION, [fig], display_table(df, config),
+    caption = ("The gradient's cost against the number of inputs n: seconds, multiples of "
+               "one evaluation of f, and operation counts from the IR.")
+    alt = ("Three log-log panels against n, one line per method: gradient time in seconds, "
+           "gradient time over f's time with the cheap-gradient band shaded, and operation "
+           "counts over f's.")
+    return Section(NAME, TITLE, QUESTION, [(fig, caption, alt)], display_table(df, config),
                    findings(df, config), summary(df, config))

@@ -267,7 +267,16 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
 
     if "experiment" in df:
         df = df[df["experiment"] == NAME]
-    figs = [sizes_figure(df, Path(figdir) / f"{NAME}_sizes.png"),
-            times_figure(df, Path(figdir) / f"{NAME}_times.png")]
+    figs = [(sizes_figure(df, Path(figdir) / f"{NAME}_sizes.png"),
+             "Sizes of the symbolic derivative (as a tree, after CSE, as a DAG) and of the "
+             "reverse tape, against the logistic map's n and the nesting depth.",
+             "Two log-scale line plots: left, node and operation counts against n for the "
+             "logistic map's derivative in each representation; right, the same for nested "
+             "compositions against depth."),
+            (times_figure(df, Path(figdir) / f"{NAME}_times.png"),
+             "Time to prepare and to evaluate the derivative: SymPy's tree walk, difflab's "
+             "symbolic DAG, the reverse tape.",
+             "Three line plots: preparation time and evaluation time against the logistic "
+             "map's n for each method, and evaluation time against nesting depth.")]
     return Section(NAME, TITLE, QUESTION, figs, table(df, config), findings(df, config),
                    summary(df))

@@ -327,5 +327,10 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
         df["max_rho"] = np.nan
     fig = figure(df, Path(figdir) / f"{NAME}.png", config)
     table = per_method(df)
-    return Section(NAME, TITLE, QUESTION, [fig], table, findings(df, table, config),
-                   summary(df, config))
+    caption = ("Hessians by every method: time per Hessian against n (left) and the "
+               "largest error over the Hessian's entries per problem (right).")
+    alt = ("Left, a log-log line plot of time per Hessian against the number of inputs, one "
+           "line per method; right, one row of dots per method on a log error axis, a red "
+           "tick at each method's tolerance.")
+    return Section(NAME, TITLE, QUESTION, [(fig, caption, alt)], table,
+                   findings(df, table, config), summary(df, config))

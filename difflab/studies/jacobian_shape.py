@@ -344,4 +344,10 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
     if "experiment" in df:
         df = df[df["experiment"] == NAME]
     fig = figure(df, config, Path(figdir) / f"{NAME}.png")
-    return Section(NAME, TITLE, QUESTION, [fig], table(df), findings(df, config), summary(df))
+    caption = ("Time per Jacobian from tall (few inputs) to wide (few outputs) maps, and "
+               "which mode wins: forward mode above 1 on the right panel.")
+    alt = ("Two log-log panels against n/m: left, time per Jacobian for forward, reverse, "
+           "jax jacfwd and jacrev; right, the reverse-over-forward time ratio with the "
+           "crossovers marked and the ratio of pass counts dotted.")
+    return Section(NAME, TITLE, QUESTION, [(fig, caption, alt)], table(df), findings(df, config),
+                   summary(df))
