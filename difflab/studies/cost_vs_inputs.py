@@ -57,6 +57,7 @@ from ..core.plan import compile_plan
 from ..lab import Cell, Run, Settings, Worker, run_sweep
 from ..lab import problems as registry
 from ..lab.executors import preload_for
+from ..lab.hand_truth import HandTruth
 from ..lab.repeats import repeats_of
 from ..lab.timing import measure
 
@@ -105,7 +106,7 @@ def get_problem(name: str):
     problem = registry.get_problem(name)
     if name != "sum_nonlinear":
         return problem
-    return registry.HandTruth(problem, "grad",
+    return HandTruth(problem, "grad",
                               lambda inst: hand_gradient(inst.point, inst.params["n"]))
 
 

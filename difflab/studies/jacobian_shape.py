@@ -36,6 +36,7 @@ from .. import api
 from ..lab import Cell, Run, Settings, run_sweep
 from ..lab import problems as registry
 from ..lab.families import vector_constants
+from ..lab.hand_truth import HandTruth
 from ..lab.intervals import NAN, Interval, fmt
 from ..lab.repeats import bootstrap_cells, how_measured, limit_note, per_cell, repeats_of
 
@@ -95,7 +96,7 @@ def _hand_truth(inst) -> dict:
 def get_problem(name: str):
     """The ``Settings.problems`` hook: the registry, with vector_family's truth by hand."""
     problem = registry.get_problem(name)
-    return registry.HandTruth(problem, "jacobian", _hand_truth) \
+    return HandTruth(problem, "jacobian", _hand_truth) \
         if name == "vector_family" else problem
 
 
