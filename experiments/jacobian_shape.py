@@ -2,8 +2,8 @@
 
 y = tanh(A x + b) with n·m = 4096 fixed, from tall (n = 1, m = 4096) to wide (n = 4096,
 m = 1): time per Jacobian by difflab's forward mode (n directions in one pass) and reverse
-mode (m backward sweeps), and by JAX's jacfwd and jacrev. Pass counts predict the crossover
-at n = m; the measurement shows where it really is.
+mode (m cotangents in one backward sweep), and by JAX's jacfwd and jacrev. Pass counts
+predict the crossover at n = m; the measurement shows where it really is.
 """
 
 CONFIG = {

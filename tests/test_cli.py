@@ -77,7 +77,7 @@ def test_run_and_report_commands_write_the_report(tmp_path, capsys):
                  "--report", str(out)]) == 0
     md = (out / "report.md").read_text()
     assert "## Summary" in md and "## Environment" in md
-    assert "dE/dw5 = 0.0821670406" in md  # the worked example's finding, from its rows
+    assert "dE/dw5 = **0.0821670406**" in md  # the worked example's finding, key figure bold
     figures = list((out / "figures").glob("*.png"))
     assert figures and all(f.stat().st_size > 1000 for f in figures)
     (out / "report.md").unlink()

@@ -12,6 +12,7 @@ import pytest
 
 from difflab.lab import Run, Settings, load
 from difflab.lab.experiments import load_config, run_experiment
+from difflab.lab.page import figure_parts
 from difflab.studies import accuracy, fd_steps, hessian
 
 EPS = float(np.finfo(np.float64).eps)
@@ -43,10 +44,11 @@ def hes(tmp_path_factory):
 
 
 def _figures_ok(section, names):
-    assert [p.name for p in section.figures] == names
-    for path in section.figures:
+    assert [p.name for p in section.figure_paths()] == names
+    for path, caption, alt in map(figure_parts, section.figures):  # captioned, with alt text
         data = path.read_bytes()
         assert data.startswith(PNG) and len(data) > 20_000, path
+        assert len(caption) > 40 and len(alt) > 40, path
 
 
 # ---- fd_steps ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from difflab import api
 from difflab.core.evaluate import evaluate
 from difflab.lab import load
 from difflab.lab.experiments import load_config, run_experiment
+from difflab.lab.page import figure_parts
 from difflab.lab.problems import get_problem
 from difflab.studies import gradient_flow, mlp_backprop, worked_example
 
@@ -33,7 +34,8 @@ def _run(name: str, tmp_path_factory):
 
 def _assert_figures(section) -> None:
     assert section.figures
-    for path in section.figures:
+    for path, caption, alt in map(figure_parts, section.figures):  # captioned, with alt text
+        assert len(caption) > 30 and len(alt) > 40, path
         data = path.read_bytes()
         assert data.startswith(PNG) and len(data) > 10_000, path
 
@@ -87,7 +89,7 @@ def test_worked_example_prints_the_tape(worked):
     assert section.findings.count("```") >= 6 and "Wengert list" in section.findings
     table = section.table.set_index("dE/d")
     assert table.loc["w5", "reverse"] == "0.0821670406"
-    assert (section.figures[0].parent / "worked_example_tape.txt").stat().st_size > 1000
+    assert (section.figure_paths()[0].parent / "worked_example_tape.txt").stat().st_size > 1000
     _assert_figures(section)
 
 
@@ -148,7 +150,7 @@ def flow(tmp_path_factory):
 def test_gradient_flow_rows_and_reverse_norms(flow):
     df, config, _ = flow
     n = len(config["activations"]) * len(config["inits"]) * len(config["depths"])
-    assert len(df) == n * config["seeds"]
+    assert (df["kind"] == "flow").sum() == n * config["seeds"]
     # one network checked against the hand-written backward pass (independent of the tape)
     row = df[(df["activation"] == "tanh") & (df["init"] == "he") & (df["depth"] == 5)].iloc[0]
     params = {"width": config["width"], "depth": 5, "batch": config["batch"],
@@ -162,6 +164,7 @@ def test_gradient_flow_rows_and_reverse_norms(flow):
 
 def test_gradient_flow_vanishing_and_exploding(flow):
     df, _, section = flow
+    df = df[df["kind"] == "flow"]
     at = lambda a, i: df[(df["activation"] == a) & (df["init"] == i) & (df["depth"] == 20)]  # noqa: E731
     ratio = lambda a, i: np.mean([w[0] / w[-1] for w in at(a, i)["w_norms"]])  # noqa: E731
     assert ratio("sigmoid", "naive") < 1e-2       # vanishing
@@ -172,3 +175,49 @@ def test_gradient_flow_vanishing_and_exploding(flow):
     assert max(max(p) for p in sigmoid["act_prime"]) <= 0.25  # the bound itself
     assert "per layer" in section.findings and "1/4" in section.findings
     _assert_figures(section)
+
+
+def test_gradient_flow_architectures_rows(flow):
+    df, config, _ = flow
+    arch, lesion = df[df["kind"] == "arch"], df[df["kind"] == "lesion"]
+    pairs = len(config["activations"]) * len(config["inits"])
+    assert len(arch) == len(config["archs"]) * pairs * len(config["arch_depths"]) \
+        * config["arch_seeds"]
+    assert len(lesion) == len(config["archs"]) * len(config["lesion_cases"]) \
+        * config["arch_seeds"]
+    assert (arch["outcome"] == "ok").all() and set(arch["arch"]) == set(config["archs"])
+    for _, row in arch.iterrows():
+        assert len(row["w_norms"]) == row["depth"] + 1 and len(row["act_std"]) == row["depth"]
+    for _, row in lesion.iterrows():
+        assert len(row["lesion_single"]) == config["lesion_depth"] - 1
+        assert len(row["lesion_multi"]) == len(config["lesion_counts"])
+
+
+def test_gradient_flow_architectures_claims(flow):
+    df, config, section = flow
+    d = max(config["arch_depths"])
+    arch = df[(df["kind"] == "arch") & (df["depth"] == d)]
+    rows = lambda a, act, init: arch[(arch["arch"] == a) & (arch["activation"] == act)  # noqa: E731
+                                     & (arch["init"] == init)]
+    ratio = lambda a, act, init: np.mean([w[0] / w[-2] for w in rows(a, act, init)["w_norms"]])  # noqa: E731
+    # the skip carries sigmoid's error to the input; plain vanishes
+    assert ratio("residual", "sigmoid", "xavier") > 1e4 * ratio("plain", "sigmoid", "xavier")
+    # batch norm: every hidden layer's spread as the first one's, whatever the weights' scale
+    for _, row in arch[arch["arch"] == "batchnorm"].iterrows():
+        s = np.asarray(row["act_std"])
+        assert np.all(np.abs(s / s[0] - 1) < 0.1), row["cell_id"]
+    # residual without normalisation: the stream's spread grows (relu/He)
+    s = np.asarray(rows("residual", "relu", "he")["act_std"].iloc[0])
+    assert s[-1] > 10 * s[0]
+    sub = section.subsections[0]
+    assert sub.name == "gradient_flow_arch" and len(sub.figures) == 3
+    _assert_figures(sub)
+    for fig in sub.figures:
+        path, caption, alt = fig
+        assert caption and alt and path.name.startswith("gradient_flow_arch_")
+    assert len(sub.table) == len(config["archs"]) * len(config["activations"]) \
+        * len(config["inits"])
+    for claim in ("Batch norm stabilises", "mitigate vanishing", "explode", "Fusing",
+                  "ensemble"):
+        assert claim in sub.findings, claim
+    assert sub.findings.count("\n- ") >= 5 and sub.findings.count("**") >= 10

@@ -66,10 +66,12 @@ class Settings:
 
 
 def load_hook(spec: str):
-    """The object named by ``"package.module:attribute"``."""
-    module, _, attribute = spec.partition(":")
-    if not module or not attribute:
-        raise ValueError(f"a hook is named 'module:attribute', got {spec!r}")
+    """The object named by ``"package.module:attribute"`` (dotted identifiers only: a hook is
+    an installed module's attribute, imported, never text evaluated or a file path)."""
+    module, _, attribute = spec.partition(":") if isinstance(spec, str) else ("", "", "")
+    if not all(part.isidentifier() for part in [*module.split("."), attribute]):
+        raise ValueError(f"a hook is named 'module:attribute' (dotted identifiers), got "
+                         f"{str(spec)[:80]!r}")
     return getattr(importlib.import_module(module), attribute)
 
 

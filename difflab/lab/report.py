@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import html
 import importlib
-import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from . import page
+from .page import fmt
 from .store import atomic_write, load, load_meta, writable_dir
 from .study import load_study
 
@@ -38,50 +38,32 @@ BASE_METHODS = ("symbolic", "numeric", "forward", "reverse", "jax")
 
 @dataclass
 class Section:
-    """One experiment's part of the report."""
+    """One experiment's part of the report.
+
+    ``figures``: each a path or a (path, caption) or (path, caption, alt) tuple (see
+    ``page.figure_parts``). ``findings``: Markdown bullets with the key figure in **bold**, or
+    sentences (split into bullets by the report). ``subsections``: further parts with their
+    own question, figures, table and findings, shown under this one.
+    """
 
     name: str
     title: str
     question: str
-    figures: list[Path]
+    figures: list
     table: pd.DataFrame
     findings: str
     summary: dict[str, dict[str, str]] = field(default_factory=dict)
+    subsections: list[Section] = field(default_factory=list)
+
+    def figure_paths(self) -> list[Path]:
+        """The figures' files, this section's and its subsections'."""
+        own = [page.figure_parts(f)[0] for f in self.figures]
+        return own + [p for sub in self.subsections for p in sub.figure_paths()]
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float | np.floating):
-        if np.isnan(value):
-            return ""
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
-            return f"{value:.2e}"
-        return f"{value:.4g}"
-    return str(value)
-
-
-def markdown_table(df: pd.DataFrame) -> str:
-    """A pipe table (no extra dependency); numbers shortened to four significant digits."""
-    if df is None or df.empty:
-        return "_(no rows)_"
-    cols = [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|") for v in row) + " |")
-    return "\n".join(lines)
-
-
-def _html_text(text: str) -> str:
-    """Findings to HTML: fenced code blocks become <pre>, `code` inline, blank lines split."""
-    parts = re.split(r"```[a-z]*\n(.*?)```", text, flags=re.S)
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            out.append(f"<pre>{html.escape(part)}</pre>")
-        else:
-            for para in filter(str.strip, part.split("\n\n")):
-                escaped = html.escape(para.strip())
-                out.append("<p>" + re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped) + "</p>")
-    return "\n".join(out)
+# the page elements live in ``page``; these names stay importable from here
+_fmt = fmt
+markdown_table = page.markdown_table
 
 
 def newest_runs(results: str | Path = "results") -> list[Path]:
@@ -108,6 +90,9 @@ def build_section(run_path: Path, figdir: Path) -> Section:
     name = meta.get("experiment", run_path.name)
     try:
         spec = meta.get("study")
+        if not spec and not (isinstance(name, str) and name.isidentifier()):
+            raise ValueError(f"meta.json names the experiment {str(name)[:60]!r}, which is not "
+                             f"a study of difflab.studies")  # (a study's name, never a path)
         study = load_study(spec)[0] if spec else \
             importlib.import_module(f"difflab.studies.{name}")
         own = getattr(study, "NAME", name) == name
@@ -149,7 +134,7 @@ def _environment(metas: list[dict]) -> list[tuple[str, str]]:
             ("Python", str(versions.get("python", "?"))),
             ("libraries", ", ".join(f"{k} {v}" for k, v in versions.items() if k != "python")),
             ("commit", f"{git.get('commit', '?')}" + (" (dirty)" if git.get("dirty") else "")),
-            ("runs", ", ".join(f"{m.get('run_id')} ({m.get('start_time')})" for m in metas))]
+            ("runs", "\n".join(f"{m.get('run_id')} ({m.get('start_time')})" for m in metas))]
     return rows
 
 
@@ -199,35 +184,136 @@ def write_report(runs: list[str | Path] | None = None, out: str | Path = "report
     env = _environment([m for m, _ in pairs])
     summary = _summary(sections)
 
-    headline = quick_line([m for m, _ in pairs])
+    return _write(out, sections, env, summary, quick_line([m for m, _ in pairs]))
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1180px;
+ margin:0 auto;padding:1.5em 2em 4em;line-height:1.5;color:#1f2328}
+h1{font-size:2em;margin-bottom:.2em}
+h2{margin-top:2.2em;padding-top:.6em;border-top:1px solid #d0d7de}
+h3{margin-top:1.8em}
+a{color:#0969da;text-decoration:none}a:hover{text-decoration:underline}
+nav.toc{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:.6em 1.2em;
+ margin:1em 0 2em}
+nav.toc ol{margin:.3em 0;padding-left:1.4em;columns:2;column-gap:2.5em}
+nav.toc ol ol{columns:1;font-size:92%}
+nav.toc li{break-inside:avoid}
+figure{margin:1.4em 0;text-align:center}
+figure img{max-width:100%;height:auto;border:1px solid #eaeef2;border-radius:4px}
+figcaption{font-size:90%;color:#57606a;margin-top:.4em;text-align:left}
+.table-wrap{overflow-x:auto;margin:1em 0}
+table{border-collapse:collapse;font-size:82%}
+caption{caption-side:top;text-align:left;color:#57606a;padding-bottom:.3em}
+th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,td.short{white-space:nowrap}
+details{margin:.6em 0}summary{cursor:pointer;color:#57606a;font-size:90%}
+tbody tr:nth-child(even){background:#fbfcfd}
+table.env th{white-space:nowrap}
+pre{background:#f6f8fa;padding:8px 10px;overflow-x:auto;font-size:85%;border-radius:4px}
+code{background:#f3f4f6;padding:0 3px;border-radius:3px;font-size:90%}
+pre code{background:none;padding:0}
+ul.findings li{margin:.35em 0}
+p.question{font-size:105%}
+"""
+
+
+def _figure_html(src: str, number: int, caption: str, alt: str) -> str:
+    """A numbered figure, fitted to the column, that links to its full-size file (a wide
+    graph's labels are legible there)."""
+    src = html.escape(src)
+    return (f"<figure><a href='{src}' title='open the full-size picture'><img src='{src}' "
+            f"alt='{html.escape(alt)}'></a><figcaption><b>Figure {number}.</b> "
+            f"{html.escape(caption)}</figcaption></figure>")
+
+
+def _anchors(parts: list[tuple[int, Section]]) -> list[str]:
+    """One HTML id per part, from its name; a name seen before (two runs of one study) gets
+    -2, -3 ... so every link of the contents leads to its own section."""
+    seen: set[str] = {"summary", "environment"}
+    out = []
+    for _, s in parts:
+        base = html.escape(s.name, quote=True).replace(" ", "-") or "section"
+        anchor, k = base, 1
+        while anchor in seen:
+            k += 1
+            anchor = f"{base}-{k}"
+        seen.add(anchor)
+        out.append(anchor)
+    return out
+
+
+def _walk(sections: list[Section]) -> list[tuple[int, Section]]:
+    """(level, section) in reading order: 2 for a study's section, 3 for its subsections."""
+    out = []
+    for s in sections:
+        out.append((2, s))
+        out += [(3, sub) for sub in s.subsections]
+    return out
+
+
+def _write(out: Path, sections: list[Section], env: list[tuple[str, str]],
+           summary: pd.DataFrame, headline: str = "difflab report") -> Path:
+    """Write report.md and report.html: the table of contents, the summary, the environment,
+    then every section with its numbered, captioned figures, its table and its findings."""
+    parts = _walk(sections)
+    toc_md = ["- [Summary](#summary)", "- [Environment](#environment)"]
+    toc_html = ["<li><a href='#summary'>Summary</a></li>",
+                "<li><a href='#environment'>Environment</a></li>"]
+    for level, s in parts:
+        indent = "  " * (level - 2)
+        toc_md.append(f"{indent}- [{s.title}](#{page.slug(s.title)})")
+    anchors = _anchors(parts)
+    link = lambda i: (f"<a href='#{anchors[i]}'>"  # noqa: E731
+                      f"{html.escape(parts[i][1].title)}</a>")
+    for i, (level, _) in enumerate(parts):
+        if level == 2:
+            subs = [f"<li>{link(j)}</li>" for j in range(i + 1, len(parts))
+                    if parts[j][0] == 3 and all(p[0] == 3 for p in parts[i + 1:j + 1])]
+            toc_html.append(f"<li>{link(i)}" + (f"<ol>{''.join(subs)}</ol>" if subs else "")
+                            + "</li>")
     md = [f"# {headline}", "",
           "Every number below was measured by the runs listed in the environment block; "
-          "`make report` rebuilds it.", "", "## Summary", "", SUMMARY_NOTE, "",
-          markdown_table(summary), "",
+          "`make report` rebuilds it.", "", "**Contents**", "", *toc_md, "",
+          "## Summary", "", SUMMARY_NOTE, "", page.markdown_table(summary), "",
           "## Environment", "", "| | |", "|---|---|",
-          *[f"| {k} | {v} |" for k, v in env], ""]
-    page = ["<!doctype html><html><head><meta charset='utf-8'><title>difflab report</title>",
-            "<style>body{font-family:sans-serif;max-width:980px;margin:2em auto;line-height:1.45}"
-            "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;"
-            "padding:2px 6px}img{max-width:100%}pre{background:#f6f6f6;padding:8px;"
-            "overflow-x:auto;font-size:85%}</style></head><body>",
-            f"<h1>{html.escape(headline)}</h1>", "<h2>Summary</h2>",
-            f"<p>{html.escape(SUMMARY_NOTE)}</p>",
-            summary.to_html(index=False, na_rep=""), "<h2>Environment</h2><table>",
-            *[f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in env],
-            "</table>"]
-    for s in sections:
-        md += [f"## {s.title}", "", f"**Question.** {s.question}", ""]
-        page += [f"<h2>{html.escape(s.title)}</h2>",
-                 f"<p><b>Question.</b> {html.escape(s.question)}</p>"]
+          *[f"| {k} | {v.replace(chr(10), '<br>')} |" for k, v in env], ""]
+    doc = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+           "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+           f"<title>difflab report</title><style>{CSS}</style></head><body>",
+           f"<h1>{html.escape(headline)}</h1>",
+           "<p>Every number below was measured by the runs listed in the environment block; "
+           "<code>make report</code> rebuilds it.</p>",
+           "<nav class='toc'><b>Contents</b><ol>", *toc_html, "</ol></nav>",
+           "<h2 id='summary'>Summary</h2>", f"<p>{html.escape(SUMMARY_NOTE)}</p>",
+           page.html_table(summary),
+           "<h2 id='environment'>Environment</h2><div class='table-wrap'><table class='env'>",
+           *[f"<tr><th>{html.escape(k)}</th><td>{html.escape(v).replace(chr(10), '<br>')}</td>"
+             f"</tr>" for k, v in env],
+           "</table></div>"]
+    number = 0
+    for (level, s), anchor in zip(parts, anchors, strict=True):
+        md += [f"{'#' * level} {s.title}", ""]
+        doc.append(f"<h{level} id='{anchor}'>{html.escape(s.title)}</h{level}>")
+        if s.question:
+            md += [f"**Question.** {s.question}", ""]
+            doc.append(f"<p class='question'><b>Question.</b> {html.escape(s.question)}</p>")
         for fig in s.figures:
-            rel = Path(fig).relative_to(out) if Path(fig).is_relative_to(out) else Path(fig)
-            md += [f"![{s.name}]({rel.as_posix()})", ""]
-            page.append(f"<img src='{html.escape(rel.as_posix())}' alt='{s.name}'>")
-        md += [markdown_table(s.table), "", f"**Findings.** {s.findings}", ""]
-        table_html = s.table.map(_fmt).to_html(index=False) if not s.table.empty else ""
-        page += [table_html, "<p><b>Findings.</b></p>", _html_text(s.findings)]
-    page.append("</body></html>")
+            number += 1
+            path, caption, alt = page.figure_parts(fig, s.title)
+            rel = path.relative_to(out) if path.is_relative_to(out) else path
+            label = f"Figure {number}." + (f" {caption}" if caption else "")
+            md += [f"![{alt}]({rel.as_posix()})", "", f"*{label}*", ""]
+            doc.append(_figure_html(rel.as_posix(), number, caption, alt))
+        if s.table is not None and not s.table.empty:
+            md += [page.markdown_table(s.table), ""]
+            doc.append(page.html_table(s.table))
+        if s.findings:
+            md += ["**Findings.**", "", page.findings_markdown(s.findings), ""]
+            doc += ["<p><b>Findings.</b></p>", page.findings_html(s.findings)]
+    doc.append("</body></html>")
     atomic_write(out / "report.md", "\n".join(md) + "\n")
-    atomic_write(out / "report.html", "\n".join(page) + "\n")
+    atomic_write(out / "report.html", "\n".join(doc) + "\n")
     return out / "report.md"

@@ -299,4 +299,9 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
     named = [f"{name}: {_describe(name)}" for name in dict.fromkeys(worst["problem"])]
     text = (findings(df) + "\n\nThe worst cells (each method and problem at its worst seed):"
             "\n\n```\n" + "\n".join(lines) + "\n```\n\n" + "; ".join(named) + ".")
-    return Section(NAME, TITLE, QUESTION, [fig], table, text, summary(df))
+    caption = ("The error rho of every method's gradient against the 50-digit truth: one dot "
+               "per function and point, a box for the quartiles.")
+    alt = ("Horizontal box plots on a log axis of error, one row per method (exact methods "
+           "on top, finite-difference schemes below), with shaded bands for exact (rho = 0) "
+           "and nan/inf results.")
+    return Section(NAME, TITLE, QUESTION, [(fig, caption, alt)], table, text, summary(df))

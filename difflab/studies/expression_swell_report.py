@@ -191,7 +191,7 @@ def times_figure(df: pd.DataFrame, path: Path) -> Path:
     fig, (ax_p, ax_e, ax_n) = plotting.figure(width=16, height=4.8, ncols=3)
     for column, label, colour in (
             ("naive_diff_s", "sympy.diff (walks the tree)", "#e66101"),
-            ("sym_prepare_s", "difflab symbolic: DAG chain rule + CSE + lambdify", "#7b3294"),
+            ("sym_prepare_s", "difflab symbolic: DAG chain rule + shared program", "#7b3294"),
             ("reverse_prepare_s", "reverse: compile the tape", "#2c7bb6")):
         if column in lg:
             s = lg[column].dropna().astype(float)
@@ -252,8 +252,9 @@ def findings(df: pd.DataFrame, config: dict) -> str:
             f"per step, to {float(r['sym_raw_ops']):.3g} operations at n = {top} (lₙ itself "
             f"{float(r['f_tree_nodes']):.3g} tree nodes); after CSE it has "
             f"{int(r['sym_cse_ops'])} operations (growing like n^"
-            f"{power_law(lg.index, lg['sym_cse_ops']):.2f}: SymPy flattens the products, so "
-            f"l_k is a product of k factors), and as an IR DAG {int(r['d_ir_dag_nodes'])} "
+            f"{power_law(lg.index, lg['sym_cse_ops']):.2f}: the SymPy expression keeps the "
+            f"IR's binary products, unevaluated, so each step adds the same operations), and "
+            f"as an IR DAG {int(r['d_ir_dag_nodes'])} "
             f"nodes. The reverse tape has {int(r['tape_length'])} entries at n = {top} — "
             f"{int(r['tape_forward'])} forward + {int(r['tape_backward'])} backward, "
             f"exactly linear (slope {np.polyfit(lg.index, lg['tape_length'], 1)[0]:.2f} per "
@@ -266,7 +267,7 @@ def findings(df: pd.DataFrame, config: dict) -> str:
             f"Plain sympy.diff, which walks the tree, took {naive.iloc[-1]:#.2g} s at n = "
             f"{last} (×{growth_per_step(naive):#.2g} per step; stopped after the first call "
             f"over {config.get('naive_max_seconds', 1.0):g} s), where differentiating the "
-            f"DAG with CSE and lambdify took {float(sym_t):.2g} s"
+            f"DAG into one shared straight-line program took {float(sym_t):.2g} s"
             + (f" (and {float(r['sym_prepare_s']):.2g} s at n = {top})."
                if pd.notna(r.get("sym_prepare_s")) and top != last else "."))
     simp = lg["simplify_s"].dropna() if "simplify_s" in lg else pd.Series([], dtype=float)

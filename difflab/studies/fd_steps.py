@@ -18,8 +18,7 @@ their own steps (numdifftools, scipy.differentiate): each is a flat line at its 
 
 Rows are custom (no runner cells): one per (function, scheme, h), plus each scheme's default
 step, the two AD modes and the theoretical optima; each row's ``cell_id`` is a ``Cell`` id, so
-a resumed run skips what it already has.
-"""
+a resumed run skips what it already has."""
 
 from __future__ import annotations
 
@@ -47,6 +46,8 @@ ORDER = {"forward": 1, "backward": 1, "central": 2, "central4": 4, "richardson":
 OPTIMUM = {"forward": (2, 4.0), "central": (3, 3.0), "central4": (5, 11.25)}
 MARKERS = {"forward": "v", "backward": "^", "central": "o", "central4": "s", "richardson": "D",
            "complex": "."}
+CAPS = ("Each scheme's error against its step h: truncation on the right, round-off on the left",
+        "The complex step's error stays flat down to h = 1e-200: no subtraction, no round-off")
 LABELS = {"squire_trapp": "Squire–Trapp exp(x)/sqrt(sin³x + cos³x) at x = {x:g}",
           "logistic4": "logistic map l₄ at x = {x:g}"}
 
@@ -372,9 +373,9 @@ def findings(df: pd.DataFrame, config: dict, tab: pd.DataFrame) -> str:
                     if m in config["schemes"] and m != "complex"]
         if defaults:
             text += ". At their default steps: " + ", ".join(defaults)
-        text += "".join(f"; the adaptive scheme, which chooses its own steps: {m[:-1]}, error "
-                        f"{_num(t.loc[m, 'best rel. error'])})" for m in t.index
-                        if m.endswith(" evals)"))
+        text += "".join(f"; the adaptive scheme, which chooses its own steps: {m}, error "
+                        f"{_num(t.loc[m, 'best rel. error'])}" for m in t.index
+                        if m.endswith("(adaptive, the default)"))
         central, cx = at_step(df, problem, "central", 1e-2), at_step(df, problem, "complex", 1e-2)
         if np.isfinite(central) and np.isfinite(cx):
             text += (f". At h = 1e-2 central differences and the complex step err alike "
@@ -391,10 +392,9 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
     """The report section: the V-shaped curves, the complex step, the table, findings."""
     from ..lab.report import Section
 
-    if "experiment" in df:
-        df = df[df["experiment"] == NAME]
-    figs = [figure_steps(df, config, Path(figdir) / f"{NAME}.png")]
+    df = df[df["experiment"] == NAME] if "experiment" in df else df
+    figs = [(figure_steps(df, config, Path(figdir) / f"{NAME}.png"), CAPS[0])]
     if "complex" in config["schemes"]:
-        figs.append(figure_complex(df, config, Path(figdir) / f"{NAME}_complex.png"))
+        figs.append((figure_complex(df, config, Path(figdir) / f"{NAME}_complex.png"), CAPS[1]))
     tab = table(df, config)
     return Section(NAME, TITLE, QUESTION, figs, tab, findings(df, config, tab))

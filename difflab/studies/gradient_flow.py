@@ -20,6 +20,8 @@ import pandas as pd
 from ..lab import Run, Settings
 from ..lab.problems import get_problem
 from ..reverse import Tape
+from . import gradient_flow_arch as arch
+from . import gradient_flow_arch_report as arch_report
 
 NAME = "gradient_flow"
 TITLE = "Vanishing and exploding gradients"
@@ -57,7 +59,10 @@ def measure_network(params: dict, seed: int) -> dict:
 
 
 def run(config: dict, run: Run, settings: Settings) -> None:
-    """One row per (activation, init, depth, seed) not yet in the run."""
+    """One row per (activation, init, depth, seed) not yet in the run; then, when the config
+    names architectures, one per (arch, activation, init, depth, seed) and the lesion rows
+    (``gradient_flow_arch``)."""
+    sizes = {k: config[k] for k in ("width", "batch", "inputs", "outputs")}
     for activation in config["activations"]:
         for init in config["inits"]:
             for depth in config["depths"]:
@@ -65,14 +70,13 @@ def run(config: dict, run: Run, settings: Settings) -> None:
                     cell_id = f"flow:{activation}:{init}:{depth}:{seed}"
                     if cell_id in run.done:
                         continue
-                    params = {"width": config["width"], "depth": depth,
-                              "batch": config["batch"], "inputs": config["inputs"],
-                              "outputs": config["outputs"], "activation": activation,
+                    params = {**sizes, "depth": depth, "activation": activation,
                               "init": init}
                     run.append({"cell_id": cell_id, "experiment": NAME, "method": "reverse",
-                                "activation": activation, "init": init, "depth": depth,
-                                "seed": seed, "outcome": "ok",
+                                "kind": "flow", "activation": activation, "init": init,
+                                "depth": depth, "seed": seed, "outcome": "ok",
                                 **measure_network(params, seed)})
+    arch.run_cells(config, run, NAME)
 
 
 # ---- the report section ---------------------------------------------------------------------
@@ -178,16 +182,17 @@ def _findings(table: pd.DataFrame, config: dict, norms: dict | None = None) -> s
     parts = []
     if ("sigmoid", "naive") in t.index:
         parts.append(
-            f"Sigmoid with naive N(0, 1) weights: at depth {dmax} the first layer's weight "
-            f"gradient is {col('sigmoid', 'naive', ratio):.1e} of the last layer's: it shrinks "
-            f"x{col('sigmoid', 'naive', factor):.2f} per layer toward the input (mean "
+            f"- Sigmoid with naive N(0, 1) weights: at depth {dmax} the first layer's weight "
+            f"gradient is **{col('sigmoid', 'naive', ratio):.1e}** of the last layer's: it "
+            f"shrinks x{col('sigmoid', 'naive', factor):.2f} per layer toward the input (mean "
             f"sigmoid'(z) = {col('sigmoid', 'naive', prime):.3f}: large weights saturate the "
             f"units).")
     if ("sigmoid", "xavier") in t.index:
         # backward gain of a square layer: sqrt(fan_in) * std(W) * act' (Xavier: std = 1/sqrt w)
         xavier, he = col("sigmoid", "xavier", prime), col("sigmoid", "he", prime) * np.sqrt(2)
         parts.append(
-            f"Xavier makes sigmoid worse, not better: {col('sigmoid', 'xavier', ratio):.1e}, "
+            f"- Xavier makes sigmoid worse, not better: "
+            f"**{col('sigmoid', 'xavier', ratio):.1e}**, "
             f"x{col('sigmoid', 'xavier', factor):.2f} per layer, because the units now sit "
             f"near z = 0 where sigmoid' = {col('sigmoid', 'xavier', prime):.3f}, just under its "
             f"bound 1/4, and Xavier's weights (sqrt(fan_in) * std = 1) do not make up the 4x: "
@@ -196,38 +201,56 @@ def _findings(table: pd.DataFrame, config: dict, norms: dict | None = None) -> s
             f"x{col('sigmoid', 'he', factor):.2f}).")
     if ("tanh", "xavier") in t.index:
         parts.append(
-            f"tanh with Xavier keeps the ratio at {col('tanh', 'xavier', ratio):.2g} "
+            f"- tanh with Xavier keeps the ratio at **{col('tanh', 'xavier', ratio):.2g}** "
             f"(x{col('tanh', 'xavier', factor):.2f} per layer); with naive weights it explodes "
-            f"toward the input: {col('tanh', 'naive', ratio):.1e}.")
+            f"toward the input: **{col('tanh', 'naive', ratio):.1e}**.")
     if ("relu", "he") in t.index:
         parts.append(
-            f"ReLU with He: {col('relu', 'he', ratio):.2g} (x{col('relu', 'he', factor):.2f} "
-            f"per layer). ReLU with naive weights hides its explosion in the weight gradients "
+            f"- ReLU with He: **{col('relu', 'he', ratio):.2g}** "
+            f"(x{col('relu', 'he', factor):.2f} per layer).\n"
+            f"- ReLU with naive weights hides its explosion in the weight gradients "
             f"({col('relu', 'naive', ratio):.2g}) but the bias gradients show it: "
-            f"b1/b_last = {col('relu', 'naive', bias):.1e} — the deltas grow toward the input "
+            f"b1/b_last = **{col('relu', 'naive', bias):.1e}** — the deltas grow toward the input "
             f"as fast as the activations they multiply shrink.")
     if norms is not None and ("relu", "xavier") in t.index:
         dmin = min(config["depths"])
         shallow, deep = norms[("relu", "xavier", dmin)], norms[("relu", "xavier", dmax)]
         per_layer = (deep[-1] / shallow[-1]) ** (1.0 / (dmax - dmin))
         parts.append(
-            f"Xavier under ReLU keeps each network level (W1/W_last = "
+            f"- Xavier under ReLU keeps each network level (W1/W_last = "
             f"{col('relu', 'xavier', ratio):.2g}) but the whole gradient shrinks with depth: "
             f"the output layer's norm is {deep[-1]:.1e} at depth {dmax} against "
-            f"{shallow[-1]:.1e} at depth {dmin}, x{per_layer:.2f} per added layer (Xavier "
+            f"{shallow[-1]:.1e} at depth {dmin}, **x{per_layer:.2f}** per added layer (Xavier "
             f"halves the variance of a ReLU layer's output: 1/sqrt 2 = 0.71 in norm).")
-    return " ".join(parts)
+    return "\n".join(parts)
 
 
 def section(df: pd.DataFrame, config: dict, figdir: Path):
-    """The grid of per-layer norms, the first/last ratio against depth, table and findings."""
+    """The grid of per-layer norms, the first/last ratio against depth, table and findings;
+    the residual / batch-norm networks as a subsection (``gradient_flow_arch_report``)."""
     from ..lab.report import Section
 
-    df = df[df["outcome"] == "ok"]
-    norms, b_norms = per_layer(df, "w_norms"), per_layer(df, "b_norms")
-    primes = per_layer(df, "act_prime")
+    kinds = df["kind"] if "kind" in df else pd.Series("flow", index=df.index)
+    flow = df[(kinds.fillna("flow") == "flow") & (df["outcome"] == "ok")]
+    norms, b_norms = per_layer(flow, "w_norms"), per_layer(flow, "b_norms")
+    primes = per_layer(flow, "act_prime")
     figdir = Path(figdir)
-    figures = [_grid_figure(norms, config, figdir / f"{NAME}_grid.png"),
-               _ratio_figure(norms, config, figdir / f"{NAME}_ratio.png")]
+    shape = f"width {config['width']}, batch {config['batch']}"
+    figures = [
+        (_grid_figure(norms, config, figdir / f"{NAME}_grid.png"),
+         f"Per-layer weight-gradient norms of plain MLPs ({shape}): one panel per activation "
+         f"and initialisation, one line per depth.",
+         "Grid of line plots, log scale: the Frobenius norm of each layer's weight gradient "
+         "against the layer index, rows sigmoid, tanh, relu, columns naive, Xavier and He "
+         "initialisation, one coloured line per depth."),
+        (_ratio_figure(norms, config, figdir / f"{NAME}_ratio.png"),
+         "First-layer over last-layer weight gradient against depth: below 1 the gradient "
+         "vanishes toward the input, above 1 it explodes.",
+         "Line plot, log scale: the ratio of the first to the last layer's weight-gradient "
+         "norm against the number of hidden layers, one line per activation and "
+         "initialisation, a horizontal line at 1."),
+    ]
     table = _table(norms, b_norms, primes, config)
-    return Section(NAME, TITLE, QUESTION, figures, table, _findings(table, config, norms))
+    sub = arch_report.section(df, config, figdir)
+    return Section(NAME, TITLE, QUESTION, figures, table, _findings(table, config, norms),
+                   subsections=[sub] if sub is not None else [])

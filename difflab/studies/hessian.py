@@ -282,7 +282,7 @@ def findings(df: pd.DataFrame, table: pd.DataFrame, config: dict | None = None) 
         if "symbolic" in prep and "jax" in prep:
             parts.append(f"Preparation is the hidden cost (one preparation per cell, no "
                          f"interval): up to {prep['symbolic']:.2g} s for symbolic (SymPy diff "
-                         f"and lambdify) and {prep['jax']:.2g} s for jax (tracing and XLA "
+                         f"and code generation) and {prep['jax']:.2g} s for jax (tracing and XLA "
                          f"compilation), against "
                          f"{1e3 * prep.drop(['symbolic', 'jax'], errors='ignore').max():.2g} "
                          f"ms for the others.")
@@ -329,5 +329,10 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
         df["max_rho"] = np.nan
     fig = figure(df, Path(figdir) / f"{NAME}.png", config)
     table = per_method(df)
-    return Section(NAME, TITLE, QUESTION, [fig], table, findings(df, table, config),
-                   summary(df, config))
+    caption = ("Hessians by every method: time per Hessian against n (left) and the "
+               "largest error over the Hessian's entries per problem (right).")
+    alt = ("Left, a log-log line plot of time per Hessian against the number of inputs, one "
+           "line per method; right, one row of dots per method on a log error axis, a red "
+           "tick at each method's tolerance.")
+    return Section(NAME, TITLE, QUESTION, [(fig, caption, alt)], table,
+                   findings(df, table, config), summary(df, config))

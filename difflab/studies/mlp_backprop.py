@@ -35,7 +35,7 @@ from ..core.evaluate import run as run_plan
 from ..core.plan import compile_plan
 from ..lab import Cell, Run, Settings, run_sweep
 from ..lab.families import mlp_parameters, sample_mlp_loss
-from ..lab.problems import HandTruth
+from ..lab.hand_truth import HandTruth
 from ..lab.problems import get_problem as registry_problem
 from ..lab.repeats import repeats_of
 from . import mlp_backprop_report as report
@@ -200,10 +200,24 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
     figdir = Path(figdir)
     sweeps = report.sweeps(df, config)
     train = report.training(df)
-    figures = [report.cost_figure(sweeps, config, figdir / f"{NAME}_cost.png")]
+    figures = [(report.cost_figure(sweeps, config, figdir / f"{NAME}_cost.png"),
+                "Seconds per gradient of the MLP loss against width and against depth, "
+                "every method, with f itself and the time limit.",
+                "Two log-scale line plots, time per gradient against width and against depth, "
+                "one line per method, a dashed line for one evaluation of f and a dotted line "
+                "at the time limit.")]
     if len(train[train["outcome"] == "ok"]):
-        figures += [report.loss_figure(train, config, figdir / f"{NAME}_loss.png"),
-                    report.step_figure(train, config, figdir / f"{NAME}_step_cost.png")]
+        figures += [(report.loss_figure(train, config, figdir / f"{NAME}_loss.png"),
+                     "Training loss curves with each method's gradients, one panel per "
+                     "optimizer: the curves lie on top of each other.",
+                     "Three line plots of training loss against step for SGD, momentum and "
+                     "Adam, every method's curve overlapping, the legend giving each one's "
+                     "largest relative difference from reverse mode."),
+                    (report.step_figure(train, config, figdir / f"{NAME}_step_cost.png"),
+                     "Cost of one training step's gradient by each method.",
+                     "Bar chart on a log scale of milliseconds per gradient for each method, "
+                     "each bar labelled with its time and its multiple of reverse mode, a "
+                     "dashed line at one loss evaluation.")]
     table = report.table(sweeps, train, config)
     text, summary = report.findings(sweeps, train, table, config)
     return Section(NAME, TITLE, QUESTION, figures, table, text, summary)

@@ -234,11 +234,32 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
     wrong = {k: nested(rows["textbook"], f"wrong_{k}") for k in ("forward", "deltas", "grads")}
     methods = {r["method"]: nested(r, "grads") for _, r in df[df["kind"] == "grad"].iterrows()}
     point = {**INPUTS, **WEIGHTS}
-    figures = [_diagram(book, point, figdir / f"{NAME}_network.png"),
-               _bars(book, wrong, methods, figdir / f"{NAME}_gradients.png"),
-               pictures.graph_figure(network(), point, PARAMETERS, figdir / f"{NAME}_graph.png"),
-               pictures.steps_figure(network(), point, PARAMETERS,
-                                     figdir / f"{NAME}_backward_steps.png")]
+    figures = [
+        (_diagram(book, point, figdir / f"{NAME}_network.png"),
+         "The 2-2-2 sigmoid network with the textbook's forward values, deltas and weight "
+         "gradients.",
+         "Diagram of two inputs, two hidden and two output neurons joined by eight weighted "
+         "edges; each neuron is labelled with its net input, output and delta, each edge with "
+         "its weight and dE/dw."),
+        (_bars(book, wrong, methods, figdir / f"{NAME}_gradients.png"),
+         "Every method's ten gradient components on the textbook's bars, beside the "
+         "gradients the seed's slip sigma' = 1 - a gives (hatched, with the ratio).",
+         "Bar chart on a symmetric log scale: for each of the ten parameters a solid bar (the "
+         "textbook gradient) with every method's marker on its top, and a hatched bar for the "
+         "slipped gradient labelled with its ratio to the right one."),
+        (pictures.graph_figure(network(), point, PARAMETERS, figdir / f"{NAME}_graph.png"),
+         "The same network as difflab's expression graph (dl.draw): every node's op, value "
+         "and gradient (adjoint). Click for the full-size picture.",
+         "Directed graph of the loss expression: leaf nodes for inputs, weights and targets "
+         "at the bottom, operation nodes above them up to the loss, each box showing the op, "
+         "its value and its adjoint."),
+        (pictures.steps_figure(network(), point, PARAMETERS,
+                               figdir / f"{NAME}_backward_steps.png"),
+         "The first backward steps of the tape (Tape.draw_steps): the node being processed "
+         "highlighted, the cotangents received so far on every node the sweep has reached.",
+         "Strip of five small graphs, left to right: the seeded output node, then one step "
+         "each, the processed node outlined in orange and its arguments gaining cotangents."),
+    ]
     table = pd.DataFrame({"dE/d": list(PARAMETERS),
                           "textbook a(1-a)": [f"{book['grads'][p]:.10f}" for p in PARAMETERS],
                           **{m: [f"{g[p]:.10f}" for p in PARAMETERS] for m, g in methods.items()},
