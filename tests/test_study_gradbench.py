@@ -7,7 +7,6 @@ and the 50-digit truth rows must either give a rho or say why there is none.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from difflab.gradbench import published
@@ -30,7 +29,8 @@ def quick(tmp_path_factory):
 def test_every_cell_agrees_with_jax_on_the_eval_function(quick):
     config, df, _ = quick
     cells = df[df["experiment"] == "gradbench"]
-    assert len(cells) == sum(len(v) for v in config["evals"].values()) * len(config["methods"])
+    assert len(cells) == sum(len(v) for v in config["evals"].values()) * \
+        len(config["methods"]) * config["repeats"]          # every cell once per pass
     bad = cells[cells["outcome"] != "ok"]
     assert bad.empty, bad[["problem", "method", "outcome", "message"]].to_string()
     assert cells["checked"].all() and (cells["truth_source"] == "jax").all()
@@ -47,7 +47,8 @@ def test_the_table_sets_gradbench_published_ratios_beside_difflab(quick):
             got = tab.loc[(name, "reverse"), f"GradBench {tool}"]
             assert (expected is None and got != got) or got == pytest.approx(expected)
     assert tab.loc[("lse", "reverse"), "ok"] == "2/2"
-    assert np.isfinite(tab["d/p (geomean)"]).all()
+    # every geometric mean with its bootstrap interval: "1.31 (1.24–1.40)"
+    assert tab["d/p (geomean)"].str.fullmatch(r"[\d.e+-]+ \([\d.e+-]+(–| to )[\d.e+-]+\)").all()
 
 
 def test_published_numbers_are_gradbench_nightly_2026_03_14():
@@ -79,4 +80,6 @@ def test_section_figure_and_findings(quick):
     assert data.startswith(PNG) and len(data) > 20_000
     assert "Reverse mode's ratio derivative/primal" in section.findings
     assert "2026-03-14" in section.findings and "f26651a7" in section.findings
-    assert "GradBench" in section.summary["reverse"]["limits"]
+    (column,) = section.summary["reverse"]
+    assert column.startswith("GradBench: workloads finished of the 10 in the config")
+    assert section.summary["reverse"][column] == "10 of 10"

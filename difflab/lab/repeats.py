@@ -33,7 +33,7 @@ from .intervals import (
 )
 
 __all__ = ["DEFAULT_REPEATS", "per_cell", "interval_of", "bootstrap_cells", "cut_short",
-           "limit_note", "repeats_of", "how_measured"]
+           "limit_note", "repeats_of", "how_measured", "collapse"]
 
 CELL_KEYS = ("experiment", "problem", "method", "kind", "seed")
 
@@ -80,6 +80,33 @@ def per_cell(df: pd.DataFrame, value: str = "time_min", keys: Sequence[str] | No
                      "hi": iv.hi, "n_rep": iv.n, "coverage": iv.coverage,
                      "samples": samples})
     return pd.DataFrame(rows, columns=out_columns)
+
+
+def collapse(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell: its first repeat's row (outcome, accuracy, info, message), with
+    ``t``, ``t_lo``, ``t_hi`` (the median of the ok repeats' ``time_min`` and its interval),
+    ``f`` (the median of their ``f_min``), ``ratio``, ``ratio_lo``, ``ratio_hi`` (the median
+    of each repeat's time_min / f_min, the two measured together), ``n_rep`` and ``samples``
+    (the repeats' time_min) — for a study that reads its rows one cell per row."""
+    if df.empty:
+        return df.assign(t=[], t_lo=[], t_hi=[], f=[], ratio=[], ratio_lo=[], ratio_hi=[],
+                         n_rep=[], samples=[], ratio_samples=[])
+    keys = [k for k in CELL_KEYS if k in df.columns] + _param_columns(df)
+    rep = df["rep"].fillna(0) if "rep" in df else pd.Series(0, index=df.index)
+    rows = []
+    for _, group in df.assign(_rep=rep).sort_values("_rep").groupby(keys, sort=False,
+                                                                      dropna=False):
+        first = group.iloc[0].drop("_rep").to_dict()
+        ok = group[group["outcome"] == "ok"] if "outcome" in group else group
+        t = ok["time_min"].astype(float) if "time_min" in ok else pd.Series(dtype=float)
+        f = ok["f_min"].astype(float) if "f_min" in ok else pd.Series(np.nan, index=ok.index)
+        ti, ri = timing_interval(t.dropna()), timing_interval((t / f).dropna())
+        rows.append({**first, "t": ti.value, "t_lo": ti.lo, "t_hi": ti.hi,
+                     "f": float(f.median()) if f.notna().any() else np.nan,
+                     "ratio": ri.value, "ratio_lo": ri.lo, "ratio_hi": ri.hi, "n_rep": ti.n,
+                     "samples": t.dropna().to_numpy(),
+                     "ratio_samples": (t / f).dropna().to_numpy()})
+    return pd.DataFrame(rows)
 
 
 def interval_of(line) -> Interval:

@@ -37,6 +37,7 @@ from ..gradbench.evals import EVALS
 from ..gradbench.workloads import module
 from ..lab import Cell, Run, Settings, compare_gradients, run_sweep, tolerance
 from ..lab import problems as registry
+from ..lab.repeats import repeats_of
 from ..protocol import Prepared
 from .gradbench_report import TRUTH_EXPERIMENT, figure, findings, summary, table
 
@@ -187,14 +188,16 @@ def truth_rows(config: dict, done: set) -> list[dict]:
 
 
 def run(config: dict, run: Run, settings: Settings) -> None:
-    """The sweep (in a worker with limits unless ``isolate`` is false), then the truth rows."""
+    """The sweep (in a worker with limits unless ``isolate`` is false; ``repeats`` passes, each
+    cell's repeats re-timing the derivative its worker prepared), then the truth rows."""
     settings = dataclasses.replace(
         settings, problems=PROBLEMS_HOOK, prepare=PREPARE_HOOK,
         time_limit=config.get("time_limit", 120.0),
         memory_limit_mib=config.get("memory_limit_mib", settings.memory_limit_mib),
-        min_time=config.get("min_time", 0.02), samples=config.get("samples", 5),
-        max_time=config.get("max_time", 1.0))
-    run_sweep(cells(config), run, settings, isolate=config.get("isolate", True))
+        min_time=config.get("min_time", 0.0005), samples=config.get("samples", 9),
+        max_time=config.get("max_time", 0.1))
+    run_sweep(cells(config), run, settings, isolate=config.get("isolate", True),
+              repeats=repeats_of(config), timing=True)
     for row in truth_rows(config, run.done):
         run.append(row)
 

@@ -1,10 +1,13 @@
 """The GradBench study's rows read back: the table of ratios beside GradBench's published
 ones, the figure (ratio per workload, per eval), the findings and the summary.
 
-A ratio is the lab's: the median time of the method's derivative over the median time of f
-(the IR evaluated by the plan; for the jax method, jitted). GradBench's published ratio is
-its scorer's: the mean of all runs' times of the derivative over that of the primal. Both are
-per workload; the table summarises them by the geometric mean over workloads.
+A ratio is the lab's: per repeat, the fastest batch of the method's derivative over the
+fastest batch of f (the IR evaluated by the plan; for the jax method, jitted), measured
+together; a workload's ratio is the median over the repeats, with its interval
+(``difflab.lab.repeats.collapse``). GradBench's published ratio is its scorer's: the mean of
+all runs' times of the derivative over that of the primal. Both are per workload; the table
+summarises them by the geometric mean over workloads, with a bootstrap interval over the
+repeats.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import pandas as pd
 
 from ..gradbench import published
 from ..gradbench.workloads import module
+from ..lab.intervals import DRIFT, NAN, bootstrap, fmt
+from ..lab.repeats import collapse, how_measured
 
 NAME = "gradbench"
 TRUTH_EXPERIMENT = "gradbench:truth50"
@@ -36,8 +41,10 @@ def _params(row: pd.Series, name: str) -> dict:
 
 def measured(df: pd.DataFrame) -> pd.DataFrame:
     """One row per cell: eval, workload (GradBench's name, or the sizes), its index, method,
-    outcome, time per derivative (s), ratio, message."""
+    outcome, time per derivative (s) and ratio (medians over the repeats, with ``t_lo``,
+    ``t_hi``, ``ratio_lo``, ``ratio_hi`` and the repeats' ratios), message."""
     d = df[df["experiment"] == NAME] if "experiment" in df else df
+    d = collapse(d)
     out = []
     for _, row in d.iterrows():
         name = _eval(row["problem"])
@@ -49,10 +56,20 @@ def measured(df: pd.DataFrame) -> pd.DataFrame:
         out.append({"eval": name, "workload": label, "index": index,
                     "size": math.prod(v for v in params.values() if not isinstance(v, bool)),
                     "method": row["method"], "outcome": row["outcome"],
-                    "t": row.get("time_median", np.nan), "f": row.get("f_median", np.nan),
-                    "ratio": row.get("ratio", np.nan), "message": row.get("message", "") or "",
+                    "t": row["t"], "t_lo": row["t_lo"], "t_hi": row["t_hi"], "f": row["f"],
+                    "ratio": row["ratio"], "ratio_lo": row["ratio_lo"],
+                    "ratio_hi": row["ratio_hi"], "ratio_samples": row["ratio_samples"],
+                    "n_rep": row["n_rep"], "message": row.get("message", "") or "",
                     "params": params})
     return pd.DataFrame(out)
+
+
+def geomean_interval(ok: pd.DataFrame):
+    """The geometric mean of the workloads' ratios, with its bootstrap interval."""
+    samples = [s for s in ok["ratio_samples"] if len(s)]
+    if not samples:
+        return NAN
+    return bootstrap(lambda med: _geomean(med), samples, drift=DRIFT)
 
 
 def _geomean(values) -> float:
@@ -83,9 +100,11 @@ def table(df: pd.DataFrame, config: dict) -> pd.DataFrame:
             ok = r[r["outcome"] == "ok"]
             last = ok.iloc[-1] if len(ok) else None
             rows.append({"eval": name, "method": method, "ok": f"{len(ok)}/{len(r)}",
-                         "d/p (geomean)": _geomean(ok["ratio"]),
+                         "d/p (geomean)": str(geomean_interval(ok)),
                          "largest ok": last["workload"] if last is not None else "",
-                         "ms/derivative there": last["t"] * 1e3 if last is not None else np.nan,
+                         "ms/derivative there": fmt(last["t"] * 1e3, last["t_lo"] * 1e3,
+                                                    last["t_hi"] * 1e3)
+                         if last is not None else "",
                          "stopped at": _why(r),
                          **{f"GradBench {tool}": published.geomean_ratio(name, tool)
                             for tool in TOOLS}})
@@ -116,8 +135,9 @@ def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
         for method in config["methods"]:
             s = e[e["method"] == method].sort_values("size")
             if len(s):
-                ax.plot(s["size"], s["ratio"], marker="o", ms=4, lw=1.5,
-                        color=plotting.color(method), label=method)
+                plotting.errorbar(ax, s["size"], s["ratio"], s["ratio_lo"], s["ratio_hi"],
+                                  marker="o", ms=4, lw=1.5, color=plotting.color(method),
+                                  label=method)
                 labels.update(zip(s["size"], s["workload"], strict=True))
         for tool in TOOLS:
             pts = [(math.prod(v for v in p.values() if not isinstance(v, bool)),
@@ -133,8 +153,9 @@ def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
         ax.legend(fontsize=7, loc="best")
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
-    fig.suptitle("Derivative / primal on GradBench's workloads: difflab's methods (solid) and "
-                 "GradBench's published tools (broken)", fontsize=11)
+    fig.suptitle("Derivative / primal on GradBench's workloads: difflab's methods (solid; "
+                 "medians over the repeats, 95% intervals) and GradBench's published tools "
+                 "(broken)", fontsize=11)
     return plotting.save(fig, path)
 
 
@@ -150,17 +171,17 @@ def _gave_up(m: pd.DataFrame, method: str) -> list[str]:
 def findings(df: pd.DataFrame, config: dict) -> str:
     """Sentences computed from the rows."""
     m = measured(df)
-    tab = table(df, config)
     parts = []
-    rev = tab[tab["method"] == "reverse"].set_index("eval")
+    rev = m[(m["method"] == "reverse") & (m["outcome"] == "ok")]
     if len(rev):
         said = []
         for name, target in REVERSE_TARGET.items():
-            if name in rev.index and rev.loc[name, "d/p (geomean)"] == \
-                    rev.loc[name, "d/p (geomean)"]:
-                got = rev.loc[name, "d/p (geomean)"]
-                said.append(f"{name} {got:.2f} (JAX {target:g}: "
-                            f"{'at or below' if got <= target else f'{got / target:.1f}× above'})")
+            got = geomean_interval(rev[rev["eval"] == name])
+            if got.finite:
+                where = ("at or below" if got.hi <= target else
+                         "the same within the interval" if got.lo <= target else
+                         f"{got.value / target:.2g}× above")
+                said.append(f"{name} {got} (JAX {target:g}: {where})")
         if said:
             parts.append("Reverse mode's ratio derivative/primal, geometric mean over the "
                          "workloads it finished, against JAX's published one: " +
@@ -189,14 +210,27 @@ def findings(df: pd.DataFrame, config: dict) -> str:
     parts.append(f"The published ratios are {published.citation()}; GradBench's ratio is its "
                  f"scorer's (means of all runs, the first compiling run included), measured on "
                  f"GitHub's runners, difflab's the lab's (medians, in one pinned thread here).")
+    ok = m[m["outcome"] == "ok"]
+    if len(ok):
+        parts.append(how_measured(ok["n_rep"]))
     return " ".join(parts)
 
 
 def summary(df: pd.DataFrame, config: dict) -> dict[str, dict[str, str]]:
-    """The report's top table: how many GradBench workloads each method finished."""
+    """The report's top table: how many of the same GradBench workloads each method finished
+    (every method against the config's whole list; a cap says so)."""
     m = measured(df)
+    total = sum(len(module(name).WORKLOADS) if config["evals"][name] == "all" else
+                (config["evals"][name] if isinstance(config["evals"][name], int)
+                 else len(config["evals"][name])) for name in config["evals"])
+    caps = config.get("max_workloads", {})
+    column = (f"GradBench: workloads finished of the {total} in the config "
+              f"({len(config['evals'])} evals)")
     out = {}
-    for method, r in m.groupby("method"):
-        out[method] = {"limits": f"GradBench: {int((r['outcome'] == 'ok').sum())} of "
-                                 f"{len(r)} workloads"}
+    for method in config["methods"]:
+        r = m[m["method"] == method]
+        text = f"{int((r['outcome'] == 'ok').sum())} of {total}"
+        if method in caps:
+            text += f" (capped at {caps[method]} per eval)"
+        out[method] = {column: text}
     return out
