@@ -38,21 +38,32 @@ def test_notebook_is_stored_without_outputs(path):
         assert "attachments" not in cell or not cell.attachments, f"{path.name}, cell {i}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(path, tmp_path, monkeypatch):
-    # the kernel is a child process: it imports difflab from this checkout
+def _execute(nb, tmp_path: Path, monkeypatch) -> float:
+    """Run every cell in a fresh kernel (difflab from this checkout); the seconds it took."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}})
     start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs(path, tmp_path, monkeypatch):
+    nb = nbformat.read(path, as_version=4)
     try:
-        client.execute()
+        elapsed = _execute(nb, tmp_path, monkeypatch)
     except CellExecutionError as err:  # the failing cell and its traceback, not nbclient's
         pytest.fail(f"{path.name}: a cell failed:\n{err}", pytrace=False)
-    elapsed = time.perf_counter() - start
     assert elapsed < BUDGET, f"{path.name} took {elapsed:.1f} s"
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
-    assert not errors
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                if o.output_type == "error"]
+    assert any(c.outputs for c in nb.cells if c.cell_type == "code")  # it did run
+
+
+def test_a_failing_cell_fails_the_run(tmp_path, monkeypatch):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import difflab as dl"),
+                                         nbformat.v4.new_code_cell("dl.parse('sin(x')")])
+    with pytest.raises(CellExecutionError, match="ParseError"):
+        _execute(nb, tmp_path, monkeypatch)
