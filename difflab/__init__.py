@@ -7,7 +7,7 @@ with JAX as the reference, and a lab that measures how accurate and how fast eac
     1.8414709848078965
 """
 
-from .api import METHODS, grad, hessian, jacobian, prepared
+from .api import METHODS, grad, hessian, hvp, jacobian, jvp, prepared, vjp
 from .check import GradientMismatch, check_grad
 from .core.arrays import (
     add_n,
@@ -78,8 +78,10 @@ def to_sympy(expr, shapes=None):
 
 
 def from_sympy(sym):
-    """A SymPy scalar expression as IR (see ``difflab.sympy_bridge.from_sympy``)."""
-    from .core.sympy_bridge import from_sympy as _from_sympy
+    """A SymPy scalar expression as IR (see ``difflab.core.sympy_import.from_sympy``). SymPy
+    objects only: a string is a TypeError (``sympify`` would run it as code; ``parse`` reads
+    text)."""
+    from .core.sympy_import import from_sympy as _from_sympy
 
     return _from_sympy(sym)
 
@@ -102,8 +104,8 @@ def compare(expr, point, methods=None, wrt=None):
     return _compare(expr, point, methods=methods, wrt=wrt)
 
 __all__ = [
-    "METHODS", "compare", "grad", "jacobian", "hessian", "prepared", "check_grad", "trace",
-    "GradientMismatch", "methods", "register_method",
+    "METHODS", "compare", "grad", "jacobian", "hessian", "jvp", "vjp", "hvp", "prepared",
+    "check_grad", "trace", "GradientMismatch", "methods", "register_method",
     "Expr", "ParseError", "PointError", "Size",
     "parse", "to_text", "evaluate", "variable", "variables", "constant", "size",
     "to_sympy", "from_sympy",

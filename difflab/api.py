@@ -1,10 +1,14 @@
-"""The one-shot public API: ``grad``, ``jacobian``, ``hessian`` by any method.
+"""The one-shot public API: ``grad``, ``jacobian``, ``hessian``, ``jvp``, ``vjp``, ``hvp`` by any
+method.
 
 A method is a name from ``METHODS``, a variant ``numeric:<scheme>``, or a method registered
 with ``register_method`` (``difflab.method_table`` holds the table). Each call validates the
 point once (names, values, shapes), then fetches the method's prepared derivative from a small
 cache keyed by (what, method, the expression's fingerprint ``Expr.key``, wrt, shapes) —
-preparing only on a miss — and calls it. The methods themselves never see unvalidated input.
+preparing only on a miss — and calls it. The methods themselves never see unvalidated input:
+the tangents, cotangent and vector of the products are checked here too (names, shapes).
+A method without its own ``prepare_jvp``/``prepare_vjp``/``prepare_hvp`` gets the generic
+product built from its Jacobian or Hessian (``protocol``), so every method has all three.
 """
 
 from __future__ import annotations
@@ -24,10 +28,15 @@ from .core.shapes import infer_shapes
 from .method_table import _MODULES as _MODULES  # (re-exported: dl.METHODS, api.resolve)
 from .method_table import METHODS as METHODS
 from .method_table import resolve
-from .protocol import Prepared
+from .protocol import Prepared, hvp_from_hessian, jvp_from_jacobian, vjp_from_jacobian
 from .tracer import traced
 
-_PREPARE = {"grad": "prepare", "jacobian": "prepare_jacobian", "hessian": "prepare_hessian"}
+_PREPARE = {"grad": "prepare", "jacobian": "prepare_jacobian", "hessian": "prepare_hessian",
+            "jvp": "prepare_jvp", "vjp": "prepare_vjp", "hvp": "prepare_hvp"}
+# kind -> (what the generic product is built from, how) for a method without its own
+_FALLBACK = {"jvp": ("jacobian", jvp_from_jacobian), "vjp": ("jacobian", vjp_from_jacobian),
+             "hvp": ("hessian", hvp_from_hessian)}
+_SCALAR_ONLY = ("grad", "hessian", "hvp")
 CACHE_SIZE = 256
 
 
@@ -115,7 +124,8 @@ class _Checked:
     def __init__(self, unchecked, shapes: dict[str, tuple[int, ...]], what: str):
         self.unchecked, self.shapes, self.what = unchecked, shapes, what
 
-    def __call__(self, point: Mapping) -> dict:
+    def __call__(self, point: Mapping, *direction) -> dict:
+        # (a product's prepared function also takes its direction: a tangent or cotangent)
         if point.__class__ is not dict and not isinstance(point, Mapping):
             raise TypeError(f"{self.what}: a point must map variable names to values, got "
                             f"{type(point).__name__}")
@@ -143,7 +153,7 @@ class _Checked:
             extra = [k for k in point if k not in self.shapes]
             raise PointError(f"{self.what}: unexpected variable {extra[0]!r} in the point; it "
                              f"was prepared for {', '.join(self.shapes) or 'no variables'}")
-        return self.unchecked(point if clean is None else clean)
+        return self.unchecked(point if clean is None else clean, *direction)
 
 
 class _Cache(OrderedDict):
@@ -168,10 +178,12 @@ _cache = _Cache()
 
 def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
              method: str = "reverse", **options) -> Prepared:
-    """The prepared derivative (``kind`` = grad, jacobian or hessian) for given shapes.
+    """The prepared derivative (``kind`` = grad, jacobian, hessian, jvp, vjp or hvp) for given
+    shapes.
 
     Args:
-        kind: "grad", "jacobian" or "hessian".
+        kind: "grad", "jacobian", "hessian" or a product: "jvp", "vjp", "hvp" (called with
+            (point, direction), see ``protocol``).
         expr: the expression, its text, or a Python function (traced at ``shapes``).
         wrt: names to differentiate with respect to (default: all variables).
         shapes: every variable's shape (default: all scalars).
@@ -199,10 +211,16 @@ def prepared(kind: str, expr, wrt=None, shapes: Mapping | None = None,
 
     def make() -> Prepared:
         out_shape = infer_shapes(plan, shapes)[plan.out]
-        if kind in ("grad", "hessian") and out_shape != ():
+        if kind in _SCALAR_ONLY and out_shape != ():
             raise ValueError(f"{kind} needs a scalar-valued expression, but the result has "
                              f"shape {out_shape}; use jacobian for array-valued expressions")
-        prepare = getattr(module, _PREPARE[kind])
+        prepare = getattr(module, _PREPARE[kind], None)
+        if prepare is None:  # the method's own Jacobian or Hessian, contracted
+            base, build = _FALLBACK[kind]
+            whole = prepared(base, expr, wrt, shapes, method, **options)
+            if kind == "hvp":
+                return build(whole, {name: shapes[name] for name in wrt})
+            return build(whole, {name: shapes[name] for name in wrt}, out_shape)
         _check_options(method, prepare, options)
         inner = prepare(expr, wrt, shapes, **options)
         # every point is checked against the shapes it was prepared for, for every method
@@ -251,6 +269,120 @@ def hessian(expr, point: Mapping, method: str = "reverse", wrt: Sequence[str] | 
     """The Hessian of a scalar expression (or Python function, as in ``grad``): {a: {b: array
     of shape shape(a) + shape(b)}}."""
     return _call("hessian", expr, point, method, wrt, options)
+
+
+def _direction(what: str, target: str, value, shape: tuple):
+    """A tangent / cotangent / vector part as a float or a float64 array of ``shape`` (that of
+    ``target``, a variable or the output); anything else is an error naming both."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | bytes | Expr):
+        raise TypeError(f"{what} for {target}: expected a number or an array of numbers, "
+                        f"got {value!r}")
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # ragged lists and the like
+        raise TypeError(f"{what} for {target}: cannot make an array of {value!r}") from err
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{what} for {target}: expected real numbers, got {arr.dtype} "
+                        f"({type(value).__name__})")
+    if arr.shape != shape:
+        raise ValueError(f"{what} for {target} has shape {arr.shape}, but {target} has shape "
+                         f"{shape}")
+    return float(arr) if not shape else arr.astype(np.float64)
+
+
+def _directions(what: str, plan, directions, point: Mapping) -> tuple[tuple, dict]:
+    """(wrt, {name: part}): the variables a tangent or vector dict moves, in the expression's
+    order, each part checked against its variable's shape at the point."""
+    if not isinstance(directions, Mapping):
+        raise TypeError(f"{what} must map variable names to values of their shapes, got "
+                        f"{type(directions).__name__}")
+    if not directions:
+        raise ValueError(f"{what} is empty: give a value for at least one variable (the "
+                         f"expression has {', '.join(plan.variables) or 'none'})")
+    for name in directions:
+        if name not in plan.var_slots:
+            raise PointError(f"{what} names {name!r}, which is not a variable of the "
+                             f"expression (its variables: {', '.join(plan.variables) or 'none'})")
+    wrt = tuple(name for name in plan.variables if name in directions)
+    return wrt, {name: _direction(what, f"variable {name!r}", directions[name],
+                                  np.shape(point[name])) for name in wrt}
+
+
+def _product(kind: str, expr: Expr, point: dict, method: str, wrt, direction, options: dict):
+    """A product at a point already cleaned (``clean_point``), its direction already checked."""
+    shapes = {name: np.shape(value) for name, value in point.items()}
+    return prepared(kind, expr, wrt, shapes, method, **options)(point, direction)
+
+
+def jvp(expr, point: Mapping, tangents: Mapping, method: str = "forward", **options):
+    """The Jacobian-vector product J v: how the output moves along the tangents.
+
+    Args:
+        expr: any expression (or grammar text).
+        point: every variable -> float or array.
+        tangents: {name: tangent of that variable's shape}; the variables it leaves out are
+            held fixed (tangent 0).
+        method: one of ``METHODS`` (or ``numeric:<scheme>``); default forward mode.
+        options: method options.
+    Returns:
+        J v with the output's shape (a float for a scalar output).
+    Raises:
+        PointError naming a tangent's unknown variable; ValueError/TypeError naming a
+        tangent whose shape or type does not fit its variable.
+    """
+    expr = _as_expr(expr)
+    plan = compile_plan(expr)
+    clean = clean_point(plan, point)
+    wrt, parts = _directions("tangent", plan, tangents, clean)
+    return _product("jvp", expr, clean, method, wrt, parts, options)
+
+
+def vjp(expr, point: Mapping, cotangent, method: str = "reverse",
+        wrt: Sequence[str] | None = None, **options) -> dict:
+    """The vector-Jacobian product v^T J: the gradient of <v, output>.
+
+    Args:
+        expr: any expression (or grammar text).
+        point: every variable -> float or array.
+        cotangent: a float or an array of the output's shape.
+        method: one of ``METHODS`` (or ``numeric:<scheme>``); default reverse mode.
+        wrt: the variables to differentiate with respect to (default: all).
+        options: method options.
+    Returns:
+        {name: value} in ``wrt`` order, each with its variable's shape.
+    Raises:
+        ValueError naming both shapes when the cotangent does not have the output's shape.
+    """
+    expr = _as_expr(expr)
+    plan = compile_plan(expr)
+    clean = clean_point(plan, point)
+    shapes = {name: np.shape(value) for name, value in clean.items()}
+    out_shape = infer_shapes(plan, shapes)[plan.out]
+    v = _direction("cotangent", "the output", cotangent, out_shape)
+    return _product("vjp", expr, clean, method, _wrt(plan.variables, wrt), v, options)
+
+
+def hvp(expr, point: Mapping, vector: Mapping, method: str = "reverse", **options) -> dict:
+    """The Hessian-vector product H v of a scalar expression.
+
+    Args:
+        expr: a scalar-valued expression (or grammar text).
+        point: every variable -> float or array.
+        vector: {name: part of that variable's shape}; H is taken over the variables it
+            names (the others are held fixed).
+        method: one of ``METHODS`` (or ``numeric:<scheme>``); default reverse mode.
+        options: method options.
+    Returns:
+        {name: (H v) part} for the names of ``vector``, each with its variable's shape.
+    Raises:
+        ValueError: the expression is not scalar-valued; a part that does not fit its
+            variable (naming both shapes); PointError for an unknown name.
+    """
+    expr = _as_expr(expr)
+    plan = compile_plan(expr)
+    clean = clean_point(plan, point)
+    wrt, parts = _directions("vector", plan, vector, clean)
+    return _product("hvp", expr, clean, method, wrt, parts, options)
 
 
 def clear_cache() -> None:

@@ -1,4 +1,4 @@
-"""The command line: ``difflab grad``, ``run``, ``report``, ``list``.
+"""The command line: ``difflab grad``, ``run``, ``report``, ``list``, ``gradbench``.
 
 ``difflab grad "sin(x)*y" --at x=1 y=2`` is the first thing a newcomer types: the gradient by
 every method side by side, with its error against the 50-digit truth and its time.
@@ -37,12 +37,17 @@ def _number(text: str) -> float:
 
 
 def parse_assignment(text: str) -> tuple[str, object]:
-    """``x=1.5`` -> ("x", 1.5); ``v=1,2,3`` or ``v=[1,2,3]`` -> an array; JSON nests."""
+    """``x=1.5`` -> ("x", 1.5); ``v=1,2,3`` or ``v=[1,2,3]`` -> an array; JSON nests.
+
+    Values are data, never code: a number as ``float`` reads it (``1e999`` is inf, as in the
+    grammar) or JSON lists of numbers; an integer beyond float64 is an error, as in the grammar.
+    """
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not name:
-        raise ValueError(f"--at expects name=value pairs, got {text!r}")
+        raise ValueError(f"--at expects name=value pairs, got {text[:60]!r}")
     value = value.strip()
+    shown = value if len(value) <= 60 else value[:57] + "..."
     try:
         if value.startswith("["):
             parsed = json.loads(value, parse_int=_number, parse_float=_number)
@@ -52,15 +57,20 @@ def parse_assignment(text: str) -> tuple[str, object]:
             parsed = _number(value)
     except OverflowError as err:
         raise ValueError(f"--at {name}: {err}") from None
+    except RecursionError:  # JSON nested thousands deep
+        raise ValueError(f"--at {name}: {shown!r} is nested too deeply") from None
     except ValueError:
         raise ValueError(f"--at {name}: {value!r} is not a number or a list of numbers") from None
     if isinstance(parsed, list):
         try:
             array = np.asarray(parsed)
         except ValueError:  # ragged nesting
-            raise ValueError(f"--at {name}: {value!r} is not a rectangular array") from None
+            raise ValueError(f"--at {name}: {shown!r} is not a rectangular array") from None
+        if array.dtype.kind == "O" and all(isinstance(v, int) and not isinstance(v, bool)
+                                           for v in array.ravel()):
+            raise ValueError(f"--at {name}: {shown!r}: an integer is too large for float64")
         if array.dtype.kind not in "iuf":  # strings, booleans, objects, nulls
-            raise ValueError(f"--at {name}: {value!r} is not a list of numbers") from None
+            raise ValueError(f"--at {name}: {shown!r} is not a list of numbers") from None
         return name, array.astype(float)
     return name, parsed
 
@@ -87,6 +97,7 @@ def check_literals(text: str) -> None:
 def _cmd_grad(args: argparse.Namespace) -> int:
     from .api import METHODS, resolve
     from .core.parser import parse
+    from .core.printer import summary
     from .lab.compare import compare
 
     check_literals(args.expression)
@@ -103,7 +114,7 @@ def _cmd_grad(args: argparse.Namespace) -> int:
     for m in methods:
         resolve(m)  # unknown names fail here, before any work
     table = compare(expr, point, methods=methods, wrt=args.wrt)
-    print(f"f = {expr}   at " + ", ".join(f"{k}={v}" for k, v in point.items()))
+    print(f"f = {summary(expr, 200)}   at " + ", ".join(f"{k}={v}" for k, v in point.items()))
     print(format_table(table))
     return 0
 
@@ -173,14 +184,27 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor(args: argparse.Namespace):
+    """The executor ``--executor`` asks for (None: each sweep's own local default)."""
+    if args.executor != "dask":
+        if args.scheduler or args.workers is not None:
+            raise ValueError("--scheduler and --workers go with --executor dask")
+        return None
+    from .lab.dask_executor import DaskExecutor
+
+    return DaskExecutor(scheduler=args.scheduler, workers=args.workers)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .lab.executors import use_executor
     from .lab.experiments import run_experiments
 
     report = args.report
     if report is None:  # a smoke run must not overwrite the committed full-size report
         report = "reports/quick" if args.quick else "reports"
-    run_experiments(args.experiments, quick=args.quick, results=args.results,
-                    resume=args.resume, report_dir=report)
+    with use_executor(_executor(args)):
+        run_experiments(args.experiments, quick=args.quick, results=args.results,
+                        resume=args.resume, report_dir=report)
     return 0
 
 
@@ -191,6 +215,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     path = write_report(args.runs or None, out=args.out, results=args.results, order=ORDER)
     print(f"wrote {path}")
     return 0
+
+
+def _cmd_gradbench(args: argparse.Namespace) -> int:
+    from .gradbench.protocol import main as serve
+
+    return serve(args.method)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -230,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default=None, metavar="DIR",
                    help="where to write the report (default reports/, or reports/quick/ "
                    "with --quick)")
+    p.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="where cells run: the local worker process (default) or a Dask "
+                   "cluster (the same limits, rows written here)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --executor dask: a running scheduler, e.g. tcp://HOST:8786")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="with --executor dask: start a local cluster of N processes")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("report", help="rebuild the report from stored runs",
@@ -247,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="experiments: also these experiment files, or directories of them")
     p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("gradbench", help="serve GradBench's protocol on stdin/stdout",
+                       description="difflab as a GradBench tool: one JSON message per line in, "
+                       "one answer per line out (see difflab.gradbench).")
+    p.add_argument("--method", default="reverse", help="the method (default reverse)")
+    p.set_defaults(func=_cmd_gradbench)
     return parser
 
 

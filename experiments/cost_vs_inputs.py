@@ -21,17 +21,19 @@ CONFIG = {
     # the caps above). True: cells in a worker with hard limits, f in this process.
     "isolate": False,
     "time_limit": 30.0,    # seconds per cell (enforced only with isolate)
-    "min_time": 0.01,      # timing: least time of a batch, batches, seconds per cell
-    "samples": 7,
-    "max_time": 0.4,
+    "repeats": 6,          # passes over the sweep: every time a median of 6 (interval 97%)
+    "min_time": 0.01,      # timing of one repeat: least time of a batch, batches, seconds
+    "samples": 3,
+    "max_time": 0.1,
 }
 QUICK = {
     "sizes": [1, 4, 16, 64],
     "max_n": {"numeric": 64, "symbolic": 16, "jax": 4},
     "fit_from": 4,
+    "repeats": 3,
     "min_time": 0.005,
-    "samples": 3,
-    "max_time": 0.1,
+    "samples": 2,
+    "max_time": 0.05,
 }
 
 from difflab.lab.experiments import main  # noqa: E402 - the config block comes first

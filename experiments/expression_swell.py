@@ -15,9 +15,10 @@ CONFIG = {
                                # (expanding grows ~6x per step: 1.2 s at n = 6, 38 s at 8)
     "text_n": 4,               # print l_n, d l_n/dx and the simplified form for n <= this
     "table_n": [1, 2, 3, 4, 10, 11, 12, 13],   # rows of the table (and the largest n)
-    "min_time": 0.002,         # timing of the evaluations: least time of a batch, batches,
-    "samples": 5,              # seconds per measurement
-    "max_time": 0.1,
+    "repeats": 6,              # passes timing the evaluations: medians of 6 (interval 97%)
+    "min_time": 0.002,         # timing of one evaluation: least time of a batch, batches,
+    "samples": 3,              # seconds per measurement
+    "max_time": 0.05,
 }
 QUICK = {
     "logistic_n": [1, 2, 3, 4, 6, 8, 10],
@@ -26,7 +27,8 @@ QUICK = {
     "naive_max_seconds": 0.2,
     "simplify_max_n": 4,
     "table_n": [1, 2, 3, 4],
-    "samples": 3,
+    "repeats": 3,
+    "samples": 2,
     "max_time": 0.02,
 }
 

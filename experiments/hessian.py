@@ -12,9 +12,10 @@ CONFIG = {
     "rosenbrock_n": [4, 8, 16, 32, 64, 128],          # rosenbrock over one array x (n,)
     "max_n": {"numeric": 64},  # 2n^2 + 1 evaluations: 33k at n = 128, seconds per Hessian
     "mlp": [{"width": 3, "depth": 1, "batch": 4, "inputs": 2, "outputs": 1}],  # 13 weights
-    "min_time": 0.005,    # timing: seconds per batch ...
-    "samples": 5,         # ... batches wanted ...
-    "max_time": 0.3,      # ... and at most this long sampling one cell
+    "repeats": 6,         # passes over all cells: each time a median of 6 (interval 97%)
+    "min_time": 0.005,    # timing of one repeat: seconds per batch ...
+    "samples": 3,         # ... batches wanted ...
+    "max_time": 0.1,      # ... and at most this long sampling one cell
     "time_limit": 60.0,   # seconds per cell (hard, in the worker)
     "isolate": True,
 }
@@ -22,8 +23,9 @@ QUICK = {
     "scalar": ["atan_ratio"],
     "rosenbrock_n": [2, 4],
     "mlp": [],            # an MLP costs two JAX Hessian compilations (truth and method)
-    "samples": 3,
-    "max_time": 0.05,
+    "repeats": 3,
+    "samples": 2,
+    "max_time": 0.03,
     "isolate": False,
 }
 

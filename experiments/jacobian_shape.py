@@ -2,8 +2,8 @@
 
 y = tanh(A x + b) with n·m = 4096 fixed, from tall (n = 1, m = 4096) to wide (n = 4096,
 m = 1): time per Jacobian by difflab's forward mode (n directions in one pass) and reverse
-mode (m backward sweeps), and by JAX's jacfwd and jacrev. Pass counts predict the crossover
-at n = m; the measurement shows where it really is.
+mode (m cotangents in one backward sweep), and by JAX's jacfwd and jacrev. Pass counts
+predict the crossover at n = m; the measurement shows where it really is.
 """
 
 CONFIG = {
@@ -13,17 +13,19 @@ CONFIG = {
     "seed": 0,
     "isolate": True,       # cells in a worker process with hard limits
     "time_limit": 30.0,    # seconds per cell
-    "min_time": 0.005,     # timing: least time of a batch, batches, seconds per cell
-    "samples": 5,
-    "max_time": 0.25,
+    "repeats": 6,          # passes over all cells: each time is a median of 6 (interval 97%)
+    "min_time": 0.005,     # timing of one repeat: least time of a batch, batches, seconds
+    "samples": 3,
+    "max_time": 0.1,
 }
 QUICK = {
     "product": 1024,
     "step": 5,             # n = 1, 32, 1024
     "isolate": False,
+    "repeats": 3,
     "min_time": 0.002,
-    "samples": 3,
-    "max_time": 0.05,
+    "samples": 2,
+    "max_time": 0.03,
 }
 
 from difflab.lab.experiments import main  # noqa: E402 - the config block comes first

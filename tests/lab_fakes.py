@@ -98,6 +98,9 @@ def prepared(kind, expr, wrt, shapes, method, **options) -> Prepared:
     if behaviour == "slow":
         time.sleep(0.1)
         return Prepared(_exact)
+    if behaviour == "sleepy":             # a second's preparation: time to kill its worker
+        time.sleep(1.0)
+        return Prepared(_exact)
     if behaviour == "raise":
         return Prepared(lambda p: 1 / 0)
     if behaviour == "nan":

@@ -15,6 +15,7 @@ nan and inf in a point are not errors: IEEE propagation is the design (nan in, n
 import math
 import re
 import textwrap
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -72,11 +73,22 @@ UNKNOWN_AND_ARITY = [
     ("concatenate(x)", r"concatenate\(\) takes a list of arrays"),
     ("sum(x, y)", r"sum\(\) takes 1 argument, got 2"),
 ]
+LONG = "x+" * 5_000  # too long for Python's parser: the deep reader checks what follows
 HUGE = [
-    ("x+" * 200_000 + "x", "nested too deeply"),
+    (LONG + "x[y]", "an index must be a constant"),
+    (LONG + "sin", "sin is a function"),
+    (LONG + "x.__class__", "attribute access is not allowed"),
+    (LONG + "sum(x, axis=y)", "axis= must be a constant"),
+    (LONG + "x < y < x", "chained comparisons are not allowed"),
+    (LONG + "foo(x)", "unknown function 'foo'"),
+    (LONG + "1" + "0" * 400, r"the integer 100000\.\.\.000 \(401 digits\) is too large"),
+    (LONG + "-" * 5000 + "x", "nested too deeply"),
     ("sin(" * 5000 + "x" + ")" * 5000, "too many nested parentheses"),
     ("x" + "**x" * 5000, "nested too deeply"),
     ("x" * 2_000_000, "too long: 2,000,000 characters"),
+    ("1" + "0" * 400, r"the integer 100000\.\.\.000 \(401 digits\) is too large for float64"),
+    ("x * " + "7" * 5000, r"\(5,000 digits\) is too large for float64"),
+    ("<nan> + x", "<nan>... is how difflab prints nan"),
 ]
 TEXT = PARSE + [(f"parse {t[:30]!r}", lambda t=t: dl.parse(t), dl.ParseError, m)
                 for t, m in INJECTION + UNKNOWN_AND_ARITY + HUGE]
@@ -92,7 +104,14 @@ POINTS = [
     ("None value", with_x(None), TypeError, "variable 'x'.*got None"),
     ("boolean value", with_x(True), TypeError, "variable 'x'.*got True"),
     ("complex value", with_x(1j), TypeError, "variable 'x': expected real numbers"),
-    ("ragged list", with_x([[1, 2], [3]]), TypeError, "variable 'x': cannot make an array"),
+    ("ragged list", with_x([[1, 2], [3]]), TypeError,
+     "variable 'x': cannot make an array of .*: its rows have different lengths"),
+    ("10**400", with_x(10 ** 400), ValueError,
+     r"variable 'x': the number 10\*\*400 is too large for float64"),
+    ("a huge Fraction", with_x(Fraction(10 ** 400, 7)), ValueError, "variable 'x'.*too large"),
+    ("a masked array", with_x(np.ma.masked_array([1.0, 2.0], mask=[0, 1])), TypeError,
+     "variable 'x': a masked array with masked entries"),
+    ("a boolean array", with_x(np.array([True])), TypeError, "variable 'x'.*bool"),
     ("array of strings", with_x(np.array(["a"])), TypeError, "variable 'x'.*<U1"),
     ("dict value", with_x({"a": 1}), TypeError, "variable 'x'.*dict"),
     ("an expression as a value", with_x(x), TypeError, "variable 'x'.*expression"),
@@ -210,6 +229,14 @@ BUILDERS = [
     ("x + 'a'", lambda: x + "a", TypeError, "'Expr' and 'str'"),
     ("x * None", lambda: x * None, TypeError, "'Expr' and 'NoneType'"),
     ("bool(x)", lambda: bool(x), TypeError, "no truth value"),
+    ("x + 10**400", lambda: x + 10 ** 400, ValueError,
+     r"cannot build x \+ 10\*\*400: the number 10\*\*400 is too large"),
+    ("constant 10**400", lambda: dl.constant(-(10 ** 400)), ValueError, "too large for float64"),
+    ("Tape.record('x+')", lambda: reverse.Tape.record("x+", P), dl.ParseError, "ends too early"),
+    ("Tape.record(3)", lambda: reverse.Tape.record(3, P), TypeError,
+     "Tape.record: expected an expression"),
+    ("size(None)", lambda: dl.size(None), TypeError, "size: expected an expression"),
+    ("from_sympy text", lambda: dl.from_sympy("x + 1"), TypeError, "use dl.parse"),
     ("parse(3.0)", lambda: dl.parse(3.0), TypeError, "string"),
 ]
 
@@ -297,6 +324,9 @@ CLI = [
     (["grad", "x", "--at", "x=1", "--methods", "reverse; rm -rf /"], "unknown method"),
     (["grad", "x", "--at", "x=1", "--wrt", "x", "x"], "wrt names a variable twice"),
     (["grad", "x", "--at", "x=__import__('os')"], "--at x: .* is not a number"),
+    (["grad", "x", "--at", "x=1" + "0" * 400], "--at x: .* is beyond float64's range"),
+    (["grad", "x", "--at", "x=" + "[" * 5000], "--at x: .* is nested too deeply"),
+    (["grad", "1" + "0" * 400, "--at", "x=1"], r"the number 1000.* is beyond float64's range"),
     (["grad", "__import__('os').system('true')", "--at", "x=1"], "only the grammar's functions"),
     (["grad", "x" * 2_000_000, "--at", "x=1"], "too long"),
     (["grad", "v * 2", "--at", "v=1,2"], "scalar-valued"),

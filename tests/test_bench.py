@@ -24,8 +24,8 @@ def experiment_config() -> tuple[dict, dict]:
 
 
 def test_the_targets_are_the_issues():
-    assert list(TARGETS) == ["1a", "1b", "2a", "2b", "3", "4a", "4b", "5", "6a", "6b", "7a",
-                             "7b"]
+    assert list(TARGETS) == ["1a", "1b", "2a", "2b", "3", "4a", "4b", "5", "6a", "6b", "6c",
+                             "6d", "7a", "7b", "R1", "R2", "R3"]
 
 
 def test_quick_benchmark_reports_every_target(tmp_path):
@@ -61,7 +61,9 @@ def test_quick_benchmark_reports_every_target(tmp_path):
         assert (tmp_path / png).stat().st_size > 1000 and png in page
     cases = {row.case for row in result["rows"]}
     assert {"mlp", "10-node scalar", "micrograd MLP", "batched points", "rosenbrock", "n = 1",
-            "logistic map l_5", "accuracy suite"} <= cases
+            "logistic map l_5", "accuracy suite", "jacobian R^2 -> R^16",
+            "rosenbrock hessian n = 8", "euler 50 steps",
+            "rosenbrock sum() n = 20"} <= cases
     assert by_key["7a"].holds  # the quick subset is within 1e-9 of the truth as well
 
 
@@ -81,7 +83,13 @@ def test_interleave_alternates_and_counts():
 
 
 def test_a_failing_case_is_reported_not_raised(tmp_path, monkeypatch):
-    from difflab.bench import cases_array, cases_numeric, cases_scalar
+    from difflab.bench import (
+        cases_array,
+        cases_numeric,
+        cases_reverse,
+        cases_scalar,
+        cases_symbolic,
+    )
 
     def broken(*args):
         raise RuntimeError("broken on purpose")
@@ -89,7 +97,9 @@ def test_a_failing_case_is_reported_not_raised(tmp_path, monkeypatch):
     for module, name in ((cases_array, "mlp_case"), (cases_array, "overhead_case"),
                          (cases_array, "batched_case"), (cases_scalar, "micrograd_case"),
                          (cases_scalar, "forward_case"), (cases_scalar, "symbolic_case"),
-                         (cases_numeric, "numeric_case")):
+                         (cases_numeric, "numeric_case"),
+                         (cases_reverse, "reverse_case"),
+                         (cases_symbolic, "deep_symbolic_case")):
         monkeypatch.setattr(module, name, broken)
     result = run({"out": str(tmp_path)}, echo=lambda s: None)
     assert {t.key for t in result["targets"]} == set(TARGETS)

@@ -119,10 +119,7 @@ def test_parse_needs_a_string():
         dl.parse(3.0)
 
 
-def test_long_flat_sums_parse_or_fail_cleanly():
-    try:
-        e = dl.parse(" + ".join(["x"] * 5000))
-    except dl.ParseError as err:
-        assert "nested" in str(err)
-    else:
-        assert dl.evaluate(e, {"x": 1.0}) == 5000.0
+def test_long_flat_sums_parse():
+    # too long for Python's recursive parser: read by the deep reader (issue 12)
+    e = dl.parse(" + ".join(["x"] * 5000))
+    assert dl.evaluate(e, {"x": 1.0}) == 5000.0

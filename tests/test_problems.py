@@ -40,6 +40,12 @@ SMALL = {
     "nested": [{"depth": 1, "base": b} for b in families.NESTED_BASES] + [{"depth": 3}],
     "logistic_map": [{"n": 1}, {"n": 7}],
     "random": [{"size": 3, "nvars": 3}, {"size": 12, "nvars": 1}],
+    "gradbench_lse": [{"n": 3}], "gradbench_llsq": [{"n": 5, "m": 3}],
+    "gradbench_gmm": [{"d": 3, "k": 2, "n": 4}], "gradbench_kmeans": [{"k": 2, "n": 5, "d": 3}],
+    "gradbench_ode": [{"n": 4, "s": 2}], "gradbench_det": [{"ell": 3}],
+    "gradbench_lstm": [{"l": 1, "c": 3}], "gradbench_ba": [{"n": 2, "m": 3, "p": 4}],
+    "gradbench_ht": [{"N": 3, "V": 8, "complicated": False},
+                     {"N": 3, "V": 8, "complicated": True}],
 }
 
 
@@ -414,7 +420,7 @@ def test_truth_falls_back_to_jax_beyond_the_exact_budget():
 
 
 def test_hand_truth_replaces_one_kind_and_defers_the_rest():
-    from difflab.lab.problems import HandTruth
+    from difflab.lab.hand_truth import HandTruth
 
     calls = []
     problem = HandTruth(get_problem("squire_trapp"), "grad",

@@ -207,7 +207,8 @@ def test_accuracy_section(acc):
 def test_hessian_all_ok_and_accurate(hes):
     _, config, df, _ = hes
     n_problems = len(config["scalar"]) + len(config["rosenbrock_n"]) + len(config["mlp"])
-    assert len(df) == n_problems * len(config["methods"])
+    repeats = config.get("repeats", 1)  # every cell measured once per pass
+    assert len(df) == n_problems * len(config["methods"]) * repeats
     assert (df["outcome"] == "ok").all(), df[df["outcome"] != "ok"][["problem", "message"]]
     exact = df[df["method"].isin(["symbolic", "forward", "reverse", "jax"])]
     assert exact["max_rho"].max() <= 1e-13

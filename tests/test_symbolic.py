@@ -312,9 +312,11 @@ def test_expression_swell_on_the_logistic_map():
     shared = [i["cse_ops"] for i in infos]
     # the tree of the raw derivative more than doubles with every step (exponential swell)...
     assert all(b > 2 * a for a, b in zip(raw[2:], raw[3:], strict=False))
-    # ...while the shared form grows polynomially (product rule on flattened n-fold products)
-    assert all(b > a for a, b in zip(shared, shared[1:], strict=False))
-    assert shared[-1] < 2 * 10**2 and raw[-1] > 500 * shared[-1]   # 95 vs 66,561 at n = 10
+    # ...while the shared program grows linearly: the expression keeps the IR's structure
+    # (unevaluated), so each step of the map adds the same 14 operations (4 of l, 10 of l')
+    steps = {b - a for a, b in zip(shared, shared[1:], strict=False)}
+    assert steps == {14}, shared
+    assert raw[-1] > 250 * shared[-1]                              # 35,328 vs 132 at n = 10
     # values: l_1 = 4x(1-x) -> 4 - 8x
     assert symbolic.grad(logistic(1), {"x": 0.3}) == {"x": pytest.approx(4 - 8 * 0.3)}
 
@@ -323,8 +325,8 @@ def test_logistic_13_prepares_fast():
     symbolic._prepare.cache_clear()
     start = time.perf_counter()
     p = symbolic.prepare(logistic(13), ("x",), {"x": ()})
-    assert time.perf_counter() - start < 2.0          # measured ~0.1 s
-    assert p.info["raw_ops"] > 800_000 and p.info["cse_ops"] < 200
+    assert time.perf_counter() - start < 2.0          # measured ~0.01 s
+    assert p.info["raw_ops"] > 300_000 and p.info["cse_ops"] < 200   # 368,640 and 174
 
 
 def test_budget_refuses_a_million_node_chain_quickly():
@@ -341,14 +343,7 @@ def test_budget_refuses_a_million_node_chain_quickly():
         symbolic.grad(chain, {"x": 1.0})  # through the API: the point is validated first
 
 
-def test_budget_depth_size_and_time():
-    x = dl.variable("x")
-    deep = x
-    for _ in range(300):
-        deep = dl.sin(deep)
-    with pytest.raises(symbolic.SymbolicTooLarge, match=r"too deep for symbolic: depth 300 "
-                                                        r"\(limit 200"):
-        symbolic.prepare(deep, ("x",), {"x": ()})
+def test_budget_size_and_time():
     loss, point = mlp_problem()
     shapes = {k: np.shape(v) for k, v in point.items()}
     with pytest.raises(symbolic.SymbolicTooLarge, match=r"DAG of [\d,]+ scalar nodes "

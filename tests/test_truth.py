@@ -223,3 +223,25 @@ def test_logistic_map_truth_agrees_with_symbolic():
     want = truth.gradient(l_n, {"x": 0.3})["x"]
     # chaotic: float64 rounding in the symbolic evaluation is amplified, hence 1e-12
     assert symbolic.grad(l_n, {"x": 0.3})["x"] == pytest.approx(want, rel=1e-12)
+
+
+def test_complex_intermediates_are_nan_never_a_real_part_or_a_raw_error():
+    # d/dx sqrt(-1) * x is SymPy's I, which lambdify prints as the Python complex 1j (a raw
+    # TypeError before); at x = 0, -acos(log(-2)) / x**2 raises in mpmath and the NumPy
+    # fallback is complex: its real part (-inf) was returned.
+    x = dl.variable("x")
+    assert np.isnan(truth.gradient(dl.sqrt(dl.constant(-1.0)) * x, {"x": 2.0})["x"])
+    f = dl.acos(dl.log(dl.constant(-2.0))) / x
+    assert np.isnan(truth.gradient(f, {"x": 0.0})["x"])
+    assert np.isnan(truth.gradient(f, {"x": 2.0})["x"])
+    # SymPy cannot compare x with I (max(x, sqrt(-1))): a clear refusal, not SymPy's error
+    with pytest.raises(ValueError, match=r"truth: SymPy cannot differentiate this expression"):
+        truth.gradient(dl.max(x, dl.sqrt(dl.constant(-1.0))), {"x": 2.0})
+
+
+def test_max_at_a_tie_at_inf_and_against_nan_as_jax():
+    # d max(a, b)/da: 1/2 at a tie, even at inf (a - b is nan there), and 0 against nan
+    x, y = dl.variables("x y")
+    assert truth.gradient(dl.max(x, y), {"x": np.inf, "y": np.inf}) == {"x": 0.5, "y": 0.5}
+    assert truth.gradient(dl.min(x, y), {"x": -np.inf, "y": -np.inf}) == {"x": 0.5, "y": 0.5}
+    assert truth.gradient(dl.max(x, y), {"x": 2.0, "y": np.nan}) == {"x": 0.0, "y": 0.0}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..lab.machine import describe_machine
 from ..lab.timing import thread_env, thread_settings
-from . import cases_array, cases_numeric, cases_scalar, peers
+from . import cases_array, cases_numeric, cases_reverse, cases_scalar, cases_symbolic, peers
 from .targets import TARGETS, table, unmeasured
 
 DEFAULTS = {
@@ -25,9 +25,10 @@ DEFAULTS = {
     "micrograd": {"sizes": [16, 32, 32, 1], "samples": 8, "repeats": 15, "jax_repeats": 3},
     "points": 10_000, "batch_repeats": 5,
     "rosenbrock_sizes": [2, 5, 10, 20, 50, 100],
-    "logistic_n": 13, "prepare_repeats": 3,
+    "logistic_n": 13, "prepare_repeats": 3, "euler_steps": 1000, "rosenbrock_sum_n": 1000,
     "numeric_seeds": [0, 1, 2, 3, 4], "sin1000_points": [1.0, 0.3, -2.2, 5.0],
     "numeric_functions": None,
+    "jacobian_shape": [8, 1024], "hessian_n": 128,
 }
 
 
@@ -73,7 +74,9 @@ def run(config: dict | None = None, echo: Callable[[str], None] = print) -> dict
         ("batched", lambda: cases_array.batched_case(cfg), ("3",)),
         ("forward", lambda: cases_scalar.forward_case(cfg, available), ("4a", "4b")),
         ("symbolic", lambda: cases_scalar.symbolic_case(cfg), ("6a", "6b")),
+        ("deep symbolic", lambda: cases_symbolic.deep_symbolic_case(cfg), ("6c", "6d")),
         ("numeric", lambda: cases_numeric.numeric_case(cfg, available), ("7a", "7b")),
+        ("reverse", lambda: cases_reverse.reverse_case(cfg, available), cases_reverse.KEYS),
     ]
     with limit:
         for name, case, keys in cases:

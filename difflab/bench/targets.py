@@ -25,10 +25,20 @@ TARGETS = {
     "6a": ("logistic map l_13: symbolic preparation (diff + CSE + lambdify), cold", "< 2 s"),
     "6b": ("logistic map l_13: symbolic gradient / reverse (tape) gradient per call",
            "<= 1x"),
+    "6c": ("Euler, 1,000 steps (depth 3,000): symbolic preparation, cold; gradient = reverse's",
+           "< 30 s, rho <= 1e-12"),
+    "6d": ("Rosenbrock with Python's sum(), n = 1,000: symbolic preparation, cold; = reverse's",
+           "< 30 s, rho <= 1e-12"),
     "7a": ("adaptive numeric on the scalar suite and sin(1000x): worst rho vs 50-digit truth",
            "<= 1e-9"),
     "7b": ("adaptive numeric vs numdifftools' defaults: suite functions where it is worse",
            "0"),
+    "R1": ("Jacobian R^8 -> R^1024, tanh(A x + b): reverse (one sweep) / jax.jit(jax.jacrev)",
+           "<= 3x"),
+    "R2": ("Hessian of Rosenbrock n = 128, 128 scalar variables: reverse (forward over "
+           "reverse, one sweep) / jax.jit(jax.hessian)", "<= 3x"),
+    "R3": ("Hessian of Rosenbrock n = 128, x one array: reverse / jax.jit(jax.hessian)",
+           "<= 3x"),
 }
 
 

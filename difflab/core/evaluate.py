@@ -7,6 +7,7 @@ result follows IEEE (nan, inf) and NumPy's warnings are silenced.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from numbers import Real
 
 import numpy as np
@@ -15,6 +16,8 @@ from .expr import Expr
 from .ops import OPS, PRIMAL
 from .parser import parse
 from .plan import Plan, compile_plan
+from .printer import summary
+from .reals import as_array, as_float
 
 
 class PointError(KeyError, ValueError):
@@ -25,29 +28,24 @@ class PointError(KeyError, ValueError):
 
 
 def _as_value(name: str, value, allow_complex: bool = False):
-    """One point entry as a float or a float64 (or complex) array; bad values name the variable."""
+    """One point entry as a float or a float64 (or complex) array; bad values name the variable
+    (see ``reals``: a number beyond float64, a ragged list, a masked array, ...)."""
     if type(value) is float:
         return value
-    if isinstance(value, bool) or value is None or isinstance(value, str | bytes):
-        raise TypeError(f"variable {name!r}: expected a number or an array of numbers, "
-                        f"got {value!r}")
-    if isinstance(value, Real):
-        return float(value)
     if isinstance(value, Expr):
-        raise TypeError(f"variable {name!r}: expected a number, got an expression ({value})")
+        raise TypeError(f"variable {name!r}: expected a number, got an expression "
+                        f"({summary(value)})")
     try:
-        arr = np.asarray(value)
-    except Exception as err:  # ragged lists and the like
-        raise TypeError(f"variable {name!r}: cannot make an array of {value!r}") from err
-    kinds = "biufc" if allow_complex else "biuf"
-    if arr.dtype.kind not in kinds or arr.dtype.kind == "b":
-        raise TypeError(f"variable {name!r}: expected real numbers, got {arr.dtype} "
-                        f"({type(value).__name__})")
-    if arr.dtype.kind == "c":
-        return arr.astype(np.complex128) if arr.ndim else complex(arr)
+        if isinstance(value, Real | Decimal) and not isinstance(value, bool):
+            return as_float(value)
+        arr = as_array(value, allow_complex)
+    except TypeError as err:
+        raise TypeError(f"variable {name!r}: {err}") from None
+    except ValueError as err:
+        raise ValueError(f"variable {name!r}: {err}") from None
     if arr.ndim == 0:
-        return float(arr)
-    return arr.astype(np.float64, copy=False)
+        return complex(arr) if arr.dtype.kind == "c" else float(arr)
+    return arr
 
 
 def clean_point(plan: Plan, point: Mapping, allow_complex: bool = False) -> dict:

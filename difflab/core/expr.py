@@ -17,17 +17,16 @@ from __future__ import annotations
 import itertools
 import keyword
 from collections.abc import Iterable
-from numbers import Real
-
-import numpy as np
 
 from .graph import _attr_key, structurally_equal, toposort
 from .ops import CONSTANTS, FUNCTIONS
 from .params import Param, axes_param, index_param, perm_param, shape_param
-from .printer import to_text
+from .printer import _SYMBOL, summary, to_text
+from .reals import constant_value, describe
 from .tracing import ShapeMixin
 
 _SERIAL = itertools.count()
+REPR_LIMIT = 120  # characters of text in repr(expr); str(expr) is the whole text
 
 
 _new = object.__new__
@@ -159,8 +158,8 @@ class Expr(ShapeMixin):
 
         return svg_of_nodes(self)
 
-    def __repr__(self) -> str:
-        return f"Expr({to_text(self)!r})"
+    def __repr__(self) -> str:  # bounded: a DAG's full text can be astronomically long
+        return f"Expr({summary(self, REPR_LIMIT)!r})"
 
     def __str__(self) -> str:
         return to_text(self)
@@ -241,27 +240,21 @@ def variables(names: str | Iterable[str]) -> tuple[Expr, ...]:
     """Several variables at once: ``x, y = variables("x y")`` (or ``"x, y"``, or a list)."""
     if isinstance(names, str):
         names = names.replace(",", " ").split()
-    elif not isinstance(names, Iterable):
+    elif isinstance(names, Expr) or not isinstance(names, Iterable):  # (an Expr refuses iter)
         raise TypeError(f"variables() takes names (a string or a list), got {names!r}")
     return tuple(variable(n) for n in names)
 
 
 def constant(value) -> Expr:
-    """A constant leaf: a real number (stored as float64) or a real array."""
+    """A constant leaf: a real number (stored as float64) or a real array (a frozen copy).
+
+    Raises:
+        TypeError: not a real number or array (a string, a bool, complex, ...).
+        ValueError: a number beyond float64's range (``10**400``; see ``reals``).
+    """
     if isinstance(value, Expr):
         return value
-    if isinstance(value, bool) or value is None or isinstance(value, str | bytes):
-        raise TypeError(f"cannot use {value!r} as a constant: expected a real number or array")
-    if isinstance(value, Real):
-        return Expr("const", (), float(value))
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"cannot use a {arr.dtype} array as a constant: expected real numbers")
-    arr = np.array(arr, dtype=np.float64)  # a private copy, frozen
-    arr.setflags(write=False)
-    if arr.ndim == 0:
-        return Expr("const", (), float(arr))
-    return Expr("const", (), arr)
+    return Expr("const", (), constant_value(value))
 
 
 def _as_expr(value) -> Expr:
@@ -277,7 +270,10 @@ def _binary(op: str, a, b) -> Expr:
     try:
         return Expr(op, (_as_expr(a), _as_expr(b)))
     except TypeError:
-        return NotImplemented
+        return NotImplemented  # (Python then tries the other operand, or says the types)
+    except ValueError as err:  # a number beyond float64: say which operation it was in
+        raise ValueError(f"cannot build {describe(a, 40)} {_SYMBOL[op]} {describe(b, 40)}: "
+                         f"{err}") from None
 
 
 def _unary(op: str, a) -> Expr:

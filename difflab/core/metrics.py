@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .expr import Expr
+from .parser import as_expression
 from .plan import compile_plan
 
 _SMALL = 2 ** 60  # beyond this the small part moves into the big one
@@ -32,14 +33,15 @@ class Size:
     ops: int          # non-leaf nodes of the DAG (operations a single evaluation performs)
 
 
-def size(expr: Expr) -> Size:
+def size(expr: Expr | str) -> Size:
     """Measure ``expr``.
 
     Args:
-        expr: the expression.
+        expr: the expression (or its grammar text).
     Returns:
         a ``Size`` with DAG nodes, tree nodes, depth and operation count.
     """
+    expr = as_expression(expr, "size")
     plan = compile_plan(expr)
     args = plan.args
     last = list(range(plan.size))  # slot -> the last slot that reads it (itself if none)

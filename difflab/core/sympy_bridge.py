@@ -7,9 +7,9 @@ and a NumPy/mpmath implementation for ``lambdify``: ``sigmoid``, ``softplus`` an
 (whose derivative is ``Heaviside(x, 0)``, so d relu(0) = 0 as in JAX) have no SymPy function;
 ``abs``, ``max`` and ``min`` have one that SymPy rewrites, which changes derivatives at kinks:
 ``Abs(x)**2`` becomes ``x**2`` and ``Min(Min(a, b), a)`` becomes ``Min(a, b)``. Here they are
-``fabs`` (d = sign, 0 at 0) and the binary ``max2``/``min2`` (d = ``Heaviside(a - b)``, 1/2 at
-a tie), kept as written, so every kink differentiates as JAX does. All are real for real
-arguments.
+``fabs`` (d = sign, 0 at 0) and the binary ``max2``/``min2`` (d = 1 where the argument wins, 1/2
+at a tie, by comparisons), kept as written, so every kink differentiates as JAX does. All are
+real for real arguments.
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ import numpy as np
 import sympy
 from sympy.codegen.cfunctions import expm1 as sp_expm1
 from sympy.codegen.cfunctions import log1p as sp_log1p
+from sympy.core.basic import Basic
 from sympy.core.logic import fuzzy_and
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 from . import sympy_functions as fns
-from .arrays import BUILDERS, stack
-from .expr import Expr, constant, toposort, variable
+from .expr import Expr, toposort
 from .ops import OPS, PRIMAL
 from .params import Param
+from .parser import as_expression
 from .sympy_arrays import SYMPY_ARRAY
 
 Shape = tuple[int, ...]
@@ -122,22 +124,45 @@ class _Binary(_RealFunction):
         return self._sympy(*self.args)._eval_evalf(prec)
 
 
+def piecewise(*pairs) -> sympy.Piecewise:
+    """``sympy.Piecewise(*pairs)`` as given, nothing evaluated. SymPy's constructor scans each
+    condition with ``has`` (for a nested Piecewise): a walk over the condition's *tree*,
+    exponential in the depth of a DAG (a chain of 20 max took minutes).
+
+    Args:
+        pairs: (expression, condition) pairs, SymPy objects; the last condition ``sympy.true``.
+    Returns:
+        the Piecewise.
+    """
+    return Basic.__new__(sympy.Piecewise, *(Basic.__new__(ExprCondPair, e, c)
+                                            for e, c in pairs))
+
+
+def _share(a, b, wins):
+    """JAX's balanced rule for the argument ``a`` of max or min against ``b``: 1 where ``a``
+    wins, 1/2 at a tie, else 0 (jnp.maximum's JVP: a == result, halved if b == result too).
+    Comparisons, not Heaviside(a - b): at a = b = inf, a - b is nan where JAX sees a tie, and
+    where either is nan JAX gives 0 (nan == result is false)."""
+    return piecewise((sympy.S.One, wins(a, b)), (sympy.S.Half, sympy.Eq(a, b)),
+                     (sympy.S.Zero, sympy.true))
+
+
 class max2(_Binary):  # noqa: N801
-    """max(a, b); d/da = Heaviside(a - b) (1/2 at a tie, as jnp.maximum)."""
+    """max(a, b); d/da = 1 where a > b, 1/2 at a tie (as jnp.maximum), else 0."""
 
     def fdiff(self, argindex=1):
-        a, b = self.args
-        return sympy.Heaviside(a - b) if argindex == 1 else sympy.Heaviside(b - a)
+        a, b = self.args if argindex == 1 else self.args[::-1]
+        return _share(a, b, sympy.Gt)
 
 
 class min2(_Binary):  # noqa: N801
-    """min(a, b); d/da = Heaviside(b - a) (1/2 at a tie, as jnp.minimum)."""
+    """min(a, b); d/da = 1 where a < b, 1/2 at a tie (as jnp.minimum), else 0."""
 
     _sympy = sympy.Min
 
     def fdiff(self, argindex=1):
-        a, b = self.args
-        return sympy.Heaviside(b - a) if argindex == 1 else sympy.Heaviside(a - b)
+        a, b = self.args if argindex == 1 else self.args[::-1]
+        return _share(a, b, sympy.Lt)
 
 
 def _heaviside_np(x, h0=0.5):
@@ -186,8 +211,9 @@ SYMPY_UNARY = {
     "log1p": sp_log1p, "expm1": sp_expm1, "sqrt": sympy.sqrt, "abs": fabs,
     "sigmoid": sigmoid, "relu": relu, "softplus": softplus,
 }
-SYMPY_BINARY = {
-    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+SYMPY_BINARY = {  # SymPy's constructors, not operators: nan + x through nan.__add__ is nan
+    "add": lambda a, b: sympy.Add(a, b), "sub": lambda a, b: sympy.Add(a, -b),
+    "mul": lambda a, b: sympy.Mul(a, b), "div": lambda a, b: sympy.Mul(a, sympy.Pow(b, -1)),
     "pow": sympy.Pow, "max": max2, "min": min2,
 }
 _UFUNC = {op: np.frompyfunc(f, 1, 1) for op, f in SYMPY_UNARY.items()}
@@ -239,9 +265,13 @@ def to_sympy_arrays(expr: Expr, shapes: Mapping[str, Shape] | None = None,
         an object ndarray whose elements are SymPy expressions.
     """
     shapes = dict(shapes or {})
-    values: dict[int, np.ndarray] = {}
+    # Keyed by the structural fingerprint: an equal subgraph built twice becomes ONE SymPy
+    # node (two equal copies of a deep SymPy chain compare recursively, in exponential time).
+    values: dict[tuple, np.ndarray] = {}
     for node in toposort(expr):
-        op, args = node.op, [values[id(a)] for a in node.args]
+        if node.key in values:
+            continue
+        op, args = node.op, [values[a.key] for a in node.args]
         if op == "var":
             if symbols is not None and node.attr in symbols:
                 out = symbols[node.attr]
@@ -276,103 +306,24 @@ def to_sympy_arrays(expr: Expr, shapes: Mapping[str, Shape] | None = None,
             out = np.transpose(args[0])
         else:
             raise NotImplementedError(f"no SymPy mapping for op {op!r}")
-        values[id(node)] = np.asarray(out, dtype=object) if not isinstance(out, np.ndarray) \
+        values[node.key] = np.asarray(out, dtype=object) if not isinstance(out, np.ndarray) \
             else out
-    return values[id(expr)]
+    return values[expr.key]
 
 
 def to_sympy(expr: Expr, shapes: Mapping[str, Shape] | None = None):
     """``expr`` in SymPy: a scalar expression, or a ``sympy.Array`` for an array result.
 
     Args:
-        expr: the expression.
+        expr: the expression (or its grammar text).
         shapes: variable name -> shape; arrays become symbols ``name_i_j`` (default: scalars).
     Returns:
         a SymPy expression (scalar result) or an immutable ``sympy.Array`` of that shape.
     """
-    out = to_sympy_arrays(expr, shapes)
+    out = to_sympy_arrays(as_expression(expr, "to_sympy"), shapes)
     if out.ndim == 0:
         return out[()]
     return sympy.Array(out.tolist(), out.shape)
 
 
 # ---- SymPy -> IR ------------------------------------------------------------------------
-_FROM_FUNCTION = {
-    sympy.sin: "sin", sympy.cos: "cos", sympy.tan: "tan", sympy.asin: "asin",
-    sympy.acos: "acos", sympy.atan: "atan", sympy.sinh: "sinh", sympy.cosh: "cosh",
-    sympy.tanh: "tanh", sympy.exp: "exp", sympy.log: "log", sp_log1p: "log1p",
-    sp_expm1: "expm1", sympy.Abs: "abs", fabs: "abs", sigmoid: "sigmoid", relu: "relu",
-    softplus: "softplus", fns.mask_lt: "lt", fns.mask_le: "le", fns.mask_gt: "gt",
-    fns.mask_ge: "ge", fns.mask_eq: "eq", fns.mask_ne: "ne", fns.select_if: "select",
-    fns.select_unless: "select_not", fns.minus: "sub",
-}
-# n-ary reductions of scalars -> the IR's reduction of the stacked scalars (ties as JAX's).
-# The softmax's constant shift becomes the max itself: the shifted softmax does not depend on
-# it, so its derivative terms cancel (to rounding).
-_FROM_REDUCTION = {fns.max_of: "reduce_max", fns.min_of: "reduce_min",
-                   fns.logsumexp: "logsumexp", fns.max_shift: "reduce_max"}
-
-
-def from_sympy(sym) -> Expr:
-    """A SymPy scalar expression as IR (symbols become variables of the same name).
-
-    Raises:
-        ValueError: the expression uses something the grammar cannot say (naming it).
-    """
-    if isinstance(sym, sympy.NDimArray | sympy.MatrixBase | np.ndarray):
-        raise ValueError(f"from_sympy takes a scalar SymPy expression, not an array of shape "
-                         f"{tuple(sym.shape)}; convert its elements one by one")
-    sym = sympy.sympify(sym)
-    done: dict = {}
-    stack: list[tuple[object, bool]] = [(sym, False)]
-    while stack:
-        node, ready = stack.pop()
-        if node in done:
-            continue
-        if not ready and node.args and not node.is_Number:
-            stack.append((node, True))
-            stack.extend((a, False) for a in node.args if a not in done)
-            continue
-        done[node] = _from_node(node, [done[a] for a in node.args] if node.args else [])
-    return done[sym]
-
-
-def _fold(op: str, items: list[Expr]) -> Expr:
-    out = items[0]
-    for item in items[1:]:
-        out = BUILDERS[op](out, item)
-    return out
-
-
-def _from_node(node, args: list[Expr]) -> Expr:
-    if node.is_Symbol:
-        return variable(node.name)
-    if node is sympy.pi:
-        return constant(np.pi)
-    if node is sympy.E:
-        return constant(np.e)
-    if node.is_Number:
-        return constant(float(node))
-    if node.is_Add:
-        return _fold("add", args)
-    if node.is_Mul:
-        if node.args[0] == -1 and len(args) > 1:
-            return BUILDERS["neg"](_fold("mul", args[1:]))
-        return _fold("mul", args)
-    if node.is_Pow:
-        base, expo = node.args
-        if expo == -1:
-            return BUILDERS["div"](constant(1.0), args[0])
-        if expo == sympy.Rational(1, 2):
-            return BUILDERS["sqrt"](args[0])
-        if expo == -sympy.Rational(1, 2):
-            return BUILDERS["div"](constant(1.0), BUILDERS["sqrt"](args[0]))
-        return BUILDERS["pow"](*args)
-    if isinstance(node, sympy.Max | sympy.Min | max2 | min2):
-        return _fold("max" if isinstance(node, sympy.Max | max2) else "min", args)
-    op = _FROM_FUNCTION.get(node.func)
-    if op is not None and len(args) == OPS[op].arity:
-        return BUILDERS[op](*args)
-    if node.func in _FROM_REDUCTION:
-        return BUILDERS[_FROM_REDUCTION[node.func]](stack(args))
-    raise ValueError(f"cannot express SymPy's {node.func.__name__} in difflab's grammar")

@@ -7,7 +7,7 @@
 ``rules`` holds the jvp rules, ``dual`` the Dual type, ``derivatives`` the functions that
 seed it (derivative, jvp, gradient), ``sweep``
 the plan's tangent sweep, ``levels`` the level schedule for wide scalar graphs and
-``prepare`` the protocol's side and the one-shot functions.
+``prepare`` the protocol's side and the one-shot functions, ``products`` its JVP and HVP.
 """
 
 from .derivatives import derivative, grad_fn, gradient, jvp
@@ -38,6 +38,7 @@ from .dual import (
     transpose,
 )
 from .prepare import grad, hessian, jacobian, prepare, prepare_hessian, prepare_jacobian
+from .products import prepare_hvp, prepare_jvp
 from .rules import RULE_TABLES, jvp_rules
 from .sweep import (
     MEMORY_BUDGET,
@@ -51,6 +52,7 @@ from .sweep import (
 __all__ = [
     "Dual", "derivative", "jvp", "gradient", "grad_fn",
     "grad", "jacobian", "hessian", "prepare", "prepare_jacobian", "prepare_hessian",
+    "prepare_jvp", "prepare_hvp",
     "RULE_TABLES", "jvp_rules", "Sweep", "SEED_BUDGET", "TANGENT_BUDGET",
     "WORK_BUDGET", "MEMORY_BUDGET", "ForwardTooLarge",
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log",

@@ -51,6 +51,7 @@ def array_step(choose: Chooser, pool: list, a: Expr, sa: Shape, var_shapes,
                ops: Sequence[str] = ARRAY_OPS) -> tuple[Expr, Shape]:
     """One random array op applied to ``a`` (of shape ``sa``), with partners from ``pool``:
     (the node, its shape). Ops that do not fit ``sa`` fall back to one that does."""
+    sa = _shape(a, var_shapes)  # (from the op table's rules: the operand's shape for sure)
     fits = [op for op in ops if sa or op in (*REDUCERS, "where", "compare", "clip", "outer",
                                              "square", "stack", "reshape")]
     op = choose("array op", fits)

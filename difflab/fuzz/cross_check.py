@@ -246,7 +246,8 @@ def inside(expr: Expr, point: dict, margin: float = DOMAIN_MARGIN) -> bool:
     argument is at least ``margin`` inside its domain (``random_expr.domain_margin``)."""
     plan = compile_plan(expr)
     values = run(plan, bind(plan, clean_point(plan, point)))
-    return all(bool(np.all(np.isfinite(v))) for v in values) and \
+    return all(bool(np.all(np.isfinite(v))) for s, v in enumerate(values)  # (not the Params)
+               if plan.ops[s] != "const" or not hasattr(v, "kind")) and \
         domain_margin(expr, point) >= margin
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..core import arrays as ir
 from ..core.expr import Expr, variable
-from ..core.ops import REDUCTIONS, matmul_shape
+from ..core.ops import COMPARISONS, REDUCTIONS, matmul_shape
 from .arrays import ARRAY_OPS, array_step
 
 Chooser = Callable[[str, Sequence], object]  # (what, options) -> one of the options
@@ -228,9 +228,25 @@ def kink_distance(expr: Expr, point: dict) -> float:
     for op, args, _ in _arguments(expr, point):
         if op in ("abs", "relu"):
             gaps.append(float(np.min(np.abs(args[0]))))
-        elif op in ("max", "min"):
-            gaps.append(float(np.min(np.abs(np.subtract(args[0], args[1])))))
+        elif op in ("max", "min") or op in COMPARISONS:  # ties, and a mask's boundary
+            gaps.append(float(np.min(np.abs(np.subtract(args[0], args[1])), initial=np.inf)))
+        elif op in ("reduce_max", "reduce_min"):  # the gap between the two largest (smallest)
+            gaps.append(_reduction_gap(np.asarray(args[0], dtype=float), args[1].value[0]))
     return min(gaps)
+
+
+def _reduction_gap(x: np.ndarray, axes) -> float:
+    """The smallest gap between the two extreme values of each group a max/min reduction
+    reduces over (inf for groups of one)."""
+    if x.ndim == 0:
+        return np.inf
+    axes = tuple(range(x.ndim)) if axes is None else tuple(a % x.ndim for a in axes)
+    rest = [k for k in range(x.ndim) if k not in axes]
+    groups = np.sort(np.transpose(x, rest + list(axes)).reshape(
+        int(np.prod([x.shape[k] for k in rest], dtype=int)), -1), axis=-1)
+    if groups.shape[-1] < 2:
+        return np.inf
+    return float(min(np.min(groups[:, -1] - groups[:, -2]), np.min(groups[:, 1] - groups[:, 0])))
 
 
 def domain_margin(expr: Expr, point: dict) -> float:

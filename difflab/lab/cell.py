@@ -8,6 +8,11 @@ resumed run can tell what is already done.
 Skipping: once a method times out (or runs out of memory) at some size, a cell of the same
 experiment, problem, method and kind whose numeric parameters are all >= that size (the other
 parameters equal) would only time out again; ``dominated_by`` tells the runner so.
+
+Repeats: a timing sweep measures each cell several times (``rep`` = 0, 1, ...), each repeat a
+row of its own with an id of its own. ``rep`` 0 keeps the id a cell had before repeats
+existed, so older runs resume; the size rule ignores ``rep`` (a repeat of a cell that timed
+out is skipped like a larger size).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class Cell:
     method: str = "reverse"
     kind: str = "grad"
     seed: int = 0
+    rep: int = 0          # the repeat of a timing sweep (0: the first, or the only one)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -38,14 +44,18 @@ class Cell:
         if not isinstance(self.params, Mapping):
             raise TypeError(f"cell params must be a dict, got {type(self.params).__name__}")
         object.__setattr__(self, "params", dict(sorted(self.params.items())))
+        if not isinstance(self.rep, int) or isinstance(self.rep, bool) or self.rep < 0:
+            raise ValueError(f"cell rep must be an integer >= 0, got {self.rep!r}")
         try:
             self._canonical()
         except TypeError as err:
             raise TypeError(f"cell params must be JSON-able: {self.params!r} ({err})") from None
 
     def _canonical(self) -> str:
-        return json.dumps([self.experiment, self.problem, self.params, self.method, self.kind,
-                           self.seed], sort_keys=True, separators=(",", ":"))
+        fields = [self.experiment, self.problem, self.params, self.method, self.kind, self.seed]
+        if self.rep:  # repeat 0 keeps the id cells had before repeats
+            fields.append(self.rep)
+        return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
     @property
     def cell_id(self) -> str:
@@ -59,17 +69,32 @@ class Cell:
         """The cell's fields for a results row (``cell_id`` included)."""
         return {"cell_id": self.cell_id, "experiment": self.experiment,
                 "problem": self.problem, "params": dict(self.params), "method": self.method,
-                "kind": self.kind, "seed": self.seed}
+                "kind": self.kind, "seed": self.seed, "rep": self.rep}
 
     @classmethod
     def from_row(cls, row: Mapping) -> Cell:
         """The cell a results row was measured for."""
         return cls(row["experiment"], row["problem"], row.get("params") or {},
-                   row["method"], row["kind"], row.get("seed", 0))
+                   row["method"], row["kind"], row.get("seed", 0), int(row.get("rep") or 0))
+
+    def repeat(self, rep: int) -> Cell:
+        """This cell's repeat ``rep``."""
+        return Cell(self.experiment, self.problem, self.params, self.method, self.kind,
+                    self.seed, rep)
+
+    @property
+    def chain(self) -> tuple:
+        """What the size rule compares: cells of one chain can skip each other, so a runner
+        that runs cells side by side runs one chain in order (the same skips as in a row)."""
+        sizes = tuple(sorted(k for k, v in self.params.items() if _is_size(v)))
+        fixed = json.dumps({k: v for k, v in self.params.items() if not _is_size(v)},
+                           sort_keys=True)
+        return (self.experiment, self.problem, self.method, self.kind, sizes, fixed)
 
     def __str__(self) -> str:
         sizes = ",".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.problem}({sizes}) {self.kind} by {self.method}"
+        again = f" (repeat {self.rep})" if self.rep else ""
+        return f"{self.problem}({sizes}) {self.kind} by {self.method}{again}"
 
 
 def _is_size(value) -> bool:

@@ -66,10 +66,12 @@ class Settings:
 
 
 def load_hook(spec: str):
-    """The object named by ``"package.module:attribute"``."""
-    module, _, attribute = spec.partition(":")
-    if not module or not attribute:
-        raise ValueError(f"a hook is named 'module:attribute', got {spec!r}")
+    """The object named by ``"package.module:attribute"`` (dotted identifiers only: a hook is
+    an installed module's attribute, imported, never text evaluated or a file path)."""
+    module, _, attribute = spec.partition(":") if isinstance(spec, str) else ("", "", "")
+    if not all(part.isidentifier() for part in [*module.split("."), attribute]):
+        raise ValueError(f"a hook is named 'module:attribute' (dotted identifiers), got "
+                         f"{str(spec)[:80]!r}")
     return getattr(importlib.import_module(module), attribute)
 
 
@@ -121,14 +123,17 @@ def _block(result):
     return result
 
 
-_instances: dict = {}  # (problem, params, seed) -> (instance, {kind: truth}); a few kept
+_instances: dict = {}  # (problem, params, seed) -> (instance, {kind: truth})
+# A timing sweep comes back to every cell once per repeat: keep the instances of a whole sweep
+# (their truths are the costly part), not only those of the last few cells.
+MAX_INSTANCES = 64
 
 
 def _instance(settings: Settings, cell: Cell):
     """The problem instance and its truth cache; neighbouring cells (other methods) share it."""
     key = (settings.problems, cell.problem, repr(cell.params), cell.seed)
     if key not in _instances:
-        if len(_instances) >= 4:
+        if len(_instances) >= MAX_INSTANCES:
             _instances.pop(next(iter(_instances)))
         problem = load_hook(settings.problems)(cell.problem)
         _instances[key] = (problem.instance(dict(cell.params), cell.seed), {})
@@ -146,8 +151,16 @@ def _primal(method: str, expr, plan, point: Mapping, shapes: Mapping):
 
 
 def execute(cell: Cell, settings: Settings | None = None) -> dict:
-    """Measure one cell. Returns its row (the cell's key, outcome, accuracy, timings)."""
+    """Measure one cell. Returns its row (the cell's key, outcome, accuracy, timings).
+
+    A repeat (``cell.rep`` > 0) of a cell this process has already prepared re-times the
+    prepared derivative (and f) and keeps the first repeat's preparation and accuracy (see
+    ``_retime``); any other cell is prepared and checked afresh.
+    """
     settings = settings or Settings()
+    kept = _kept.get(_kept_key(cell, settings)) if cell.rep else None
+    if kept is not None:
+        return _retime(cell, settings, kept)
     t_start = time.perf_counter()
     row: dict = {**cell.key(), "outcome": None, "message": "", "pid": os.getpid()}
     tols = dict(settings.tolerances)
@@ -194,6 +207,7 @@ def execute(cell: Cell, settings: Settings | None = None) -> dict:
         row.update(outcome=classify(err, stage), stage=stage, **describe(err, stage))
         row["wall_s"] = time.perf_counter() - t_start
         return row
+    f = None
     if settings.time_primal:
         try:
             f = _primal(cell.method, expr, plan, point, shapes)
@@ -202,14 +216,70 @@ def execute(cell: Cell, settings: Settings | None = None) -> dict:
             row.update(_timing_fields("f", f_timing))
             row["ratio"] = timing.median / f_timing.median if f_timing.median > 0 else None
         except Exception as err:  # noqa: BLE001 - no ratio, the derivative's outcome stands
+            f = None
             row["f_error"] = describe(err, "primal")["message"]
+    row["wall_s"] = time.perf_counter() - t_start
+    _keep(cell, settings, prepared, point, f, row)
+    return row
+
+
+# ---- repeats: the prepared derivative timed again ------------------------------------------
+# A timing sweep runs every cell several times, pass after pass. Preparing again (SymPy's
+# differentiation, XLA's compilation) and checking again would only repeat the same work and
+# the same answer: a repeat re-times the derivative prepared by the first repeat this process
+# ran, and the row says so (``prepared_by``). Kept per process, the most recent MAX_KEPT.
+MAX_KEPT = 128
+_kept: dict = {}
+_NOT_KEPT = ("cell_id", "experiment", "problem", "params", "method", "kind", "seed", "rep",
+             "pid", "wall_s", "prepare_s", "truth_s", "ratio", "rss_peak_mib", "f_error")
+
+
+def _kept_key(cell: Cell, settings: Settings) -> tuple:
+    return settings.prepare, settings.problems, cell.repeat(0).cell_id
+
+
+def _keep(cell: Cell, settings: Settings, prepared, point, f, row: dict) -> None:
+    fields = {k: v for k, v in row.items()
+              if k not in _NOT_KEPT and not k.startswith(("time_", "f_"))}
+    key = _kept_key(cell, settings)
+    _kept.pop(key, None)
+    if len(_kept) >= MAX_KEPT:
+        _kept.pop(next(iter(_kept)))
+    _kept[key] = (prepared, point, f, {**fields, "prepared_by": cell.rep})
+
+
+def _retime(cell: Cell, settings: Settings, kept: tuple) -> dict:
+    """A repeat's row: the kept derivative (and f) timed again; outcome, accuracy and info
+    as measured when it was prepared."""
+    prepared, point, f, fields = kept
+    t_start = time.perf_counter()
+    row: dict = {**cell.key(), **fields, "pid": os.getpid()}
+    try:
+        timing = measure(lambda: prepared(point), min_time=settings.min_time,
+                         samples=settings.samples, max_time=settings.max_time)
+        row.update(_timing_fields("time", timing))
+        if f is not None:
+            f_timing = measure(f, min_time=settings.min_time, samples=settings.samples,
+                               max_time=settings.max_time)
+            row.update(_timing_fields("f", f_timing))
+            row["ratio"] = timing.median / f_timing.median if f_timing.median > 0 else None
+    except Exception as err:  # noqa: BLE001 - every failure is an outcome of the cell
+        row.update(outcome=classify(err, "evaluate"), stage="evaluate",
+                   **describe(err, "evaluate"))
     row["wall_s"] = time.perf_counter() - t_start
     return row
 
 
 def _forget_prepared() -> None:
-    """Empty api's preparation cache: a cache hit would time nothing, the lab wants a cold
-    preparation (two cells differing only in the seed share expression and shapes)."""
+    """Empty the preparation caches: a cache hit would time nothing, the lab wants a cold
+    preparation (two cells differing only in the seed, or two repeats of a cell, share
+    expression and shapes). The symbolic method keeps a cache of its own; it is emptied only
+    where SymPy is already loaded (importing it here would be a cell's time)."""
+    import sys
+
     from .. import api
 
     api.clear_cache()
+    symbolic = sys.modules.get("difflab.symbolic.prepare")
+    if symbolic is not None:
+        symbolic._prepare.cache_clear()

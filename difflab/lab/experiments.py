@@ -35,7 +35,7 @@ from .validate import check_cells, check_config, check_keys
 
 # The order of the report: the gentle start first, the heavy measurements after.
 ORDER = ["worked_example", "accuracy", "fd_steps", "cost_vs_inputs", "jacobian_shape",
-         "expression_swell", "mlp_backprop", "gradient_flow", "hessian"]
+         "expression_swell", "mlp_backprop", "gradient_flow", "hessian", "gradbench"]
 
 
 def experiments_dir() -> Path:

@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
@@ -58,3 +59,14 @@ def save(fig, path: str | Path) -> Path:
     plt.close(fig)
     tmp.replace(path)  # never a half-written figure
     return path
+
+
+def errorbar(ax, x, y, lo, hi, **style):
+    """A curve of medians with each point's interval [lo, hi] as an error bar (the house
+    style for every measured time: the reader sees what the repeats support)."""
+    y = np.asarray(y, dtype=float)
+    yerr = np.vstack([y - np.asarray(lo, dtype=float), np.asarray(hi, dtype=float) - y])
+    yerr = np.where(np.isfinite(yerr), np.clip(yerr, 0, None), 0)
+    style.setdefault("capsize", 2.5)
+    style.setdefault("elinewidth", 1)
+    return ax.errorbar(x, y, yerr=yerr, **style)

@@ -40,6 +40,7 @@ import importlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -47,6 +48,7 @@ from ..core.evaluate import evaluate
 from ..core.expr import Expr
 from ..core.plan import compile_plan
 from ..core.shapes import infer_shapes
+from ..gradbench import problems as gradbench
 from ..protocol import shaped
 from ..symbolic import scalar_size
 from . import families as F
@@ -321,8 +323,24 @@ _FAMILIES = (
             F.build_random, F.sample_random, {"size": 8, "nvars": 2, "seed": None}, "sympy"),
 )
 
-PROBLEMS: dict[str, Problem] = {p.name: p for p in (*map(_scalar, SCALAR_CASES), *_FAMILIES)}
-assert len(PROBLEMS) == len(SCALAR_CASES) + len(_FAMILIES), "problem names must be unique"
+
+
+def _gradbench(mod) -> Problem:
+    """GradBench's eval ``mod`` as a sized problem: its workloads' sizes, seeds and formulas
+    (``difflab.gradbench.problems``); seed 0 is the eval's own input, the truth JAX."""
+    name = mod.NAME
+    return Problem(f"gradbench_{name}", "gradbench", gradbench.describe(mod),
+                   partial(gradbench.build, name), partial(gradbench.sample, name),
+                   dict(mod.WORKLOADS[0]), "jax", kind=gradbench.KIND[name],
+                   wrt_rule=partial(gradbench.wrt, name),
+                   reference_point=partial(gradbench.reference, name))
+
+
+_GRADBENCH = tuple(_gradbench(mod) for mod in gradbench.WITH_WORKLOADS)
+PROBLEMS: dict[str, Problem] = {p.name: p for p in (*map(_scalar, SCALAR_CASES), *_FAMILIES,
+                                                     *_GRADBENCH)}
+assert len(PROBLEMS) == len(SCALAR_CASES) + len(_FAMILIES) + len(_GRADBENCH), \
+    "problem names must be unique"
 assert all(p.truth in TRUTHS and p.kind in ("grad", "jacobian") for p in PROBLEMS.values())
 
 
@@ -365,42 +383,3 @@ def problems(family: str | None = None) -> list[Problem]:
         known = ", ".join(dict.fromkeys(getattr(p, "family", "?") for p in every))
         raise UnknownProblem(f"unknown problem family {family!r}; known families: {known}")
     return chosen
-
-
-@dataclass(eq=False)
-class HandTruthInstance:
-    """An instance whose reference derivative of one kind comes from a hand-written function
-    (an experiment's independent check); every other attribute is the wrapped instance's."""
-
-    inner: Instance
-    kind: str
-    derivative: Callable[[Instance], dict]
-    truth_source: str = "hand"
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def truth(self, kind: str | None = None):
-        if kind in (None, self.kind):
-            return self.derivative(self.inner)
-        return self.inner.truth(kind)
-
-
-@dataclass(eq=False)
-class HandTruth:
-    """A problem whose instances take their ``kind`` truth from ``derivative(instance)``.
-
-    Experiments plug it in through ``Settings.problems`` when a hand-written derivative is
-    the more independent (or the only affordable) reference.
-    """
-
-    inner: Problem
-    kind: str
-    derivative: Callable[[Instance], dict]
-
-    def resolve(self, params: dict | None = None) -> dict:
-        """The wrapped problem's parameters (``Problem.resolve``: unknown names refused)."""
-        return self.inner.resolve(params)
-
-    def instance(self, params: dict | None = None, seed: int = 0) -> HandTruthInstance:
-        return HandTruthInstance(self.inner.instance(params, seed), self.kind, self.derivative)

@@ -2,9 +2,12 @@
 
 Each experiment's study turns its rows into a ``Section``: the question, the figure(s), a
 table and the findings (sentences computed from the measured numbers). The report puts a
-summary table (methods x accuracy, speed, cost scaling, limits) and the environment (machine,
-versions, commit) on top. Files are written atomically; a study whose section fails is
-reported as such, and the rest of the report is still written.
+summary table and the environment (machine, versions, commit) on top. Each column of the
+summary is one figure of one experiment on one problem at one size — the same for every
+method, so a row can be compared with the next; its title says which (``Section.summary``:
+{method: {column title: text}}). A cell a section leaves empty for a method it ran carries the
+section's reason; a method the experiment did not run says so. Files are written atomically;
+a study whose section fails is reported as such, and the rest of the report is still written.
 
 A run records its study (meta.json ``study``: difflab's study name, a module, or the path of
 a study file); a run of an experiment file that uses a study of another name (``STUDY =
@@ -30,7 +33,7 @@ from .page import fmt
 from .store import atomic_write, load, load_meta, writable_dir
 from .study import load_study
 
-SUMMARY_COLUMNS = ("accuracy", "speed", "cost scaling", "limits")
+BASE_METHODS = ("symbolic", "numeric", "forward", "reverse", "jax")
 
 
 @dataclass
@@ -87,6 +90,9 @@ def build_section(run_path: Path, figdir: Path) -> Section:
     name = meta.get("experiment", run_path.name)
     try:
         spec = meta.get("study")
+        if not spec and not (isinstance(name, str) and name.isidentifier()):
+            raise ValueError(f"meta.json names the experiment {str(name)[:60]!r}, which is not "
+                             f"a study of difflab.studies")  # (a study's name, never a path)
         study = load_study(spec)[0] if spec else \
             importlib.import_module(f"difflab.studies.{name}")
         own = getattr(study, "NAME", name) == name
@@ -132,15 +138,25 @@ def _environment(metas: list[dict]) -> list[tuple[str, str]]:
     return rows
 
 
+SUMMARY_NOTE = ("Each column is one experiment's figure on one problem at one size, the same for "
+                "every method; an empty cell says why. Times are medians over repeated runs "
+                "with their 95% interval in parentheses.")
+
+
 def _summary(sections: list[Section]) -> pd.DataFrame:
+    """Methods (rows) by the sections' columns; an empty cell says why it is empty."""
     merged: dict[str, dict[str, str]] = {}
+    columns: dict[str, str] = {}   # column -> the experiment it comes from
     for s in sections:
         for method, cells in s.summary.items():
             for column, text in cells.items():
+                columns.setdefault(column, s.name)
                 merged.setdefault(method, {}).setdefault(column, text)
-    rows = [{"method": m, **{c: merged[m].get(c, "") for c in SUMMARY_COLUMNS}}
-            for m in merged]
-    return pd.DataFrame(rows, columns=["method", *SUMMARY_COLUMNS])
+    methods = [m for m in BASE_METHODS if m in merged] + \
+        [m for m in merged if m not in BASE_METHODS]
+    rows = [{"method": m, **{c: merged[m].get(c) or f"— (not run by {columns[c]})"
+                             for c in columns}} for m in methods]
+    return pd.DataFrame(rows, columns=["method", *columns])
 
 
 def write_report(runs: list[str | Path] | None = None, out: str | Path = "reports",
@@ -261,7 +277,7 @@ def _write(out: Path, sections: list[Section], env: list[tuple[str, str]],
     md = [f"# {headline}", "",
           "Every number below was measured by the runs listed in the environment block; "
           "`make report` rebuilds it.", "", "**Contents**", "", *toc_md, "",
-          "## Summary", "", page.markdown_table(summary), "",
+          "## Summary", "", SUMMARY_NOTE, "", page.markdown_table(summary), "",
           "## Environment", "", "| | |", "|---|---|",
           *[f"| {k} | {v.replace(chr(10), '<br>')} |" for k, v in env], ""]
     doc = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -271,7 +287,8 @@ def _write(out: Path, sections: list[Section], env: list[tuple[str, str]],
            "<p>Every number below was measured by the runs listed in the environment block; "
            "<code>make report</code> rebuilds it.</p>",
            "<nav class='toc'><b>Contents</b><ol>", *toc_html, "</ol></nav>",
-           "<h2 id='summary'>Summary</h2>", page.html_table(summary),
+           "<h2 id='summary'>Summary</h2>", f"<p>{html.escape(SUMMARY_NOTE)}</p>",
+           page.html_table(summary),
            "<h2 id='environment'>Environment</h2><div class='table-wrap'><table class='env'>",
            *[f"<tr><th>{html.escape(k)}</th><td>{html.escape(v).replace(chr(10), '<br>')}</td>"
              f"</tr>" for k, v in env],

@@ -105,7 +105,8 @@ _USES = (_W != 0).astype(float)
 
 def first_step(x: float, step: float | None = None) -> float:
     """The widest step h_0: ``step`` (if given) or 2 max(1, |x|), down to a power of two."""
-    return 2.0 ** math.floor(math.log2(FIRST_STEP * max(1.0, abs(x)) if step is None else step))
+    widest = FIRST_STEP * max(1.0, abs(x)) if step is None else step
+    return 2.0 ** math.floor(math.log2(min(widest, 2.0 ** 1023)))  # (finite near 1e308)
 
 
 class _Tableau:

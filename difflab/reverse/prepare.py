@@ -1,24 +1,27 @@
 """Reverse mode's side of the one protocol (``prepare``, ``prepare_jacobian``,
-``prepare_hessian``) and the one-shot ``grad``, ``jacobian``, ``hessian``.
+``prepare_hessian``, ``prepare_vjp``, ``prepare_hvp``) and the one-shot ``grad``,
+``jacobian``, ``hessian``.
 
 The gradient is one backward sweep of ``program`` (or a level schedule, ``levels``, for wide
-all-scalar graphs); the Jacobian one sweep per output component; the Hessian forward over
-reverse: the sweep runs on forward-mode Duals.
+all-scalar graphs); a VJP the same sweep seeded with the cotangent; the Jacobian one sweep
+carrying every output's cotangent along a leading axis (``batch``); the Hessian and the HVP
+forward over reverse: the sweep runs on ``Jet`` numbers carrying every direction at once
+(``curvature``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 import numpy as np
 
 from ..core.expr import Expr
 from ..core.levels import scalar_schedule
-from ..core.ops import PRIMAL
 from ..core.plan import gc_paused
 from ..protocol import Prepared, Shape, shaped
+from .batch import jacobian_rows, rows_per_sweep
+from .curvature import Hessian
 from .levels import compile_levels
 from .program import Program, _finish, compile_program, sweep
 from .rules import _ONE
@@ -77,25 +80,29 @@ JACOBIAN_MEMORY = 2 ** 28  # floats of one Jacobian's result: outputs x inputs (
 
 def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
                      **options) -> Prepared:
-    """The Jacobian: one forward pass, then one backward sweep per output element.
+    """The Jacobian: one forward pass, then ONE backward sweep carrying a cotangent per output
+    element along a leading axis (``batch``; in chunks past ``batch.COTANGENT_BUDGET``).
 
     Args:
         expr: any expression.
         wrt: the variables to differentiate with respect to.
         shapes: every variable's shape.
     Returns:
-        a ``Prepared``: point -> {name: array of shape output shape + variable shape}.
+        a Prepared: point -> {name: array of shape output shape + variable shape}.
     """
     _no_options(options)
     program = compile_program(expr, wrt, shapes)
     plan = program.plan
     out_shape = program.shapes[plan.out]
+    results = [(name, program.shapes[plan.var_slots[name]]) for name in program.wrt]
+    if out_shape == ():  # one output: the gradient's sweep, one cotangent, no batch axis
+        gradient = prepare(expr, wrt, shapes)
+        return Prepared(lambda point: {name: shaped(g, np.shape(g))
+                                       for name, g in gradient(point).items()}, _info(program))
     m = math.prod(out_shape)
-    results = [(name, plan.var_slots[name], program.shapes[plan.var_slots[name]])
-               for name in program.wrt]
     # The budget: m sweeps over every slot's floats, and an m x inputs result
     work = m * sum(math.prod(shape) for shape in program.shapes)
-    held = m * sum(math.prod(shape) for _, _, shape in results)
+    held = m * sum(math.prod(shape) for _, shape in results)
     if work > JACOBIAN_WORK or held > JACOBIAN_MEMORY:
         raise ValueError(f"reverse jacobian too large: {m:,} output elements, one backward "
                          f"sweep each: {work:.3g} floats of work (budget JACOBIAN_WORK = "
@@ -105,31 +112,52 @@ def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape]
                          f"inputs than outputs")
 
     def jacobian(point: Mapping) -> dict:
-        jac = {name: np.zeros((m, *shape)) for name, _, shape in results}
         with np.errstate(all="ignore"):
-            values = program.record(point, live_only=True)
-            for k in range(m):
-                seed = _ONE
-                if out_shape:  # the k-th output element's direction: e_k
-                    seed = np.zeros(out_shape)
-                    seed.flat[k] = 1.0
-                bars = sweep(program, values, seed)
-                for name, slot, _ in results:
-                    jac[name][k] = bars[slot]
-        return {name: shaped(jac[name], out_shape + shape) for name, _, shape in results}
+            rows = jacobian_rows(program, program.record(point, live_only=True))
+        return {name: shaped(row, out_shape + shape)
+                for (name, shape), row in zip(results, rows, strict=True)}
 
-    return Prepared(jacobian, _info(program))
+    info = _info(program)
+    info["rows_per_sweep"] = rows_per_sweep(program, math.prod(out_shape))
+    return Prepared(jacobian, info)
+
+
+def prepare_vjp(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
+                **options) -> Prepared:
+    """The vector-Jacobian product v^T J: one forward pass and one backward sweep seeded
+    with the cotangent v (of the output's shape).
+
+    Args:
+        expr: any expression.
+        wrt: the variables to differentiate with respect to.
+        shapes: every variable's shape.
+    Returns:
+        a Prepared: (point, cotangent) -> {name: value of the variable's shape}.
+    """
+    _no_options(options)
+    program = compile_program(expr, wrt, shapes)
+    plan = program.plan
+    out_shape = program.shapes[plan.out]
+    results = [(name, plan.var_slots[name], program.shapes[plan.var_slots[name]])
+               for name in program.wrt]
+
+    def vjp(point: Mapping, cotangent) -> dict:
+        seed = np.array(cotangent, dtype=np.float64) if out_shape else np.float64(cotangent)
+        with np.errstate(all="ignore"):
+            bars = sweep(program, program.record(point, live_only=True), seed, None, True)
+            return {name: _finish(np.zeros(shape) if bars[slot] is None else bars[slot], shape)
+                    for name, slot, shape in results}
+
+    return Prepared(vjp, _info(program))
 
 
 def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
                     **options) -> Prepared:
-    """The Hessian of a scalar expression, forward over reverse.
+    """The Hessian of a scalar expression, forward over reverse in one sweep.
 
-    The gradient program (forward pass + backward sweep) runs on ``forward.Dual`` numbers: for
-    each scalar input x_j of a wrt variable, ``forward.jvp`` perturbs x_j, and the tangent of
-    every gradient entry d f / d x_i is d^2 f / (d x_i d x_j): column j of the Hessian. The
-    vjp rules are written with NumPy functions and operators, so they run on Duals unchanged.
-    One pass per scalar input (n passes, each a few times the cost of f).
+    The gradient program (forward pass + backward sweep) runs on ``Jet`` numbers carrying all
+    n input directions at once (``curvature.Hessian``): the tangents of the gradient entry
+    d f / d x_i are row i of the Hessian. Chunks of directions past ``curvature.JET_BUDGET``.
 
     Args:
         expr: a scalar-valued expression.
@@ -138,40 +166,60 @@ def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
     Returns:
         a ``Prepared``: point -> {a: {b: array of shape shape(a) + shape(b)}}.
     """
-    from .. import forward  # the Dual numbers (imported here: reverse mode alone needs none)
-
     _no_options(options)
-    program = compile_program(expr, wrt, shapes)
-    _check_scalar(program, "hessian")
-    # On a Dual, PRIMAL's relu (np.maximum(x, 0)) would take max's tie rule, 1/2 at x = 0;
-    # forward.relu takes relu's own rule, 0 (as JAX), so the Hessian's column is right there.
-    program = replace(program, live_forward=[(forward.relu if fn is PRIMAL["relu"] else fn,
-                                              s, i, j) for fn, s, i, j in program.live_forward])
-    plan = program.plan
-    blocks = [(name, plan.var_slots[name], program.shapes[plan.var_slots[name]])
-              for name in program.wrt]
+    _check_scalar(compile_program(expr, wrt, shapes), "hessian")
+    hess = Hessian(expr, tuple(wrt), shapes)
+    blocks = hess.blocks
+
+    if all(not shape for *_, shape in blocks):  # scalar variables: rows of floats
+        names = [name for name, *_ in blocks]
+        template = dict.fromkeys(names)  # (copying a dict of the right keys, then filling
+                                         # it, skips the resizes of building each row anew)
+
+        def scalar_hessian(point: Mapping) -> dict:
+            H = {}
+            for a, row in zip(names, hess.matrix(point).tolist(), strict=True):
+                H[a] = entries = template.copy()
+                entries.update(zip(names, row, strict=True))
+            return H
+
+        return Prepared(scalar_hessian, {**_info(hess.program), **hess.info()})
 
     def hessian(point: Mapping) -> dict:
-        H = {a: {b: np.zeros((math.prod(sa), math.prod(sb))) for b, _, sb in blocks}
-             for a, _, sa in blocks}
-        for b, _, sb in blocks:
-            def gradient_of_b(x_b, b=b):
-                values = program.record({**point, b: x_b}, live_only=True)
-                bars = sweep(program, values, _ONE)
-                return [bars[slot] for _, slot, _ in blocks]
+        H = hess.matrix(point)
+        return {a: {b: shaped(H[oa:oa + na, ob:ob + nb].reshape(sa + sb), sa + sb)
+                    for b, _, ob, nb, sb in blocks} for a, _, oa, na, sa in blocks}
 
-            for j in range(math.prod(sb)):
-                e_j = np.zeros(sb)
-                e_j.flat[j] = 1.0
-                with np.errstate(all="ignore"):
-                    _, columns = forward.jvp(gradient_of_b, point[b], e_j if sb else _ONE)
-                for (a, _, _), column in zip(blocks, columns, strict=True):
-                    H[a][b][:, j] = np.ravel(column)
-        return {a: {b: shaped(H[a][b], sa + sb) for b, _, sb in blocks} for a, _, sa in blocks}
+    return Prepared(hessian, {**_info(hess.program), **hess.info()})
 
-    info = _info(program)
-    info["passes"] = "one forward + backward pass on Duals per scalar input"
-    return Prepared(hessian, info)
+
+def prepare_hvp(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
+                **options) -> Prepared:
+    """The Hessian-vector product H v of a scalar expression: forward over reverse, one sweep
+    on Jets with one direction.
+
+    Args:
+        expr: a scalar-valued expression.
+        wrt: the variables to differentiate with respect to (v has one part per variable).
+        shapes: every variable's shape.
+    Returns:
+        a ``Prepared``: (point, {name: v part}) -> {name: (H v) part, the variable's shape}.
+    """
+    _no_options(options)
+    _check_scalar(compile_program(expr, wrt, shapes), "hvp")
+    hess = Hessian(expr, tuple(wrt), shapes)
+    blocks = hess.blocks
+
+    def hvp(point: Mapping, vector: Mapping) -> dict:
+        V = np.concatenate([np.ravel(vector[name]) for name, *_ in blocks])[:, None]
+        Hv = hess.times(point, V)[:, 0]
+        return {name: shaped(Hv[off:off + size], shape) for name, _, off, size, shape in blocks}
+
+    info = {**_info(hess.program), **hess.info()}
+    info.pop("column_groups", None)  # (the Hessian's; H v sweeps v alone)
+    if "sweeps" in info:
+        info.update(directions=1, chunk=1, sweeps=1)
+    return Prepared(hvp, info)
 
 
 def _no_options(options: dict) -> None:

@@ -17,7 +17,7 @@ two per node; consumed cotangents and primals are dropped as the sweep passes th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,6 +42,7 @@ class Program:
     live_forward: list[tuple]            # the same, only slots whose value the sweep reads
     backward: list[tuple]                # (rule, slot, i, j, need, fix_i, fix_j), reversed
     template: list                       # slot values with constants filled in
+    derived: dict = field(default_factory=dict)  # variants made on first use (batch.batched)
 
     def record(self, point: Mapping, live_only: bool = False) -> list:
         """The primal value of every slot at a (validated) point: the tape's contents.
@@ -191,7 +192,8 @@ def _zero_vjp(shape: Shape):
 
 
 # Rules that read neither the arguments' primals nor the result: y_bar passes straight on.
-_READS_NO_PRIMAL = frozenset({"neg", "add", "sub", "transpose"})
+# (transpose reads its result's rank, to keep a batch axis of cotangents in front.)
+_READS_NO_PRIMAL = frozenset({"neg", "add", "sub"})
 _NEED = {(p, q): (p, q) for p in (False, True) for q in (False, True)}  # shared tuples
 
 

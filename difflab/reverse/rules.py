@@ -4,10 +4,28 @@ A rule is ``rule(y_bar, x, y) -> x_bar`` for a unary op and
 ``rule(y_bar, a, b, y, need) -> (a_bar, b_bar)`` for a binary op, where ``need`` says which
 arguments want a cotangent (the other is returned as None and never computed). Rules reuse the
 primal result ``y`` where the math allows (d exp = y, d tanh = 1 - y^2) and use NumPy functions
-and operators only, so the same sweep runs on floats, arrays and forward-mode ``Dual`` numbers
-(which is how ``prepare_hessian`` gets forward-over-reverse). A binary elementwise rule returns
-cotangents of the *output's* shape; the sweep then "unbroadcasts" them: sums over the axes an
-operand was broadcast along, back to its own shape.
+and operators only, so the same sweep runs on floats, arrays and numbers that carry tangents
+(``reverse.jet.Jet``, ``forward.Dual``: forward over reverse, for Hessians).
+
+Many cotangents at once (the batch convention). ``y_bar`` has the shape ``lead + shape(y)``:
+``lead`` is ``()`` for one cotangent (a gradient, a VJP: the hot path) or ``(k,)`` for k
+cotangents swept together (the rows of a Jacobian). A rule works on the TRAILING axes and must
+give ``x_bar`` the shape ``lead + shape(x)`` (a binary elementwise rule: ``lead`` + the
+output's shape, see below). Elementwise rules get this for free (NumPy broadcasting aligns the
+trailing axes: ``y_bar * cos(x)``). A rule that reshapes, reduces, reorders or contracts finds
+the batch from the ranks, ``lead = ndim(y_bar) - ndim(y)``, and keeps those leading axes in
+front (see ``sum``, ``transpose``, ``matmul`` below); it never branches on it in the scalar
+case beyond that one test. Write an outer product as ``y_bar[..., None] * b`` (not a reshape
+to (-1, 1)) and a contraction with ``np.matmul`` on the trailing axes.
+
+A binary elementwise rule returns cotangents of the *output's* shape (with the lead); the sweep
+then "unbroadcasts" them: sums over the axes an operand was broadcast along, back to its own
+shape, skipping the batch axis (``program.py`` for one cotangent, ``batch.py`` for k).
+
+A new op checks itself against this in tests/test_reverse_batch.py (k cotangents at once must
+equal k sweeps of one). For Hessians its rule also runs on ``Jet`` values (forward over
+reverse): once it does, add the op to ``curvature.JET_OPS``; until then an expression with it
+gets its Hessian one direction at a time on forward mode's Duals.
 """
 
 from __future__ import annotations
@@ -53,10 +71,31 @@ vjp_rules["sigmoid"] = lambda y_bar, x, y: y_bar * (y * (1.0 - y))        # s' =
 vjp_rules["softplus"] = lambda y_bar, x, y: y_bar * -np.expm1(-y)
 # relu'(x) = 1 for x > 0, else 0 (0 at the kink, as JAX); a select, so 0 * inf stays 0
 vjp_rules["relu"] = lambda y_bar, x, y: np.where(x > 0.0, y_bar, 0.0)
-# reductions to a scalar: every element contributed once (sum) or 1/n (mean)
-vjp_rules["sum"] = lambda y_bar, x, y: np.broadcast_to(y_bar, _shape(x)) if _shape(x) else y_bar
-vjp_rules["mean"] = lambda y_bar, x, y: vjp_rules["sum"](y_bar / math.prod(_shape(x)), x, y)
-vjp_rules["transpose"] = lambda y_bar, x, y: np.transpose(y_bar)
+# reductions to a scalar: every element contributed once (sum) or 1/n (mean). y is a
+# scalar, so y_bar's own shape is the batch: each of its entries spreads over x's shape.
+def _sum_vjp(y_bar, x, y):
+    shape = _shape(x)
+    if not shape:
+        return y_bar
+    lead = _shape(y_bar)
+    if not lead:
+        return np.broadcast_to(y_bar, shape)
+    return np.broadcast_to(np.reshape(y_bar, lead + (1,) * len(shape)), lead + shape)
+
+
+def _transpose_vjp(y_bar, x, y):
+    # transpose reverses the value axes; a batch axis in front stays in front (the rank of
+    # y tells them apart, so the forward pass records transpose's result)
+    lead = np.ndim(y_bar) - np.ndim(y)
+    if not lead:
+        return np.transpose(y_bar)
+    d = np.ndim(y)
+    return np.transpose(y_bar, (*range(lead), *range(lead + d - 1, lead - 1, -1)))
+
+
+vjp_rules["sum"] = _sum_vjp
+vjp_rules["mean"] = lambda y_bar, x, y: _sum_vjp(y_bar / math.prod(_shape(x)), x, y)
+vjp_rules["transpose"] = _transpose_vjp
 
 
 # binary: rule(y_bar, a, b, y, need) -> (a_bar, b_bar), each at the output's shape
@@ -98,7 +137,8 @@ def _extremum_vjp(y_bar, a, b, y, need):
 def _matmul_vjp(y_bar, a, b, y, need):
     # y = a @ b. Matrices: a_bar = y_bar @ b^T, b_bar = a^T @ y_bar. A 1-D operand is a row
     # (on the left) or a column (on the right) that NumPy drops from the result's shape, so
-    # its outer products are written with reshapes.
+    # its outer products are written with new trailing axes. np.matmul contracts the trailing
+    # axes and broadcasts the rest, so a batch of cotangents in front passes through.
     nd_a, nd_b = len(_shape(a)), len(_shape(b))
     a_bar = b_bar = None
     if nd_a == 2 and nd_b == 2:                        # (m,n) @ (n,p) -> (m,p)
@@ -108,19 +148,20 @@ def _matmul_vjp(y_bar, a, b, y, need):
             b_bar = np.matmul(np.transpose(a), y_bar)
     elif nd_a == 2:                                    # (m,n) @ (n,) -> (m,)
         if need[0]:
-            a_bar = np.reshape(y_bar, (-1, 1)) * b     # outer(y_bar, b)
+            a_bar = y_bar[..., None] * b               # outer(y_bar, b)
         if need[1]:
             b_bar = np.matmul(y_bar, a)                # a^T y_bar
     elif nd_b == 2:                                    # (n,) @ (n,m) -> (m,)
-        if need[0]:
-            a_bar = np.matmul(b, y_bar)
+        if need[0]:  # b y_bar (for a batch: y_bar b^T, the batch axis kept in front)
+            a_bar = np.matmul(b, y_bar) if y_bar.ndim == 1 else np.matmul(y_bar, np.transpose(b))
         if need[1]:
-            b_bar = np.reshape(a, (-1, 1)) * y_bar     # outer(a, y_bar)
-    else:                                              # (n,) @ (n,) -> ()
-        if need[0]:
-            a_bar = y_bar * b
-        if need[1]:
-            b_bar = y_bar * a
+            b_bar = np.reshape(a, (-1, 1)) * y_bar[..., None, :]  # outer(a, y_bar)
+    elif np.ndim(y_bar) == 0:                          # (n,) @ (n,) -> ()
+        a_bar = y_bar * b if need[0] else None
+        b_bar = y_bar * a if need[1] else None
+    else:                                              # ... with a batch of cotangents
+        a_bar = y_bar[..., None] * b if need[0] else None
+        b_bar = y_bar[..., None] * a if need[1] else None
     return a_bar, b_bar
 
 

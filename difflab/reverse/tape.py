@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.evaluate import clean_point
 from ..core.expr import Expr
+from ..core.parser import as_expression
 from ..core.plan import compile_plan
 from .program import Program, _finish, compile_program, sweep
 from .rules import _ONE
@@ -77,16 +78,19 @@ class Tape:
         self.seed = None
 
     @classmethod
-    def record(cls, expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> Tape:
+    def record(cls, expr: Expr | str, point: Mapping, wrt: Sequence[str] | None = None) -> Tape:
         """Evaluate ``expr`` at ``point`` and keep every slot's value.
 
         Args:
-            expr: the expression.
+            expr: the expression (or its grammar text).
             point: every variable -> float or array.
             wrt: the variables that will receive gradients (default: all).
         Returns:
             the tape.
+        Raises:
+            ParseError: bad text; TypeError: ``expr`` is neither an expression nor text.
         """
+        expr = as_expression(expr, "Tape.record")
         plan = compile_plan(expr)
         point = clean_point(plan, point)
         shapes = {name: np.shape(value) for name, value in point.items()}

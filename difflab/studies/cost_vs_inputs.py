@@ -31,6 +31,11 @@ The truth is the hand-written gradient d/dx_i = exp(x_i/n) (cos x_i + sin(x_i)/n
 + 2 x_i / (1 + x_i^2) (the ``problems`` hook below), so no JAX or SymPy reference has to be
 compiled at n = 1000.
 
+Repeats: the whole sweep runs ``repeats`` times over (every size, every method, f before and
+after), so each gradient time, each f and each ratio t(grad)/t(f) — taken repeat by repeat,
+the two measured in the same pass — is a median over the repeats with its interval, and the
+slopes are bootstrapped over them (``cost_vs_inputs_report``).
+
 This module measures (the problem hook, the cells, f's timings and the baseline rows) and
 assembles the report section; the rows are read back into the table, the figure and the
 findings by ``cost_vs_inputs_report``.
@@ -51,14 +56,18 @@ from ..core.metrics import size
 from ..core.plan import compile_plan
 from ..lab import Cell, Run, Settings, Worker, run_sweep
 from ..lab import problems as registry
+from ..lab.executors import preload_for
+from ..lab.hand_truth import HandTruth
+from ..lab.repeats import repeats_of
 from ..lab.timing import measure
 
-# reading the rows back (tables, figure, findings) is cost_vs_inputs_report's; its public
-# names stay importable from here
+# reading the rows back (tables, findings) is cost_vs_inputs_report's, the figure
+# cost_vs_inputs_figure's; their public names stay importable from here
+from .cost_vs_inputs_figure import figure as figure
 from .cost_vs_inputs_report import BOUND as BOUND
 from .cost_vs_inputs_report import METHODS as METHODS
 from .cost_vs_inputs_report import baselines as baselines
-from .cost_vs_inputs_report import figure as figure
+from .cost_vs_inputs_report import display_table as display_table
 from .cost_vs_inputs_report import findings as findings
 from .cost_vs_inputs_report import measured as measured
 from .cost_vs_inputs_report import method_order as method_order
@@ -97,7 +106,7 @@ def get_problem(name: str):
     problem = registry.get_problem(name)
     if name != "sum_nonlinear":
         return problem
-    return registry.HandTruth(problem, "grad",
+    return HandTruth(problem, "grad",
                               lambda inst: hand_gradient(inst.point, inst.params["n"]))
 
 
@@ -111,9 +120,11 @@ def cells(config: dict) -> list[Cell]:
             if n <= caps.get(method, n)]
 
 
-def baseline_cell(config: dict, n: int) -> Cell:
-    """The id of the custom row holding f's time and the operation counts at n."""
-    return Cell(NAME, config["problem"], {"n": n}, "baseline", "grad", config.get("seed", 0))
+def baseline_cell(config: dict, n: int, rep: int = 0) -> Cell:
+    """The id of the custom row holding f's time and the operation counts at n (repeat
+    ``rep``)."""
+    return Cell(NAME, config["problem"], {"n": n}, "baseline", "grad", config.get("seed", 0),
+                rep)
 
 
 def _setup(config: dict, n: int):
@@ -124,48 +135,71 @@ def _setup(config: dict, n: int):
     return inst.expr, plan, point, shapes, tuple(inst.wrt)
 
 
-def f_timings(config: dict, n: int, settings: Settings) -> dict[str, float | None]:
+def f_timings(config: dict, n: int, settings: Settings,
+              with_plan: bool = True) -> dict[str, float | None]:
     """The fastest batch of f (s per call) by three evaluators: the tape's forward pass, the
-    level schedule's forward pass (None where reverse mode does not use one), the plan."""
+    level schedule's forward pass (None where reverse mode does not use one), the plan (None
+    unless ``with_plan``: it is only compared once, not used in any ratio)."""
     expr, plan, point, shapes, wrt = _setup(config, n)
     program = reverse.compile_program(expr, wrt, shapes)
     levels = level_schedule(plan, shapes)
-    # f is cheap: three times the samples, so its fastest batch is a steady estimate
-    timing = dict(min_time=settings.min_time, samples=3 * settings.samples,
+    # f is cheap: twice the samples, so its fastest batch is a steady estimate
+    timing = dict(min_time=settings.min_time, samples=2 * settings.samples,
                   max_time=settings.max_time)
     with np.errstate(all="ignore"):
         return {"tape": measure(lambda: program.record(point), **timing).min,
                 "levels": measure(lambda: levels.evaluate(point), **timing).min
                 if levels is not None else None,
-                "plan": measure(lambda: run_plan(plan, bind(plan, point)), **timing).min}
+                "plan": measure(lambda: run_plan(plan, bind(plan, point)), **timing).min
+                if with_plan else None}
 
 
-def baseline_row(config: dict, n: int, times: list[dict]) -> dict:
-    """The row of size n: f's time (the fastest of ``times``, each from ``f_timings``) and
-    the noise-free operation counts of each method."""
-    expr, plan, point, shapes, wrt = _setup(config, n)
+def baseline_row(config: dict, n: int, times: list[dict], rep: int = 0) -> dict:
+    """The row of size n (repeat ``rep``): f's time (the fastest of ``times``, each from
+    ``f_timings``) and the noise-free operation counts of each method."""
     best = {k: min((t[k] for t in times if t[k] is not None), default=None)
             for k in ("tape", "levels", "plan")}
     fastest = "levels" if best["levels"] is not None and best["levels"] < best["tape"] \
         else "tape"
+    return {**baseline_cell(config, n, rep).key(), "outcome": "ok",
+            "f_min": best[fastest], "f_evaluator": fastest, "f_tape_min": best["tape"],
+            "f_levels_min": best["levels"], "f_plan_min": best["plan"],
+            **op_count_fields(config, n)}
+
+
+_counts: dict = {}   # (problem, n, seed, numeric counted) -> the operation counts
+
+
+def op_count_fields(config: dict, n: int) -> dict:
+    """The noise-free operation counts at n (the same in every repeat: computed once).
+
+    Finite differences are counted by running the adaptive scheme once at the point (it
+    chooses its steps per input), only up to numeric's cap: beyond it no numeric cell runs,
+    and one adaptive gradient at n = 1000 costs minutes.
+    """
+    counted = "numeric" in config["methods"] and \
+        n <= config.get("max_n", {}).get("numeric", n)
+    key = (config["problem"], n, config.get("seed", 0), counted)
+    if key in _counts:
+        return _counts[key]
+    expr, plan, point, shapes, wrt = _setup(config, n)
     program = reverse.compile_program(expr, wrt, shapes)
     f_ops = size(expr).ops
     # active: the operations that depend on an input (and reach f), each pushing one tangent
     # per direction in forward mode
     active = sum(1 for slot, needed in enumerate(program.needed)
                  if needed and plan.args[slot])
-    prepared = numeric.prepare(expr, wrt, shapes)
-    prepared(point)  # (the adaptive scheme counts its evaluations as it goes)
-    num = {"evaluations": prepared.info.get("evaluations_last_call",
-                                            prepared.info["evaluations"])}
-    return {**baseline_cell(config, n).key(), "outcome": "ok",
-            "f_min": best[fastest], "f_evaluator": fastest, "f_tape_min": best["tape"],
-            "f_levels_min": best["levels"], "f_plan_min": best["plan"],
-            "f_ops": f_ops, "n_inputs": len(wrt),
-            "ops_reverse": len(program.live_forward) + len(program.backward),
-            "ops_forward": f_ops + len(wrt) * active,
-            "ops_numeric": num["evaluations"] * f_ops,
-            "numeric_evaluations": num["evaluations"]}
+    evaluations = None
+    if counted:
+        prepared = numeric.prepare(expr, wrt, shapes)
+        prepared(point)  # (the adaptive scheme counts its evaluations as it goes)
+        evaluations = prepared.info.get("evaluations_last_call", prepared.info["evaluations"])
+    _counts[key] = {"f_ops": f_ops, "n_inputs": len(wrt),
+                    "ops_reverse": len(program.live_forward) + len(program.backward),
+                    "ops_forward": f_ops + len(wrt) * active,
+                    "ops_numeric": evaluations * f_ops if evaluations else None,
+                    "numeric_evaluations": evaluations}
+    return _counts[key]
 
 
 def level_schedule(plan, shapes: dict):
@@ -182,27 +216,30 @@ def level_schedule(plan, shapes: dict):
 
 
 def run(config: dict, run: Run, settings: Settings) -> None:
-    """Size by size: f timed, that size's cells, f timed again, the baseline row.
+    """Repeat by repeat, size by size: f timed, that size's cells, f timed again, the
+    baseline row.
 
     A ratio t(grad)/t(f) is only as good as the conditions the two times share: on a shared
     machine the load drifts, so f is measured right before and right after the cells of its
-    size, in the same process (``isolate`` False), and the faster of the two is kept.
+    size, in the same process (``isolate`` False), and the faster of the two is kept; the
+    whole sweep is repeated ``repeats`` times, pass after pass.
     """
     settings = dataclasses.replace(
         settings, problems=HOOK, time_limit=config.get("time_limit", 30.0),
-        min_time=config.get("min_time", 0.01), samples=config.get("samples", 5),
-        max_time=config.get("max_time", 0.5))
+        min_time=config.get("min_time", 0.01), samples=config.get("samples", 3),
+        max_time=config.get("max_time", 0.1))
     isolate = config.get("isolate", False)
-    worker = Worker(settings) if isolate else None
+    worker = Worker(preload_for(cells(config), settings)) if isolate else None
     try:
-        for n in config["sizes"]:
-            todo = [c for c in cells(config) if c.params["n"] == n]
-            done = baseline_cell(config, n).cell_id in run.done
-            before = [] if done else [f_timings(config, n, settings)]
-            run_sweep(todo, run, settings, isolate=isolate, worker=worker)
-            if not done:
-                after = f_timings(config, n, settings)
-                run.append(baseline_row(config, n, before + [after]))
+        for rep in range(repeats_of(config)):
+            for n in config["sizes"]:
+                todo = [c.repeat(rep) for c in cells(config) if c.params["n"] == n]
+                done = baseline_cell(config, n, rep).cell_id in run.done
+                before = [] if done else [f_timings(config, n, settings, rep == 0)]
+                run_sweep(todo, run, settings, isolate=isolate, worker=worker, timing=True)
+                if not done:
+                    after = f_timings(config, n, settings, rep == 0)
+                    run.append(baseline_row(config, n, before + [after], rep))
     finally:
         if worker is not None:
             worker.stop()
@@ -216,13 +253,10 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
     if "experiment" in df:
         df = df[df["experiment"] == NAME]
     fig = figure(df, config, Path(figdir) / f"{NAME}.png")
-    tab = table(df, config)
-    tab.columns = [c if c in ("method", "slope t", "slope ratio", "ops/ops(f) at max n")
-                   else f"t/f {c}" for c in tab.columns]
     caption = ("The gradient's cost against the number of inputs n: seconds, multiples of "
                "one evaluation of f, and operation counts from the IR.")
     alt = ("Three log-log panels against n, one line per method: gradient time in seconds, "
            "gradient time over f's time with the cheap-gradient band shaded, and operation "
            "counts over f's.")
-    return Section(NAME, TITLE, QUESTION, [(fig, caption, alt)], tab, findings(df, config),
-                   summary(df, config))
+    return Section(NAME, TITLE, QUESTION, [(fig, caption, alt)], display_table(df, config),
+                   findings(df, config), summary(df, config))

@@ -14,12 +14,17 @@ f(f(...f(x))) with f = sin, tanh, exp(-u), sigmoid and the spelled-out 1/(1 + ex
                      and tree nodes
     reverse tape     forward entries + backward entries of ``reverse.compile_program``
     times            plain ``sympy.diff`` (walks the tree: the textbook way), difflab's
-                     symbolic preparation (chain rule over the DAG, CSE, lambdify), and the
+                     symbolic preparation (chain rule over the DAG, one shared program), and the
                      evaluation of f, of the symbolic gradient and of the reverse gradient
 
 Reverse mode records each operation once and sweeps it back once: its tape grows like the
 DAG, linearly in n — not exponentially, as some articles claim. The rows are custom (no
 runner cells), one per (problem, size), each with a ``Cell`` id so a resumed run skips them.
+
+Repeats: the sizes and the preparation and diff times are measured once (the first pass); the
+three evaluation times (f, the symbolic gradient, reverse mode) are measured in every one of
+``repeats`` passes over all rows, each pass a row per (problem, size) with its ``rep``, so
+the report gives each a median with its interval.
 
 This module measures the rows and assembles the report section; the rows are read back into
 the table, the figures and the findings by ``expression_swell_report``.
@@ -35,12 +40,13 @@ import pandas as pd
 import sympy
 
 from .. import reverse, symbolic
-from ..core import sympy_bridge
+from ..core import sympy_bridge, sympy_import
 from ..core.evaluate import clean_point
 from ..core.metrics import size
 from ..core.plan import compile_plan
 from ..lab import Cell, Run, Settings
 from ..lab.problems import get_problem
+from ..lab.repeats import repeats_of
 from ..lab.timing import measure
 
 # reading the rows back (table, figures, findings) is expression_swell_report's; its public
@@ -90,7 +96,46 @@ def derivative_ir_size(expr, shapes: dict):
     outputs = list(sympy_bridge.to_sympy_arrays(expr, shapes, symbols).ravel())
     x = symbols["x"].ravel()[0]
     d = symbolic.jacobian_exprs(outputs, [x])[0][0]
-    return size(sympy_bridge.from_sympy(d))
+    return size(sympy_import.from_sympy(d))
+
+
+def _timing(config: dict) -> dict:
+    return dict(min_time=config.get("min_time", 0.002), samples=config.get("samples", 3),
+                max_time=config.get("max_time", 0.05))
+
+
+def evaluation_times(timers: dict, config: dict) -> dict:
+    """{"t_f", "t_reverse", "t_symbolic"}: the fastest batch of each timer (no argument)."""
+    with np.errstate(all="ignore"):
+        return {name: measure(fn, **_timing(config)).min for name, fn in timers.items()}
+
+
+_timers: dict = {}   # (problem, params) -> the evaluations a repeat times again
+
+
+def _key(problem: str, params: dict) -> tuple:
+    return problem, repr(sorted(params.items()))
+
+
+def timers(problem: str, params: dict) -> dict:
+    """The evaluations of one row as calls without arguments: f (the tape's forward pass),
+    reverse mode's gradient and, where the symbolic method takes the expression, its
+    gradient. Kept per process: the repeats time the same prepared functions."""
+    key = _key(problem, params)
+    if key not in _timers:
+        inst = get_problem(problem).instance(params, 0)
+        point = clean_point(compile_plan(inst.expr), inst.point)
+        shapes = {"x": ()}
+        program = reverse.compile_program(inst.expr, ("x",), shapes)
+        rev = reverse.prepare(inst.expr, ("x",), shapes)
+        out = {"t_f": lambda: program.record(point), "t_reverse": lambda: rev(point)}
+        try:
+            sym = symbolic.prepare(inst.expr, ("x",), shapes)
+            out["t_symbolic"] = lambda: sym(point)
+        except ValueError:  # too deep / too large for SymPy: no symbolic time
+            pass
+        _timers[key] = out
+    return _timers[key]
 
 
 def measure_sizes(problem: str, params: dict, config: dict) -> dict:
@@ -105,8 +150,7 @@ def measure_sizes(problem: str, params: dict, config: dict) -> dict:
     plan = compile_plan(expr)
     point = clean_point(plan, inst.point)
     shapes = {"x": ()}
-    timing = dict(min_time=config.get("min_time", 0.002), samples=config.get("samples", 5),
-                  max_time=config.get("max_time", 0.1))
+    timing = _timing(config)
     f_size = size(expr)
     row: dict = {"outcome": "ok", "message": "", "f_dag_nodes": f_size.dag_nodes,
                  "f_tree_nodes": f_size.tree_nodes, "f_ops": f_size.ops,
@@ -118,21 +162,24 @@ def measure_sizes(problem: str, params: dict, config: dict) -> dict:
     row["tape_backward"] = rev.info["backward_steps"]
     row["tape_length"] = row["tape_forward"] + row["tape_backward"]
     program = reverse.compile_program(expr, ("x",), shapes)
+    kept = _timers[_key(problem, params)] = {"t_f": lambda: program.record(point),
+                                             "t_reverse": lambda: rev(point)}
     with np.errstate(all="ignore"):
-        row["t_f"] = measure(lambda: program.record(point), **timing).min
-        row["t_reverse"] = measure(lambda: rev(point), **timing).min
+        row["t_f"] = measure(kept["t_f"], **timing).min
+        row["t_reverse"] = measure(kept["t_reverse"], **timing).min
     try:
         sym = symbolic.prepare(expr, ("x",), shapes)
     except ValueError as err:  # SymbolicTooLarge: too deep / too large for SymPy
         row.update(outcome="unsupported", message=f"symbolic: {err}".split("\n")[0][:300])
         return row
+    kept["t_symbolic"] = lambda: sym(point)
     info = sym.info
     row.update(sym_raw_ops=info["raw_ops"], sym_raw_dag_ops=info["raw_dag_ops"],
                sym_cse_ops=info["cse_ops"], sym_primal_ops=info["primal_ops"],
                sym_prepare_s=info["prepare_seconds"], sym_diff_s=info["diff_seconds"],
                sym_cse_s=info["cse_seconds"], sym_lambdify_s=info["lambdify_seconds"])
     with np.errstate(all="ignore"):
-        row["t_symbolic"] = measure(lambda: sym(point), **timing).min
+        row["t_symbolic"] = measure(kept["t_symbolic"], **timing).min
     try:
         d_size = derivative_ir_size(expr, shapes)
         row.update(d_ir_dag_nodes=d_size.dag_nodes, d_ir_tree_nodes=d_size.tree_nodes)
@@ -189,22 +236,28 @@ def row_cell(problem: str, params: dict) -> Cell:
 
 
 def run(config: dict, run: Run, settings: Settings) -> None:
-    """Measure every row not yet in the run. Plain sympy.diff runs for increasing n until one
-    call takes longer than ``naive_max_seconds`` (it grows ~2.4x per step)."""
+    """Measure every row not yet in the run: the first pass every size and time, the later
+    passes the evaluation times again. Plain sympy.diff runs for increasing n until one call
+    takes longer than ``naive_max_seconds`` (it grows ~2.4x per step)."""
     warm_up()
     cap = config.get("naive_max_seconds", 1.0)
     naive_times = [r.get("naive_diff_s") for r in run.rows() if r.get("naive_diff_s")]
     naive_on = not any(t > cap for t in naive_times)
-    for problem, params in plan_rows(config):
-        cell = row_cell(problem, params)
-        if cell.cell_id in run.done:
-            continue
-        row = {**cell.key(), **measure_sizes(problem, params, config)}
-        if problem == "logistic_map":
-            row.update(baydin_fields(params["n"], config, naive_on))
-            if row.get("naive_diff_s", 0) > cap:
-                naive_on = False
-        run.append(row)
+    for rep in range(repeats_of(config)):
+        for problem, params in plan_rows(config):
+            cell = row_cell(problem, params).repeat(rep)
+            if cell.cell_id in run.done:
+                continue
+            if rep:
+                run.append({**cell.key(), "outcome": "ok", "message": "",
+                            **evaluation_times(timers(problem, params), config)})
+                continue
+            row = {**cell.key(), **measure_sizes(problem, params, config)}
+            if problem == "logistic_map":
+                row.update(baydin_fields(params["n"], config, naive_on))
+                if row.get("naive_diff_s", 0) > cap:
+                    naive_on = False
+            run.append(row)
 
 
 # ---- the section ---------------------------------------------------------------------------

@@ -7,6 +7,10 @@ and nested views of them, growth factors and power-law exponents, the table with
 expressions shortened, the size and time figures, and the findings and summary text (with
 Baydin et al.'s l_1 .. l_4 written out). It reads only the rows and the config, so it imports
 nothing from the study module.
+
+The evaluation times (``t_f``, ``t_reverse``, ``t_symbolic``) are medians over the repeats,
+with ``_lo`` and ``_hi`` columns for their intervals; sizes, preparation and diff times come
+from the first pass (one measurement each: printed to two significant digits).
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ..lab.intervals import fmt, median_interval
+from ..lab.repeats import how_measured
 
 BASE_COLORS = {"sin": "#1b9e77", "tanh": "#d95f02", "exp": "#7570b3", "sigmoid": "#e7298a",
                "logistic": "#66a61e"}
@@ -26,18 +33,46 @@ def shorten(text: str, width: int = TEXT_WIDTH) -> str:
     return text if len(text) <= width else f"{text[:width - 12]}… ({len(text)} chars)"
 
 
+TIMES = ("t_f", "t_reverse", "t_symbolic")
+
+
 # ---- analysis ----------------------------------------------------------------------------
+def _collapse(d: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The first pass's rows, each evaluation time replaced by its median over the repeats
+    (and ``<time>_lo``, ``<time>_hi``: its interval; ``n_rep``: the repeats)."""
+    rep = d["rep"].fillna(0).astype(int) if "rep" in d else pd.Series(0, index=d.index)
+    first = d[rep == 0].copy()
+    for column in TIMES:
+        if column not in d:
+            continue
+        stats = {(k if isinstance(k, tuple) else (k,)): median_interval(
+            g[column].dropna().astype(float)) for k, g in d.groupby(keys)}
+        index = list(first[keys].itertuples(index=False, name=None))
+        first[column] = [stats[k].value for k in index]
+        first[f"{column}_lo"] = [stats[k].lo for k in index]
+        first[f"{column}_hi"] = [stats[k].hi for k in index]
+        if column == "t_f":
+            first["n_rep"] = [stats[k].n for k in index]
+    return first
+
+
 def logistic(df: pd.DataFrame) -> pd.DataFrame:
-    d = df[df["problem"] == "logistic_map"].copy()
+    d = _collapse(df[df["problem"] == "logistic_map"], ["params.n"])
     d["n"] = d["params.n"].astype(int)
     return d.sort_values("n").set_index("n")
 
 
 def nested(df: pd.DataFrame) -> pd.DataFrame:
-    d = df[df["problem"] == "nested"].copy()
+    d = _collapse(df[df["problem"] == "nested"], ["params.base", "params.depth"])
     d["depth"] = d["params.depth"].astype(int)
     d["base"] = d["params.base"]
     return d.sort_values(["base", "depth"])
+
+
+def _us(row, column: str) -> str:
+    """An evaluation time in µs with its interval."""
+    return fmt(1e6 * float(row[column]), 1e6 * float(row[f"{column}_lo"]),
+               1e6 * float(row[f"{column}_hi"]), " µs")
 
 
 def growth_per_step(s: pd.Series) -> float:
@@ -156,7 +191,7 @@ def times_figure(df: pd.DataFrame, path: Path) -> Path:
     fig, (ax_p, ax_e, ax_n) = plotting.figure(width=16, height=4.8, ncols=3)
     for column, label, colour in (
             ("naive_diff_s", "sympy.diff (walks the tree)", "#e66101"),
-            ("sym_prepare_s", "difflab symbolic: DAG chain rule + CSE + lambdify", "#7b3294"),
+            ("sym_prepare_s", "difflab symbolic: DAG chain rule + shared program", "#7b3294"),
             ("reverse_prepare_s", "reverse: compile the tape", "#2c7bb6")):
         if column in lg:
             s = lg[column].dropna().astype(float)
@@ -168,10 +203,13 @@ def times_figure(df: pd.DataFrame, path: Path) -> Path:
             ("t_reverse", "reverse (tape forward + backward)", "#2c7bb6", "-"),
             ("t_f", "f alone (tape's forward pass)", "black", "--")):
         if column in lg:
-            s = lg[column].dropna().astype(float)
-            ax_e.plot(s.index, s * 1e6, color=colour, ls=ls, marker="o", ms=3, lw=1.6,
-                      label=label)
-    ax_e.set(yscale="log", xlabel="n (logistic map lₙ)", ylabel="time per evaluation [µs]",
+            s = lg.dropna(subset=[column])
+            plotting.errorbar(ax_e, s.index, s[column] * 1e6, s[f"{column}_lo"] * 1e6,
+                              s[f"{column}_hi"] * 1e6, color=colour, ls=ls, marker="o", ms=3,
+                              lw=1.6, label=label)
+    reps = int(lg["n_rep"].max()) if "n_rep" in lg and len(lg) else 1
+    ax_e.set(yscale="log", xlabel="n (logistic map lₙ)",
+             ylabel=f"time per evaluation [µs] (median of {reps}, 95% interval)",
              title="Evaluating the derivative")
     nd = nested(df)
     for base, g in nd.groupby("base", sort=False):
@@ -179,8 +217,10 @@ def times_figure(df: pd.DataFrame, path: Path) -> Path:
         for column, ls in (("t_symbolic", "-"), ("t_reverse", ":")):
             if column in g:
                 s = g.dropna(subset=[column])
-                ax_n.plot(s["depth"], s[column].astype(float) * 1e6, color=colour, ls=ls,
-                          marker="o", ms=3, lw=1.5, label=f"{base}, {column[2:]}")
+                plotting.errorbar(ax_n, s["depth"], s[column].astype(float) * 1e6,
+                                  s[f"{column}_lo"] * 1e6, s[f"{column}_hi"] * 1e6,
+                                  color=colour, ls=ls, marker="o", ms=3, lw=1.5,
+                                  label=f"{base}, {column[2:]}")
     depths = sorted(nd["depth"].unique())
     ax_n.set_xscale("log", base=2)
     ax_n.set_xticks(depths, [str(d) for d in depths])
@@ -212,8 +252,9 @@ def findings(df: pd.DataFrame, config: dict) -> str:
             f"per step, to {float(r['sym_raw_ops']):.3g} operations at n = {top} (lₙ itself "
             f"{float(r['f_tree_nodes']):.3g} tree nodes); after CSE it has "
             f"{int(r['sym_cse_ops'])} operations (growing like n^"
-            f"{power_law(lg.index, lg['sym_cse_ops']):.2f}: SymPy flattens the products, so "
-            f"l_k is a product of k factors), and as an IR DAG {int(r['d_ir_dag_nodes'])} "
+            f"{power_law(lg.index, lg['sym_cse_ops']):.2f}: the SymPy expression keeps the "
+            f"IR's binary products, unevaluated, so each step adds the same operations), and "
+            f"as an IR DAG {int(r['d_ir_dag_nodes'])} "
             f"nodes. The reverse tape has {int(r['tape_length'])} entries at n = {top} — "
             f"{int(r['tape_forward'])} forward + {int(r['tape_backward'])} backward, "
             f"exactly linear (slope {np.polyfit(lg.index, lg['tape_length'], 1)[0]:.2f} per "
@@ -223,10 +264,10 @@ def findings(df: pd.DataFrame, config: dict) -> str:
         last = int(naive.index.max())
         sym_t = lg.loc[last, "sym_prepare_s"]
         parts.append(
-            f"Plain sympy.diff, which walks the tree, took {naive.iloc[-1]:.2g} s at n = "
-            f"{last} (×{growth_per_step(naive):.2f} per step; stopped after the first call "
+            f"Plain sympy.diff, which walks the tree, took {naive.iloc[-1]:#.2g} s at n = "
+            f"{last} (×{growth_per_step(naive):#.2g} per step; stopped after the first call "
             f"over {config.get('naive_max_seconds', 1.0):g} s), where differentiating the "
-            f"DAG with CSE and lambdify took {float(sym_t):.2g} s"
+            f"DAG into one shared straight-line program took {float(sym_t):.2g} s"
             + (f" (and {float(r['sym_prepare_s']):.2g} s at n = {top})."
                if pd.notna(r.get("sym_prepare_s")) and top != last else "."))
     simp = lg["simplify_s"].dropna() if "simplify_s" in lg else pd.Series([], dtype=float)
@@ -241,9 +282,8 @@ def findings(df: pd.DataFrame, config: dict) -> str:
             f"{simp.iloc[-1]:.2g} s there.")
     if pd.notna(r.get("t_symbolic")):
         parts.append(
-            f"Evaluating at n = {top}: the symbolic gradient {float(r['t_symbolic']) * 1e6:.3g}"
-            f" µs, reverse mode {float(r['t_reverse']) * 1e6:.3g} µs, f alone "
-            f"{float(r['t_f']) * 1e6:.3g} µs.")
+            f"Evaluating at n = {top}: the symbolic gradient {_us(r, 't_symbolic')}, reverse "
+            f"mode {_us(r, 't_reverse')}, f alone {_us(r, 't_f')}.")
     if len(nd):
         ok = nd.dropna(subset=["sym_raw_ops"])
         exps = {b: power_law(g["depth"], g["sym_raw_ops"]) for b, g in ok.groupby("base")}
@@ -261,6 +301,10 @@ def findings(df: pd.DataFrame, config: dict) -> str:
                 f"{b} at depth {int(d)} ({m.partition(': ')[2].split(' (')[0]})" for b, d, m in
                 zip(refused["base"], refused["depth"], refused["message"], strict=True))
                 + "; the tape has no depth limit.")
+    if "n_rep" in lg:
+        parts.append(how_measured(lg["n_rep"], times="Evaluation times", note=(
+            "sizes are exact; preparation and diff times are one measurement each, printed "
+            "to two digits")))
     text = " ".join(parts)
     block = _baydin_block(lg, config)
     if block:

@@ -373,9 +373,9 @@ def findings(df: pd.DataFrame, config: dict, tab: pd.DataFrame) -> str:
                     if m in config["schemes"] and m != "complex"]
         if defaults:
             text += ". At their default steps: " + ", ".join(defaults)
-        text += "".join(f"; the adaptive scheme, which chooses its own steps: {m[:-1]}, error "
-                        f"{_num(t.loc[m, 'best rel. error'])})" for m in t.index
-                        if m.endswith(" evals)"))
+        text += "".join(f"; the adaptive scheme, which chooses its own steps: {m}, error "
+                        f"{_num(t.loc[m, 'best rel. error'])}" for m in t.index
+                        if m.endswith("(adaptive, the default)"))
         central, cx = at_step(df, problem, "central", 1e-2), at_step(df, problem, "complex", 1e-2)
         if np.isfinite(central) and np.isfinite(cx):
             text += (f". At h = 1e-2 central differences and the complex step err alike "

@@ -7,14 +7,21 @@ are the same at every shape, and only the shape moves from tall (n = 1, m = N) t
 
 Forward mode pushes one tangent per input direction: n directions (difflab's forward mode
 pushes all n at once as an array with a leading axis; JAX's ``jacfwd`` vmaps n JVPs). Reverse
-mode pulls one cotangent per output: m backward sweeps (difflab's reverse mode runs m sweeps
-over its tape; JAX's ``jacrev`` vmaps m VJPs). Counting passes, forward wins when n < m and
-reverse when n > m, crossing at n/m = 1; in arithmetic the tangent of A x costs m·n·n
-multiply-adds for forward and the m sweeps m·m·n for reverse: the same crossover. Where
-the measured crossover lies says what else a pass costs.
+mode pulls one cotangent per output: m of them (JAX's ``jacrev`` vmaps m VJPs; difflab's
+reverse mode carries all m through ONE sweep along a leading axis). Counting passes, forward
+wins when n < m and reverse when n > m, crossing at n/m = 1; in arithmetic the tangent of A x
+costs m·n·n multiply-adds for forward and the m cotangents m·m·n for reverse: the same
+crossover. Where the measured crossover lies says what else a pass costs. difflab's reverse
+mode keeps its identity seed diagonal while it passes elementwise ops (here tanh and + b), so
+the m cotangents of A x cost a row scaling of A, m·n, like f itself: its curve is flat and
+it does not lose on tall maps by the pass count.
 
 JAX's modes are selected with a ``prepare`` hook (method names ``jax:jacfwd`` and
 ``jax:jacrev``); the truth is the Jacobian written by hand, J = diag(1 - y^2) A.
+
+Every cell is timed in ``repeats`` passes over the whole sweep (``repeats``); a cell's time is
+the median of its repeats' fastest batches, with the order-statistics interval of that median,
+and the crossover's interval is bootstrapped over the repeats.
 """
 
 from __future__ import annotations
@@ -29,6 +36,9 @@ from .. import api
 from ..lab import Cell, Run, Settings, run_sweep
 from ..lab import problems as registry
 from ..lab.families import vector_constants
+from ..lab.hand_truth import HandTruth
+from ..lab.intervals import NAN, Interval, fmt
+from ..lab.repeats import bootstrap_cells, how_measured, limit_note, per_cell, repeats_of
 
 NAME = "jacobian_shape"
 TITLE = "Jacobian shape: forward against reverse mode"
@@ -86,7 +96,7 @@ def _hand_truth(inst) -> dict:
 def get_problem(name: str):
     """The ``Settings.problems`` hook: the registry, with vector_family's truth by hand."""
     problem = registry.get_problem(name)
-    return registry.HandTruth(problem, "jacobian", _hand_truth) \
+    return HandTruth(problem, "jacobian", _hand_truth) \
         if name == "vector_family" else problem
 
 
@@ -113,86 +123,139 @@ def run(config: dict, run: Run, settings: Settings) -> None:
     settings = dataclasses.replace(
         settings, prepare=PREPARE_HOOK, problems=PROBLEMS_HOOK,
         time_limit=config.get("time_limit", 30.0), min_time=config.get("min_time", 0.005),
-        samples=config.get("samples", 5), max_time=config.get("max_time", 0.3))
-    run_sweep(cells(config), run, settings, isolate=config.get("isolate", True))
+        samples=config.get("samples", 3), max_time=config.get("max_time", 0.1),
+        time_primal=False)  # f's time is the same at every shape: not needed here
+    run_sweep(cells(config), run, settings, isolate=config.get("isolate", True),
+              repeats=repeats_of(config), timing=True)
 
 
 # ---- analysis ----------------------------------------------------------------------------
 def measured(df: pd.DataFrame) -> pd.DataFrame:
-    """Cells that came out ok: method, n, m, aspect n/m, t (fastest batch, s)."""
-    d = df[df["outcome"] == "ok"].copy()
-    d["n"] = d["params.n"].astype(int)
-    d["m"] = d["params.m"].astype(int)
+    """One line per cell that came out ok: method, n, m, aspect n/m, t (s: the median over
+    the repeats of each repeat's fastest batch), its interval t_lo..t_hi, the repeats."""
+    lines = per_cell(df[df["outcome"] == "ok"], "time_min")
+    d = pd.DataFrame({"method": lines["method"], "n": lines["params.n"].astype(int),
+                      "m": lines["params.m"].astype(int)})
     d["aspect"] = d["n"] / d["m"]
-    d["t"] = d["time_min"].astype(float)
-    return d[["method", "n", "m", "aspect", "t"]].sort_values(["method", "aspect"])
+    d["t"], d["t_lo"], d["t_hi"] = lines["median"], lines["lo"], lines["hi"]
+    d["n_rep"], d["coverage"], d["samples"] = lines["n_rep"], lines["coverage"], \
+        lines["samples"]
+    return d.sort_values(["method", "aspect"]).reset_index(drop=True)
 
 
-def crossover(d: pd.DataFrame, fwd: str, rev: str) -> float | None:
-    """The aspect n/m where t(rev)/t(fwd) falls through 1 (log-linear interpolation between
-    the two shapes around the first sign change), or None if it never does."""
-    a = d[d["method"] == fwd].set_index("aspect")["t"]
-    b = d[d["method"] == rev].set_index("aspect")["t"]
+def _pair(d: pd.DataFrame, fwd: str, rev: str) -> tuple[list, pd.DataFrame, pd.DataFrame]:
+    """The aspects both methods measured, and each method's lines there (indexed by aspect)."""
+    a = d[d["method"] == fwd].set_index("aspect")
+    b = d[d["method"] == rev].set_index("aspect")
     common = sorted(set(a.index) & set(b.index))
-    if len(common) < 2:
-        return None
-    x = np.log2(common)
-    y = np.log(b[common].to_numpy() / a[common].to_numpy())
+    return common, a.loc[common], b.loc[common]
+
+
+def _cross(aspects, t_fwd, t_rev) -> float | None:
+    """Where log t_rev/t_fwd falls through 0 first (log-linear interpolation), or None."""
+    x = np.log2(aspects)
+    y = np.log(np.asarray(t_rev, dtype=float) / np.asarray(t_fwd, dtype=float))
     for i in range(len(x) - 1):
         if y[i] > 0 >= y[i + 1]:
             return float(2.0 ** (x[i] + (x[i + 1] - x[i]) * y[i] / (y[i] - y[i + 1])))
     return None
 
 
+def crossover(d: pd.DataFrame, fwd: str, rev: str) -> float | None:
+    """The aspect n/m where t(rev)/t(fwd) falls through 1 (log-linear interpolation between
+    the two shapes around the first sign change), or None if it never does."""
+    common, a, b = _pair(d, fwd, rev)
+    return _cross(common, a["t"], b["t"]) if len(common) >= 2 else None
+
+
+def crossover_interval(d: pd.DataFrame, fwd: str, rev: str) -> Interval:
+    """The crossover with its bootstrap interval over the repeats (NAN when none is found)."""
+    common, a, b = _pair(d, fwd, rev)
+    if len(common) < 2 or crossover(d, fwd, rev) is None:
+        return NAN
+    k = len(common)
+    lines = pd.concat([a.reset_index(), b.reset_index()], ignore_index=True)
+    return bootstrap_cells(lambda med: _cross(common, med[:k], med[k:]), lines)
+
+
+def _ms(line) -> str:
+    return fmt(line["t"] * 1e3, line["t_lo"] * 1e3, line["t_hi"] * 1e3)
+
+
 def table(df: pd.DataFrame) -> pd.DataFrame:
-    """Time per Jacobian (ms) per shape (rows) and method (columns), and which mode wins."""
+    """Time per Jacobian (ms, median and interval) per shape (rows) and method (columns), and
+    which mode wins (the other's interval entirely above: else "tie")."""
     d = measured(df)
-    wide = d.pivot_table(index=["n", "m"], columns="method", values="t").sort_index()
-    wide = wide * 1e3
-    out = wide.reset_index()
+    out = d[["n", "m"]].drop_duplicates().sort_values(["n", "m"]).reset_index(drop=True)
     out.insert(2, "n/m", out["n"] / out["m"])
+    lines = {(r["method"], r["n"]): r for _, r in d.iterrows()}
+    for method in dict.fromkeys(d["method"]):
+        out[f"{method} [ms]"] = [_ms(lines[(method, n)]) if (method, n) in lines else ""
+                                 for n in out["n"]]
     for fwd, rev in PAIRS:
-        if fwd in wide and rev in wide:
-            out[f"faster of {fwd}/{rev}"] = np.where(wide[fwd].to_numpy() <= wide[rev]
-                                                     .to_numpy(), fwd, rev)
-    out.columns = [c if c in ("n", "m", "n/m") or c.startswith("faster") else f"{c} [ms]"
-                   for c in out.columns]
+        if {fwd, rev} <= set(d["method"]):
+            out[f"faster of {fwd}/{rev}"] = [_winner(lines.get((fwd, n)), lines.get((rev, n)),
+                                                     fwd, rev) for n in out["n"]]
     return out
+
+
+def _winner(a, b, fwd: str, rev: str) -> str:
+    if a is None or b is None:
+        return ""
+    if a["t_hi"] < b["t_lo"]:
+        return fwd
+    if b["t_hi"] < a["t_lo"]:
+        return rev
+    return "tie (intervals overlap)"
 
 
 def _aspect_label(a: float) -> str:
     return f"{a:g}" if a >= 1 else f"1/{1 / a:g}"
 
 
+def ratio_intervals(d: pd.DataFrame, fwd: str, rev: str) -> pd.DataFrame:
+    """t(rev)/t(fwd) per common aspect, with its bootstrap interval over the repeats."""
+    common, a, b = _pair(d, fwd, rev)
+    rows = []
+    for aspect in common:
+        pair = pd.DataFrame([a.loc[aspect], b.loc[aspect]])
+        iv = bootstrap_cells(lambda med: med[1] / med[0], pair)
+        rows.append({"aspect": aspect, "ratio": iv.value, "lo": iv.lo, "hi": iv.hi})
+    return pd.DataFrame(rows, columns=["aspect", "ratio", "lo", "hi"])
+
+
 def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
-    """Left: time per Jacobian against n/m for each mode. Right: t(reverse)/t(forward)
-    against n/m, with the pass-count prediction m/n."""
+    """Left: time per Jacobian against n/m for each mode (error bars: the interval of each
+    median). Right: t(reverse)/t(forward) against n/m, with the pass-count prediction m/n and
+    each crossover's interval as a band."""
     from ..lab import plotting
 
     d = measured(df)
     fig, (ax, ax_q) = plotting.figure(width=13, height=4.8, ncols=2,
                                       gridspec_kw={"width_ratios": [1.25, 1]})
+    cut = limit_note(df, "n", config.get("time_limit"))
     for method in config["methods"]:
         s = d[d["method"] == method]
         colour, mark, ls = STYLE.get(method, (plotting.color(method), "o", "-"))
-        ax.plot(s["aspect"], s["t"] * 1e3, color=colour, marker=mark, ls=ls, lw=1.6, ms=6,
-                label=method + {"forward": " (n directions, one pass)",
-                                "reverse": " (m backward sweeps)"}.get(method, ""))
+        label = method + {"forward": " (n directions, one pass)",
+                          "reverse": " (m cotangents, one sweep)"}.get(method, "")
+        label += f" — {cut[method]}" if method in cut else ""
+        plotting.errorbar(ax, s["aspect"], s["t"] * 1e3, s["t_lo"] * 1e3, s["t_hi"] * 1e3,
+                  color=colour, marker=mark, ls=ls, lw=1.6, ms=6, label=label)
     aspects = sorted(d["aspect"].unique())
     for fwd, rev in PAIRS:
         if {fwd, rev} <= set(d["method"]):
-            a = d[d["method"] == fwd].set_index("aspect")["t"]
-            b = d[d["method"] == rev].set_index("aspect")["t"]
-            common = sorted(set(a.index) & set(b.index))
+            q = ratio_intervals(d, fwd, rev)
             colour, mark, ls = STYLE.get(rev, ("#555555", "o", "-"))
-            ax_q.plot(common, b[common] / a[common], color="#555555", ls=ls, marker="o",
-                      ms=4, lw=1.5, label=f"{rev} / {fwd}")
-            x = crossover(d, fwd, rev)
-            if x is not None:
+            plotting.errorbar(ax_q, q["aspect"], q["ratio"], q["lo"], q["hi"], color="#555555",
+                      ls=ls, marker="o", ms=4, lw=1.5, label=f"{rev} / {fwd}")
+            x = crossover_interval(d, fwd, rev)
+            if x.finite:
                 for axis in (ax, ax_q):
-                    axis.axvline(x, color="#555555", ls=ls, lw=0.9, alpha=0.7)
-                ax_q.annotate(f"crossover\nn/m ≈ {_aspect_label(float(f'{x:.2g}'))}",
-                              (x, 1.0), textcoords="offset points",
+                    axis.axvspan(x.lo, x.hi, color="#555555", alpha=0.12, lw=0)
+                    axis.axvline(x.value, color="#555555", ls=ls, lw=0.9, alpha=0.7)
+                ax_q.annotate(f"crossover\nn/m ≈ {x}", (x.value, 1.0),
+                              textcoords="offset points",
                               xytext=(6, 18 if fwd == "forward" else -34), fontsize=8)
     grid = np.array(aspects)
     ax_q.plot(grid, 1.0 / grid, color="#e66101", ls=":", lw=1.4,
@@ -205,10 +268,11 @@ def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
         axis.set_xticks(ticks, [_aspect_label(t) for t in ticks])
         axis.minorticks_off()
         axis.set_xlabel(f"n / m  (inputs per output; n·m = {config['product']})")
-    ax.set(ylabel="time per Jacobian [ms] (fastest batch)",
+    reps = int(d["n_rep"].max()) if len(d) else 0
+    ax.set(ylabel=f"time per Jacobian [ms] (median of {reps} repeats, 95% interval)",
            title="Time per Jacobian: tall (left) to wide (right)")
     ax_q.set(ylabel="t(reverse-like) / t(forward-like)",
-             title="Which mode wins: above 1, forward mode")
+             title="Which mode wins: above 1, forward mode (band: crossover's 95% interval)")
     ax.legend(fontsize=8, loc="upper center", framealpha=0.9)
     ax_q.legend(fontsize=8, loc="upper right", framealpha=0.9)
     fig.suptitle("y = tanh(A x + b), x ∈ Rⁿ, y ∈ Rᵐ", fontsize=11)
@@ -216,59 +280,62 @@ def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
 
 
 def findings(df: pd.DataFrame, config: dict) -> str:
-    """Sentences computed from the rows."""
+    """Sentences computed from the rows; every measured figure with its interval."""
     d = measured(df)
     parts = []
     for fwd, rev in PAIRS:
         if not {fwd, rev} <= set(d["method"]):
             continue
-        a = d[d["method"] == fwd].set_index("aspect")["t"]
-        b = d[d["method"] == rev].set_index("aspect")["t"]
-        common = sorted(set(a.index) & set(b.index))
-        lo, hi = common[0], common[-1]
-        x = crossover(d, fwd, rev)
-        where = (f"the two cross at n/m ≈ {_aspect_label(float(f'{x:.2g}'))}" if x is not None
+        q = ratio_intervals(d, fwd, rev).set_index("aspect")
+        lo, hi = q.index[0], q.index[-1]
+        x = crossover_interval(d, fwd, rev)
+        where = (f"the two cross at n/m ≈ {x}" if x.finite
                  else "they do not cross in the measured range")
         parts.append(
-            f"{rev} takes {b[lo] / a[lo]:.3g}× the time of {fwd} at n/m = "
-            f"{_aspect_label(lo)} and {b[hi] / a[hi]:.3g}× at n/m = {_aspect_label(hi)}; "
-            f"{where} (pass counts predict 1).")
+            f"{rev} takes {fmt(*q.loc[lo])}× the time of {fwd} at n/m = {_aspect_label(lo)} "
+            f"and {fmt(*q.loc[hi])}× at n/m = {_aspect_label(hi)}; {where} (pass counts "
+            f"predict 1).")
     if {"forward", "reverse"} <= set(d["method"]):
         r = d[d["method"] == "reverse"]
         tall = r.loc[r["m"].idxmax()]
         wide = r.loc[r["m"].idxmin()]
-        per_sweep = (tall["t"] - wide["t"]) / (tall["m"] - wide["m"]) if tall["m"] != \
-            wide["m"] else float("nan")
         f = d[d["method"] == "forward"].set_index("n")["t"]
         flat = f[f <= 3 * f.min()]
         last_flat = int(flat.index.max())
         parts.append(
-            f"difflab's reverse mode pays about {per_sweep * 1e6:.0f} µs per backward sweep "
-            f"({wide['t'] * 1e3:.3g} ms at m = {int(wide['m'])}, {tall['t'] * 1e3:.3g} ms at "
-            f"m = {int(tall['m'])}). Its forward mode pushes all n directions in one pass: "
-            f"{flat.min() * 1e3:.3g}–{flat.max() * 1e3:.3g} ms for every n up to {last_flat}"
+            f"difflab's reverse mode carries all m cotangents through one sweep: "
+            f"{wide['t'] * 1e3:.3g} ms at m = {int(wide['m'])}, {tall['t'] * 1e3:.3g} ms at "
+            f"m = {int(tall['m'])} (its diagonal seed makes the cotangents of the elementwise "
+            f"tail cost m numbers, not m·m). Its forward mode pushes all n directions in one "
+            f"pass: {flat.min() * 1e3:.3g}–{flat.max() * 1e3:.3g} ms for every n up to "
+            f"{last_flat}"
             + (f", after which the arithmetic of the n×n tangent (m·n² = N·n multiply-adds) "
                f"takes over: {f.iloc[-1] * 1e3:.3g} ms at n = {int(f.index[-1])}"
-               if last_flat < int(f.index[-1]) else "")
-            + ". One interpreted sweep costs more than the arithmetic of many directions, "
-              "which moves difflab's crossover towards wide maps.")
+               if last_flat < int(f.index[-1]) else "") + ".")
     bad = df[df["outcome"] != "ok"]
     if len(bad):
         parts.append("Not ok: " + "; ".join(
             f"{r['method']} at n={int(r['params.n'])}, m={int(r['params.m'])}: {r['outcome']}"
             for _, r in bad.iterrows()) + ".")
+    cut = limit_note(df, "n", config.get("time_limit"))
+    if cut:
+        parts.append("Curves cut short: " + "; ".join(f"{m} {t}" for m, t in cut.items())
+                     + ".")
+    if len(d):
+        parts.append(how_measured(d["n_rep"]))
     return " ".join(parts)
 
 
 def summary(df: pd.DataFrame) -> dict[str, dict[str, str]]:
     """The report's top table: the Jacobian shape where each AD mode wins."""
     d = measured(df)
-    x = crossover(d, "forward", "reverse")
-    if x is None:
-        return {}
-    label = _aspect_label(float(f"{x:.2g}"))
-    return {"forward": {"cost scaling": f"Jacobian: wins for n/m < {label}"},
-            "reverse": {"cost scaling": f"Jacobian: wins for n/m > {label}"}}
+    column = "Jacobian crossover n/m (tanh(Ax+b), n·m fixed)"
+    x = crossover_interval(d, "forward", "reverse")
+    if not x.finite:
+        text = "no crossover in the measured range" if len(d) else "not measured"
+        return {"forward": {column: text}, "reverse": {column: text}}
+    return {"forward": {column: f"wins for n/m < {x}"},
+            "reverse": {column: f"wins for n/m > {x}"}}
 
 
 def section(df: pd.DataFrame, config: dict, figdir: Path):

@@ -9,6 +9,12 @@ the distance to that pass. Training uses one fixed 1-D regression (y = sin x on 
 of x) and one initialisation; only the gradient changes between methods, the loss is evaluated
 by the same NumPy plan for all, so exact methods must trace the same loss curve to rounding.
 
+The cost sweep runs ``repeats`` passes over its cells (each time a median over them, with its
+interval); a training step's gradient time is the median over the steps of a run, with the
+order-statistics interval over the steps. ``max_width`` caps a method's width sweep where its
+cost would only spend the report's time budget (the report says where a cap or a limit ended
+a curve).
+
 This module measures (the problem hook, the sweep's cells, the training runs) and assembles the
 report section; the rows are read back into figures, the table and the findings by
 ``mlp_backprop_report``.
@@ -29,8 +35,9 @@ from ..core.evaluate import run as run_plan
 from ..core.plan import compile_plan
 from ..lab import Cell, Run, Settings, run_sweep
 from ..lab.families import mlp_parameters, sample_mlp_loss
-from ..lab.problems import HandTruth
+from ..lab.hand_truth import HandTruth
 from ..lab.problems import get_problem as registry_problem
+from ..lab.repeats import repeats_of
 from . import mlp_backprop_report as report
 
 # the hand-written MLP lives in mlp_reference, the rows read back (figures, table, findings)
@@ -66,13 +73,15 @@ def sweep_cells(config: dict) -> list[Cell]:
     """Width sweep (depth fixed) and depth sweep (width fixed), method by method, sizes rising.
 
     ``depth_methods`` may leave out a method that cannot reach the sweep's width at all
-    (symbolic: it times out long before width 16), sparing a certain timeout.
+    (symbolic: it times out long before width 16), sparing a certain timeout; ``max_width``
+    caps a method's widths.
     """
     base = {k: config[k] for k in SWEEP_KEYS}
+    caps = config.get("max_width", {})
     cells = []
     for method in config["methods"]:
         cells += [Cell(NAME, "mlp_loss", {**base, "width": w, "depth": config["sweep_depth"]},
-                       method) for w in config["widths"]]
+                       method) for w in config["widths"] if w <= caps.get(method, w)]
         if method in config.get("depth_methods", config["methods"]):
             cells += [Cell(NAME, "mlp_loss", {**base, "width": config["sweep_width"],
                                               "depth": d}, method) for d in config["depths"]]
@@ -163,21 +172,22 @@ def train_rows(config: dict, done: set):
             out = train(expr, point, wrt, gradient, optimizer, lr, config["train_steps"])
             yield {**row, "outcome": "ok", "loss": out["loss"], "final_loss": out["loss"][-1],
                    "grad_ms": 1e3 * float(np.median(out["grad_s"])),
-                   "f_ms": 1e3 * float(np.median(out["f_s"]))}
+                   "f_ms": 1e3 * float(np.median(out["f_s"])),
+                   "grad_s": out["grad_s"]}  # every step's time: the interval
 
 
 def run(config: dict, run: Run, settings: Settings) -> None:
     """The cost sweep (cells checked against the hand-written pass), then the training rows.
 
-    The worker warms JAX up before its first cell (``Settings.preload``), so the JAX cells'
-    limits measure JAX's work, not its start-up.
+    The worker warms JAX (and, for the symbolic cells, SymPy) up before its first cell, so
+    the cells' limits measure the methods' work, not their start-up.
     """
     settings = dataclasses.replace(
         settings, problems=f"difflab.studies.{NAME}:get_problem",
         time_limit=config["time_limit"], min_time=config["min_time"],
         samples=config["samples"], max_time=config["max_time"])
-    cells = [c for c in sweep_cells(config) if c.cell_id not in run.done]
-    run_sweep(cells, run, settings, isolate=config["isolate"])
+    run_sweep(sweep_cells(config), run, settings, isolate=config["isolate"],
+              repeats=repeats_of(config), timing=True)
     for row in train_rows(config, run.done):
         run.append(row)
 

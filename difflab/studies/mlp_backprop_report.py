@@ -6,6 +6,10 @@ module holds what the report says about those rows: the two sweeps and the train
 picked out, the cost figure (time against width and depth), the loss-curve and per-step cost
 figures, the table, and the findings text with the report's summary entries. It reads only the
 rows and the config, so it imports nothing from the study module.
+
+A sweep's point is the median over its repeats (each repeat's fastest batch, ``time_min``)
+with its order-statistics interval; a ratio t(grad)/t(f) is taken repeat by repeat; a
+training step's time is the median over the run's steps, with the interval over the steps.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..lab.intervals import bootstrap, fmt, median_interval
+from ..lab.repeats import how_measured, limit_note
 from .mlp_reference import n_parameters
 
 EXACT = ("reverse", "jax", "forward", "symbolic")
@@ -48,12 +54,43 @@ def _n(config: dict, axis: str, size: int) -> int:
 
 
 def _ok(rows: pd.DataFrame, method: str, axis: str) -> pd.DataFrame:
+    """One line per size along ``axis`` where ``method`` came out ok: the gradient time ``t``
+    (s), f's time ``f`` and the ratio, each the median over the repeats, with ``t_lo``,
+    ``t_hi``, ``ratio_lo``, ``ratio_hi``, the repeats ``n_rep`` and the worst ``max_rho``."""
+    column = f"params.{axis}"
     mine = rows[(rows["method"] == method) & (rows["outcome"] == "ok")]
-    return mine.sort_values(f"params.{axis}")
+    out = []
+    for size, g in mine.groupby(column):
+        t = median_interval(g["time_min"].astype(float))
+        f = _col(g, "f_min").astype(float)
+        ratio = median_interval(g["time_min"].astype(float) / f)
+        out.append({column: size, "t": t.value, "t_lo": t.lo, "t_hi": t.hi, "n_rep": t.n,
+                    "f": float(np.nanmedian(f)) if f.notna().any() else np.nan,
+                    "ratio": ratio.value, "ratio_lo": ratio.lo, "ratio_hi": ratio.hi,
+                    "max_rho": _col(g, "max_rho").max(),
+                    "samples": g["time_min"].to_numpy(dtype=float)})
+    return pd.DataFrame(out, columns=[column, "t", "t_lo", "t_hi", "n_rep", "f", "ratio",
+                                      "ratio_lo", "ratio_hi", "max_rho", "samples"])
 
 
-def _stop(rows: pd.DataFrame, method: str, axis: str) -> str:
-    """' (timeout from width 64)' at a method's first failing size, or ''."""
+def _ms(line) -> str:
+    return fmt(1e3 * line["t"], 1e3 * line["t_lo"], 1e3 * line["t_hi"], " ms")
+
+
+def _x(line) -> str:
+    return fmt(line["ratio"], line["ratio_lo"], line["ratio_hi"], "x")
+
+
+def _stop(rows: pd.DataFrame, method: str, axis: str, config: dict | None = None) -> str:
+    """' (capped at width 4)', ' (cut at width = 64 by the 20 s time limit)' or
+    ' (error from width 8)' where a method's curve ends short, or ''."""
+    config = config or {}
+    cap = config.get("max_width", {}).get(method) if axis == "width" else None
+    if cap is not None and cap < max(config.get("widths", [cap])):
+        return f" (capped at width {cap} by the config's budget)"
+    cut = limit_note(rows, axis, config.get("time_limit"))
+    if method in cut:
+        return f" ({cut[method]})"
     bad = rows[(rows["method"] == method) & (rows["outcome"] != "ok")]
     if bad.empty:
         return ""
@@ -71,10 +108,11 @@ def cost_figure(sweeps: dict, config: dict, path: Path) -> Path:
             config.get("depth_methods", config["methods"])
         for method in methods:
             ok = _ok(rows, method, axis)
-            ax.plot(ok[f"params.{axis}"], ok["time_median"], marker=plotting.marker(method),
-                    color=plotting.color(method), label=method + _stop(rows, method, axis))
+            plotting.errorbar(ax, ok[f"params.{axis}"], ok["t"], ok["t_lo"], ok["t_hi"],
+                              marker=plotting.marker(method), color=plotting.color(method),
+                              label=method + _stop(rows, method, axis, config))
         f = _ok(rows, "reverse", axis)
-        ax.plot(f[f"params.{axis}"], f["f_median"], color="black", ls="--", lw=1,
+        ax.plot(f[f"params.{axis}"], f["f"], color="black", ls="--", lw=1,
                 label="f itself (NumPy plan)")
         ax.axhline(config["time_limit"], color="red", lw=0.8, ls=":",
                    label=f"time limit per cell ({config['time_limit']:g} s incl. preparing)")
@@ -89,7 +127,10 @@ def cost_figure(sweeps: dict, config: dict, path: Path) -> Path:
         ax.set_title(f"Gradient time against {axis} ({other}, batch {config['batch']}, "
                      f"{config['activation']})", fontsize=10)
         ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
-    axes[0].set_ylabel("seconds per gradient (median)")
+    reps = max((int(_ok(sweeps["width"], m, "width")["n_rep"].max() or 0)
+                for m in config["methods"] if len(_ok(sweeps["width"], m, "width"))),
+               default=0)
+    axes[0].set_ylabel(f"seconds per gradient (median of {reps} repeats, 95% interval)")
     return plotting.save(fig, path)
 
 
@@ -134,23 +175,44 @@ def loss_figure(train: pd.DataFrame, config: dict, path: Path) -> Path:
     return plotting.save(fig, path)
 
 
+def _steps(train: pd.DataFrame) -> dict[str, np.ndarray]:
+    """{method: seconds of every training step's gradient, over all its runs}."""
+    ok = train[train["outcome"] == "ok"] if len(train) else train
+    out = {}
+    for method, g in ok.groupby("method", sort=False):
+        if "grad_s" in g and g["grad_s"].notna().all():
+            out[method] = np.concatenate([np.asarray(v, dtype=float) for v in g["grad_s"]])
+        else:  # rows written before the steps were kept: their medians
+            out[method] = g["grad_ms"].to_numpy(dtype=float) / 1e3
+    return out
+
+
+def step_times(train: pd.DataFrame) -> dict[str, object]:
+    """{method: Interval of its training gradient's ms per step}: the median over every step
+    of its runs, with the order-statistics interval over the steps."""
+    return {m: median_interval(s).scaled(1e3) for m, s in _steps(train).items()}
+
+
 def step_figure(train: pd.DataFrame, config: dict, path: Path) -> Path:
     from ..lab import plotting
 
     ok = train[train["outcome"] == "ok"]
-    per = ok.groupby("method")[["grad_ms", "f_ms"]].median()
-    methods = [m for m in config["train_methods"] if m in per.index]
-    ms = [float(per.loc[m, "grad_ms"]) for m in methods]
-    base = float(per.loc["reverse", "grad_ms"]) if "reverse" in per.index else np.nan
-    f_ms = float(per["f_ms"].median())
+    steps = step_times(train)
+    methods = [m for m in config["train_methods"] if m in steps]
+    ms = [steps[m].value for m in methods]
+    base = steps["reverse"].value if "reverse" in steps else np.nan
+    f_ms = float(ok.groupby("method")["f_ms"].median().median())
     fig, ax = plotting.figure(7, 4.2)
-    ax.bar(methods, ms, color=[plotting.color(m) for m in methods])
-    for i, v in enumerate(ms):
-        ax.text(i, v * 1.1, f"{v:.3g} ms\n{v / base:.1f}x reverse", ha="center", fontsize=8)
-    ax.axhline(f_ms, color="black", ls="--", lw=1, label=f"one loss evaluation f: {f_ms:.3g} ms")
+    lo = [steps[m].value - steps[m].lo for m in methods]
+    hi = [steps[m].hi - steps[m].value for m in methods]
+    ax.bar(methods, ms, color=[plotting.color(m) for m in methods], yerr=[lo, hi], capsize=4)
+    for i, m in enumerate(methods):
+        ax.text(i, steps[m].hi * 1.15, f"{steps[m]} ms\n{ms[i] / base:.2g}x reverse",
+                ha="center", fontsize=7.5)
+    ax.axhline(f_ms, color="black", ls="--", lw=1, label=f"one loss evaluation f: {f_ms:.2g} ms")
     ax.set_yscale("log")
-    ax.set_ylim(min(ms + [f_ms]) / 3, max(ms + [f_ms]) * 8)
-    ax.set_ylabel("milliseconds per gradient (median over steps)")
+    ax.set_ylim(min(ms + [f_ms]) / 3, max(ms + [f_ms]) * 10)
+    ax.set_ylabel("milliseconds per gradient (median over steps, 95% interval)")
     ax.set_title(f"Cost of one training step's gradient (n = {int(ok['n_params'].iloc[0])} "
                  f"parameters)", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
@@ -162,24 +224,29 @@ def _largest_ok(rows: pd.DataFrame, method: str, axis: str):
     return int(ok[f"params.{axis}"].iloc[-1]) if len(ok) else None
 
 
+def _at_width(sweeps: dict, method: str, width: int):
+    at = _ok(sweeps["width"], method, "width")
+    at = at[at["params.width"] == width]
+    return at.iloc[0] if len(at) else None
+
+
 def table(sweeps: dict, train: pd.DataFrame, config: dict) -> pd.DataFrame:
     cells = pd.concat(sweeps.values()).drop_duplicates("cell_id")
     ref = config["reference_width"]
     curves = _curves(train)
-    ok_train = train[train["outcome"] == "ok"] if len(train) else train
+    steps = step_times(train)
     rows = []
     for method in config["methods"]:
-        at = _ok(sweeps["width"], method, "width")
-        at = at[at["params.width"] == ref]
-        step = ok_train[ok_train["method"] == method]["grad_ms"] if len(ok_train) else []
+        at = _at_width(sweeps, method, ref)
+        why = "—" + _stop(sweeps["width"], method, "width", config)
         rows.append({
             "method": method,
             "max rho vs hand backprop": _col(cells[cells["method"] == method], "max_rho").max(),
-            f"ms per gradient, width {ref}": 1e3 * at["time_median"].iloc[0] if len(at) else None,
-            f"t(grad)/t(f), width {ref}": at["ratio"].iloc[0] if len(at) else None,
+            f"ms per gradient, width {ref}": _ms(at) if at is not None else why,
+            f"t(grad)/t(f), width {ref}": _x(at) if at is not None else why,
             "largest width done": _largest_ok(sweeps["width"], method, "width"),
             "largest depth done": _largest_ok(sweeps["depth"], method, "depth"),
-            "training ms per gradient": float(np.median(step)) if len(step) else None,
+            "training ms per gradient": str(steps[method]) if method in steps else "",
             "loss curve max rel. diff. vs reverse": (0.0 if method == "reverse" and curves
                                                      else _deviation(curves, method)),
         })
@@ -189,6 +256,17 @@ def table(sweeps: dict, train: pd.DataFrame, config: dict) -> pd.DataFrame:
     return table
 
 
+def _quotient(a_samples, b_samples, unit: str = "") -> str:
+    """median(b) / median(a) with its bootstrap interval over both sets of repeats."""
+    iv = bootstrap(lambda med: med[1] / med[0], [a_samples, b_samples])
+    return fmt(iv.value, iv.lo, iv.hi, unit)
+
+
+def _growth(a, b) -> str:
+    """b's time over a's (two sweep lines), with its bootstrap interval."""
+    return _quotient(a["samples"], b["samples"])
+
+
 def _cost_findings(sweeps: dict, config: dict, summary: dict) -> list[str]:
     parts, w = [], sweeps["width"]
     rev = _ok(w, "reverse", "width")
@@ -196,47 +274,43 @@ def _cost_findings(sweeps: dict, config: dict, summary: dict) -> list[str]:
         big = rev.iloc[-1]
         size = int(big["params.width"])
         text = (f"At width {size} (n = {_n(config, 'width', size)} parameters) reverse mode "
-                f"takes {1e3 * big['time_median']:.3g} ms, {big['ratio']:.1f}x one evaluation "
-                f"of the loss")
+                f"takes {_ms(big)}, {_x(big)} one evaluation of the loss")
         for m in ("forward", "numeric"):
             ok = _ok(w, m, "width")
             if len(ok) >= 2:
                 a, b = ok.iloc[0], ok.iloc[-1]
                 wa, wb = int(a["params.width"]), int(b["params.width"])
                 growth = _n(config, "width", wb) / _n(config, "width", wa)
-                f_growth = b["f_median"] / a["f_median"]
-                text += (f"; {m} grows x{b['time_median'] / a['time_median']:.0f} from width "
-                         f"{wa} to {wb}, while n grows x{growth:.0f} and f x{f_growth:.1f}"
-                         f"{_stop(w, m, 'width')}")
+                text += (f"; {m} grows x{_growth(a, b)} from width {wa} to {wb}, while n "
+                         f"grows x{growth:.0f} and f x{b['f'] / a['f']:.2g}"
+                         f"{_stop(w, m, 'width', config)}")
         parts.append(text + ".")
-        summary.setdefault("reverse", {})["cost scaling"] = (
-            f"MLP gradient {big['ratio']:.1f}x f at n = {_n(config, 'width', size)}")
-    for m in config["methods"]:  # speed: the largest MLP each method finished
-        ok = _ok(w, m, "width")
-        if len(ok):
-            last = ok.iloc[-1]
-            summary.setdefault(m, {})["speed"] = (
-                f"MLP gradient, n = {_n(config, 'width', int(last['params.width']))}: "
-                f"{1e3 * last['time_median']:.3g} ms ({last['ratio']:.1f}x f)")
+    ref = config["reference_width"]
+    column = (f"speed: MLP gradient at width {ref} (n = {_n(config, 'width', ref)}), ms and "
+              f"t(grad)/t(f)")
+    for m in config["methods"]:  # speed: every method on the same MLP
+        at = _at_width(sweeps, m, ref)
+        summary.setdefault(m, {})[column] = f"{_ms(at)}; {_x(at)} f" if at is not None else \
+            "—" + (_stop(w, m, "width", config) or " (no time at that width)")
     if "symbolic" in config["methods"]:
         sym = _largest_ok(w, "symbolic", "width")
         n_sym = _n(config, "width", sym) if sym else 0
-        stop = _stop(w, "symbolic", "width")
+        stop = _stop(w, "symbolic", "width", config)
         parts.append("Symbolic differentiation finished no MLP within the limit." if not sym
-                      else f"Symbolic differentiation finishes only up to width {sym} (n = "
-                      f"{n_sym}){stop} within {config['time_limit']:g} s." if stop
-                      else f"Symbolic differentiation finished every width up to {sym} "
-                      f"(n = {n_sym}).")
-        summary.setdefault("symbolic", {})["limits"] = (
-            f"MLP gradient: n <= {n_sym} parameters in {config['time_limit']:g} s")
+                     else f"Symbolic differentiation was measured up to width {sym} (n = "
+                     f"{n_sym}){stop}." if stop
+                     else f"Symbolic differentiation finished every width up to {sym} "
+                     f"(n = {n_sym}) within the {config['time_limit']:g} s limit.")
     deep = _ok(sweeps["depth"], "reverse", "depth")
     if len(deep) >= 2:
         a, b = deep.iloc[0], deep.iloc[-1]
         da, db = int(a["params.depth"]), int(b["params.depth"])
         parts.append(f"From depth {da} to {db} (width {config['sweep_width']}) reverse mode's "
-                     f"time grows x{b['time_median'] / a['time_median']:.1f} and f's "
-                     f"x{b['f_median'] / a['f_median']:.1f}: at most in proportion to the "
-                     f"{db // da}x layers, not exponentially.")
+                     f"time grows x{_growth(a, b)} and f's x{b['f'] / a['f']:.2g}: at most in "
+                     f"proportion to the {db // da}x layers, not exponentially.")
+    reps = [int(x) for m in config["methods"] for x in _ok(w, m, "width")["n_rep"]]
+    if reps:
+        parts.append(how_measured(reps))
     return parts
 
 
@@ -251,21 +325,23 @@ def _training_findings(train: pd.DataFrame, table: pd.DataFrame, config: dict,
     n = int(ok["n_params"].iloc[0])
     exact = [m for m in EXACT if m in set(ok["method"]) and m != "reverse"]
     dev = max((t.loc[m, "loss curve max rel. diff. vs reverse"] for m in exact), default=0.0)
-    step = ok.groupby("method")["grad_ms"].median()
+    steps = step_times(train)
     text = (f"Training (n = {n} parameters, {config['train_steps']} steps each of "
             f"{', '.join(config['optimizers'])}): the loss curves of reverse, "
             f"{', '.join(exact)} differ by at most {dev:.0e} (relative)")
-    if "numeric" in step.index:
+    if "numeric" in steps:
         least, most = least_evaluations(DEFAULT_SCHEME, n), evaluations(DEFAULT_SCHEME, n)
         count = f"{most} = {most // n}n" if least == most else f"{least} to {most}"
-        ratio = step["numeric"] / step["reverse"]
+        num, rev = steps["numeric"], steps["reverse"]
+        ratio = _quotient(_steps(train)["reverse"], _steps(train)["numeric"], "x")
         text += (f"; finite differences follow to "
                  f"{t.loc['numeric', 'loss curve max rel. diff. vs reverse']:.0e} but each "
-                 f"gradient costs {step['numeric']:.3g} ms against reverse mode's "
-                 f"{step['reverse']:.3g} ms ({ratio:.0f}x: {count} loss evaluations by "
-                 f"{DEFAULT_SCHEME})")
-        summary.setdefault("numeric", {})["cost scaling"] = (
-            f"MLP training: {ratio:.0f}x reverse per gradient at n = {n}")
+                 f"gradient costs {num} ms against reverse mode's {rev} ms ({ratio}: "
+                 f"{count} loss evaluations by {DEFAULT_SCHEME})")
+    column = f"training: ms per gradient step, 1-{config['train_width']}-1 MLP (n = {n})"
+    for method in config.get("train_methods", []):
+        summary.setdefault(method, {})[column] = f"{steps[method]} ms" if method in steps \
+            else "— (not run)"
     return [text + "."]
 
 

@@ -4,13 +4,13 @@
     symbolic.grad(f, {"x": 1.0, "y": 2.0})
     symbolic.derivative_expr(f, "x")         # the SymPy derivative itself
 
-``rules`` holds the chain rule per SymPy node, ``codegen`` CSE and lambdify, ``budget`` the
-size, depth and time budget, and ``prepare`` the protocol's side and the one-shot functions.
+``rules`` holds the chain rule per SymPy node, ``codegen`` the straight-line program (shared
+subexpressions, no recursion), ``inputs`` the flat scalar inputs, ``budget`` the size and time
+budget, and ``prepare`` the protocol's side and the one-shot functions.
 SymPy is imported with this package, not with ``import difflab``.
 """
 
 from .budget import (
-    MAX_DEPTH,
     MAX_NODES,
     TIME_BUDGET,
     Clock,
@@ -20,7 +20,8 @@ from .budget import (
     check_count,
     scalar_size,
 )
-from .codegen import eliminate_common, flat_args, float_args, input_symbols, lambdify_shared
+from .codegen import compile_components, straight_line
+from .inputs import check_names, flat_args, float_args, input_symbols
 from .prepare import (
     _prepare,  # noqa: F401 - its cache is cleared by the benchmark and tests
     derivative_expr,
@@ -29,13 +30,15 @@ from .prepare import (
     prepare,
     prepare_hessian,
     prepare_jacobian,
+    warm_up,
 )
 from .rules import DIFF_RULES, RULE_TABLES, graph, jacobian_exprs, sympy_rules, tree_ops
 
 __all__ = [
-    "MAX_DEPTH", "MAX_NODES", "TIME_BUDGET", "Clock", "ScalarSize", "SymbolicTooLarge",
-    "check_budget", "check_count", "scalar_size", "eliminate_common", "flat_args",
-    "float_args", "input_symbols", "lambdify_shared", "derivative_expr", "grad", "layout",
-    "prepare", "prepare_hessian", "prepare_jacobian", "DIFF_RULES", "RULE_TABLES", "graph",
-    "jacobian_exprs", "sympy_rules", "tree_ops",
+    "MAX_NODES", "TIME_BUDGET", "Clock", "ScalarSize", "SymbolicTooLarge",
+    "check_budget", "check_count", "scalar_size", "compile_components", "straight_line",
+    "check_names", "flat_args", "float_args", "input_symbols", "derivative_expr", "grad",
+    "layout",
+    "prepare", "prepare_hessian", "prepare_jacobian", "warm_up", "DIFF_RULES", "RULE_TABLES",
+    "graph", "jacobian_exprs", "sympy_rules", "tree_ops",
 ]

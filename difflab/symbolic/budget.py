@@ -1,8 +1,10 @@
 """The symbolic budget: SymPy must fail with a clear status, not hang.
 
-The size and depth of the scalar SymPy expression are estimated from the IR before anything is
-built (``check_budget``, ``SymbolicTooLarge``), and a ``Clock`` checks the wall time while
-differentiating and before CSE.
+The size of the scalar SymPy expression is estimated from the IR before anything is built
+(``check_budget``, ``SymbolicTooLarge``), and a ``Clock`` checks the wall time while
+differentiating and generating code. Symbolic's budget is size and time only: nothing it runs
+recurses over the expression's depth. ``max_depth`` remains for callers that hand the
+expression to SymPy's own recursive code (the truth's ``sympy.diff``).
 """
 
 from __future__ import annotations
@@ -21,13 +23,12 @@ from ..core.sympy_arrays import SCALAR_COST
 
 Shape = tuple[int, ...]
 MAX_NODES = 100_000   # scalar SymPy nodes of the expression (an estimate made before building)
-MAX_DEPTH = 200       # SymPy's constructors, CSE and printers recurse: ~250 levels overflow
-TIME_BUDGET = 30.0    # seconds for differentiation + CSE
+TIME_BUDGET = 30.0    # seconds for differentiation + code generation
 ZERO, ONE = sympy.S.Zero, sympy.S.One
 
 # ---- the budget --------------------------------------------------------------------------
 class SymbolicTooLarge(ValueError):
-    """The expression is beyond the symbolic budget: too many nodes, too deep, or too slow."""
+    """The expression is beyond the symbolic budget: too many nodes, or too slow."""
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,9 @@ def check_count(expr: Expr, max_nodes: int, what: str = "symbolic", option: str 
                     f"{max_nodes:,}); pass {option}= to raise it")
 
 
-def check_budget(expr: Expr, shapes: Mapping[str, Shape], *, max_nodes: int, max_depth: int,
-                 what: str = "symbolic", tree: bool = False, inputs: int = 1,
+def check_budget(expr: Expr, shapes: Mapping[str, Shape], *, max_nodes: int,
+                 max_depth: int | None = None, what: str = "symbolic", tree: bool = False,
+                 inputs: int = 1,
                  option: str = "max_nodes",
                  error: type[SymbolicTooLarge] = SymbolicTooLarge) -> ScalarSize:
     """Refuse an expression too big for SymPy before building anything.
@@ -103,7 +105,7 @@ def check_budget(expr: Expr, shapes: Mapping[str, Shape], *, max_nodes: int, max
         expr, shapes: the expression and its variables' shapes.
         max_nodes: the limit on scalar nodes (DAG nodes, or tree nodes if ``tree``) times
             ``inputs``.
-        max_depth: the limit on depth.
+        max_depth: the limit on depth, for code that recurses over it (None: no limit).
         what: the method's name, for the message.
         tree: measure the scalar tree (for tree-walking ``sympy.diff``) instead of the DAG.
         inputs: number of scalar inputs differentiated by (each costs one tree walk).
@@ -116,7 +118,7 @@ def check_budget(expr: Expr, shapes: Mapping[str, Shape], *, max_nodes: int, max
     """
     check_count(expr, max_nodes, what, option, error)
     size = scalar_size(expr, shapes)
-    if size.depth > max_depth:
+    if max_depth is not None and size.depth > max_depth:
         raise error(f"too deep for {what}: depth {size.depth:,} (limit {max_depth:,}; SymPy "
                     f"recurses over depth)")
     measure = (size.tree if tree else size.nodes) * max(inputs, 1)

@@ -1,9 +1,9 @@
-"""Symbolic differentiation with SymPy: IR -> SymPy, differentiate, share, lambdify.
+"""Symbolic differentiation with SymPy: IR -> SymPy, differentiate, share, compile.
 
 The expression becomes SymPy scalars (``sympy_bridge``: an array variable is an object array of
 scalar symbols), every scalar input in ``wrt`` is differentiated, common subexpressions are
-eliminated over all derivative components together, and ONE ``lambdify`` turns the result into
-a NumPy function of the flat scalar inputs.
+eliminated over all derivative components together, and ONE straight-line program turns the
+result into a NumPy function of the flat scalar inputs.
 
 Why not plain ``sympy.diff``: SymPy differentiates the expression *tree*. Every use of a shared
 subexpression is differentiated again, and each nested ``Derivative`` re-walks its whole
@@ -22,8 +22,13 @@ is 1/2 to each (Heaviside(a - b) with Heaviside(0) = 1/2), and sign and Heavisid
 derivative 0 (so Hessians never meet a DiracDelta). x**y: d/dx = y x**(y-1); d/dy =
 log(x) x**y only where y depends on the variable, with log(0) replaced by 0 as JAX does.
 
-A budget keeps SymPy from hanging: the size and depth are checked before anything is built
-(``SymbolicTooLarge``), and the wall clock is checked while differentiating and before CSE.
+The expression is built unevaluated (``sympy.evaluate(False)``): it is the IR's computation
+node for node, so x/x at 0, exp(x) * 0 at 1000 or sqrt(x*x) at 0 give nan as in JAX, and a
+constant such as sqrt(-1) stays a computation (nan in float64), not SymPy's complex ``I``. The
+derivative components become one straight-line program (``codegen``): every distinct node one
+line, walked without recursion, so depth is no limit. A budget keeps SymPy from hanging: the
+size is checked before anything is built (``SymbolicTooLarge``), and the wall clock is checked
+while differentiating and generating code.
 """
 from __future__ import annotations
 
@@ -37,23 +42,27 @@ import sympy
 
 from ..core import sympy_bridge
 from ..core.expr import Expr
+from ..core.parser import as_expression
 from ..core.plan import compile_plan
 from ..core.shapes import infer_shapes
 from ..protocol import Prepared, shaped
-from .budget import MAX_DEPTH, MAX_NODES, TIME_BUDGET, Clock, Shape, SymbolicTooLarge, check_budget
-from .codegen import _check_names, _compile, flat_args, float_args, input_symbols
+from .budget import MAX_NODES, TIME_BUDGET, Clock, Shape, check_budget
+from .codegen import compile_components
+from .inputs import check_names, flat_args, float_args, input_symbols
 from .rules import jacobian_exprs, tree_ops
+
+READER_DEPTH = 200  # derivative_expr returns an evaluated SymPy expression, whose evaluation
+#                     and printing recurse over depth (~250 levels overflowed)
 
 
 # ---- preparing ---------------------------------------------------------------------------
 @functools.lru_cache(maxsize=128)
 def _prepare(kind: str, expr: Expr, wrt: tuple, shape_key: tuple, max_nodes: int,
-             max_depth: int, time_budget: float) -> Prepared:
+             time_budget: float) -> Prepared:
     shapes = dict(shape_key)
-    _check_names(expr, wrt, shapes)
+    check_names(expr, wrt, shapes)
     begin = time.perf_counter()
-    size = check_budget(expr, shapes, max_nodes=max_nodes, max_depth=max_depth,
-                        what="symbolic")
+    size = check_budget(expr, shapes, max_nodes=max_nodes, what="symbolic")
     plan = compile_plan(expr)
     out_shape = infer_shapes(plan, shapes)[plan.out]
     if kind != "jacobian" and out_shape != ():
@@ -64,30 +73,31 @@ def _prepare(kind: str, expr: Expr, wrt: tuple, shape_key: tuple, max_nodes: int
     args = [s for name in names for s in symbols[name].ravel()]
     inputs = [s for name in wrt for s in symbols[name].ravel()]
     clock = Clock(time_budget, "symbolic")
-    try:
+    # Unevaluated: the SymPy expression is the IR's computation, node for node, and so is its
+    # derivative. SymPy's evaluation would rewrite x/x as 1, exp(x)*0 as 0 and sqrt(-1) as I
+    # (changing the answer at 0, inf and nan, and going complex where float64 gives nan), and
+    # flatten x + h sin(x) + ... into sums whose sorting is quadratic in the depth.
+    with sympy.evaluate(False):
         outputs = list(sympy_bridge.to_sympy_arrays(expr, shapes, symbols).ravel())
         jac = jacobian_exprs(outputs, inputs, clock)
         if kind == "hessian":
             jac = jacobian_exprs(jac[0], inputs, clock)
-        diff_seconds = clock.elapsed()
-        components, unpack = layout(kind, jac, wrt, shapes, out_shape)
-        fn, info = _compile(components, args, clock)
-    except RecursionError:
-        raise SymbolicTooLarge(f"too deep for symbolic: SymPy's recursion overflowed at depth "
-                               f"{size.depth} (limit {max_depth})") from None
+    diff_seconds = clock.elapsed()
+    components, unpack = layout(kind, jac, wrt, shapes, out_shape)
+    fn, info = compile_components(components, args, clock)
     info.update(method="symbolic", kind=kind, diff_seconds=diff_seconds,
                 primal_ops=tree_ops(outputs), scalar_nodes=size.nodes, depth=size.depth,
                 prepare_seconds=time.perf_counter() - begin)
 
-    if info["python_floats"]:  # only + - * (a polynomial): Python floats, same IEEE results
+    if info["python_floats"]:  # only + and * : Python floats, the same IEEE results
         def evaluate(point: Mapping) -> dict:
-            return unpack(np.array(fn(*float_args(point, names)), dtype=np.float64))
+            return unpack(fn(float_args(point, names)))
 
         return Prepared(evaluate, info)
 
     def evaluate(point: Mapping) -> dict:
         with np.errstate(all="ignore"):
-            flat = np.asarray(fn(*flat_args(point, names)), dtype=np.float64)
+            flat = fn(flat_args(point, names))
         return unpack(flat)
 
     return Prepared(evaluate, info)
@@ -138,23 +148,21 @@ def layout(kind: str, jac: list, wrt: Sequence[str], shapes: Mapping, out_shape:
     return components, unpack
 
 
-def _options(expr: Expr, wrt, shapes: Mapping, max_nodes: int, max_depth: int,
-             time_budget: float) -> tuple:
+def _options(expr: Expr, wrt, shapes: Mapping, max_nodes: int, time_budget: float) -> tuple:
     if not isinstance(expr, Expr):
         raise TypeError(f"symbolic: expected an expression, got {type(expr).__name__}")
     wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
     shape_key = tuple(sorted((name, tuple(int(n) for n in shape))
                              for name, shape in shapes.items()))
-    budget = {"max_nodes": max_nodes, "max_depth": max_depth, "time_budget": time_budget}
+    budget = {"max_nodes": max_nodes, "time_budget": time_budget}
     for name, value in budget.items():  # a number, or an error naming the option
         if isinstance(value, bool) or not isinstance(value, Real):
             raise TypeError(f"symbolic: option {name} must be a number, got {value!r}")
-    return expr, wrt, shape_key, int(max_nodes), int(max_depth), float(time_budget)
+    return expr, wrt, shape_key, int(max_nodes), float(time_budget)
 
 
 def prepare(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], *,
-            max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH,
-            time_budget: float = TIME_BUDGET) -> Prepared:
+            max_nodes: int = MAX_NODES, time_budget: float = TIME_BUDGET) -> Prepared:
     """The gradient of a scalar expression, differentiated symbolically and lambdified.
 
     Args:
@@ -162,8 +170,8 @@ def prepare(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], *,
         wrt: names of the variables to differentiate by.
         shapes: every variable's shape (``()`` for a scalar).
         max_nodes: refuse expressions with more estimated scalar SymPy nodes than this.
-        max_depth: refuse deeper expressions (SymPy recurses over depth).
-        time_budget: seconds allowed for differentiation and CSE.
+        time_budget: seconds allowed for differentiation and code generation (depth is no
+            limit: nothing recurses over it).
     Returns:
         a cached ``Prepared``: point -> {name: gradient}; ``info`` has the derivative's sizes
         (``raw_ops``, ``raw_dag_ops``, ``cse_ops``, ``cse_temporaries``, ``primal_ops``) and
@@ -172,28 +180,46 @@ def prepare(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], *,
         SymbolicTooLarge: the expression exceeds the budget (a ValueError).
         ValueError: the expression is not scalar, or a name or shape is missing.
     """
-    return _prepare("gradient", *_options(expr, wrt, shapes, max_nodes, max_depth, time_budget))
+    return _prepare("gradient", *_options(expr, wrt, shapes, max_nodes, time_budget))
 
 
 def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], *,
-                     max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH,
+                     max_nodes: int = MAX_NODES,
                      time_budget: float = TIME_BUDGET) -> Prepared:
     """The Jacobian of any expression: point -> {name: array of out_shape + shape(name)}.
 
     Arguments, info and errors as ``prepare``.
     """
-    return _prepare("jacobian", *_options(expr, wrt, shapes, max_nodes, max_depth, time_budget))
+    return _prepare("jacobian", *_options(expr, wrt, shapes, max_nodes, time_budget))
 
 
 def prepare_hessian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], *,
-                    max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH,
+                    max_nodes: int = MAX_NODES,
                     time_budget: float = TIME_BUDGET) -> Prepared:
     """The Hessian of a scalar expression: point -> {a: {b: array of shape(a) + shape(b)}}.
 
     The gradient's components are differentiated again by the same rules. Arguments, info
     and errors as ``prepare``.
     """
-    return _prepare("hessian", *_options(expr, wrt, shapes, max_nodes, max_depth, time_budget))
+    return _prepare("hessian", *_options(expr, wrt, shapes, max_nodes, time_budget))
+
+
+def warm_up() -> None:
+    """Pay SymPy's one-off costs before anything is timed: importing SymPy, its printers and
+    lambdify's code generation take seconds in a fresh interpreter (more than a cell's whole
+    time limit on a loaded machine). Differentiates one small expression with arrays, a
+    matrix product and the common functions, and evaluates it; its cache entry is dropped."""
+    from ..core import expr as ir
+
+    W, x, b = ir.variable("W"), ir.variable("x"), ir.variable("b")
+    z = ir.tanh(W @ x + b)
+    f = ir.sum(ir.sigmoid(z) * ir.exp(-z) + ir.log1p(z * z)
+               + ir.sin(z) / (1.0 + ir.sqrt(z * z + 1.0)))
+    shapes = {"W": (2, 3), "x": (3,), "b": (2,)}
+    point = {"W": np.full((2, 3), 0.1), "x": np.ones(3), "b": np.zeros(2)}
+    prepare(f, ("W", "b"), shapes)(point)
+    prepare(ir.variable("s") * ir.cos(ir.variable("s")), ("s",), {"s": ()})({"s": 0.5})
+    _prepare.cache_clear()
 
 
 def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> dict:
@@ -211,19 +237,23 @@ def grad(expr: Expr, point: Mapping, wrt: Sequence[str] | None = None) -> dict:
     return api.grad(expr, point, method="symbolic", wrt=wrt)
 
 
-def derivative_expr(expr: Expr, wrt: str | Sequence[str]):
+def derivative_expr(expr: Expr | str, wrt: str | Sequence[str]):
     """The derivative as a SymPy expression, for a reader (scalar variables, natural names).
 
     Args:
-        expr: a scalar expression of scalar variables.
+        expr: a scalar expression of scalar variables (or its grammar text).
         wrt: one variable name (returns an expression) or several (returns {name: expr}).
     Returns:
         the SymPy derivative (evaluated, so it reads as SymPy would print it), or a dict.
+    Raises:
+        SymbolicTooLarge: deeper than ``READER_DEPTH``: SymPy's evaluation and printing of
+            the expression returned recurse over its depth (``prepare`` has no such limit).
     """
+    expr = as_expression(expr, "derivative_expr")
     names = [wrt] if isinstance(wrt, str) else list(wrt)
-    _check_names(expr, tuple(names), {v: () for v in expr.variables})
+    check_names(expr, tuple(names), {v: () for v in expr.variables})
     check_budget(expr, {v: () for v in expr.variables}, max_nodes=MAX_NODES,
-                 max_depth=MAX_DEPTH, what="symbolic")
+                 max_depth=READER_DEPTH, what="symbolic's derivative_expr")
     f = sympy_bridge.to_sympy(expr)
     if not isinstance(f, sympy.Expr):
         raise ValueError("derivative_expr needs a scalar expression of scalar variables")

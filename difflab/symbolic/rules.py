@@ -26,7 +26,7 @@ def _product(*factors):
     factors = [f for f in factors if f is not ONE]
     if not factors:
         return ONE
-    return factors[0] if len(factors) == 1 else sympy.Mul(*factors, evaluate=False)
+    return factors[0] if len(factors) == 1 else _built(sympy.Mul, factors)
 
 
 def _total(terms):
@@ -34,7 +34,19 @@ def _total(terms):
     terms = [t for t in terms if t is not ZERO]
     if not terms:
         return ZERO
-    return terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+    return terms[0] if len(terms) == 1 else _built(sympy.Add, terms)
+
+
+def _built(cls, args):
+    """``cls(*args, evaluate=False)`` past SymPy's cache, hashed at once. The cache compares
+    a new node's arguments with the entries' by SymPy's recursive ==: a tangent chain built
+    again for another input (or a Hessian's second pass) after its first copy's oldest links
+    left the cache meets a newer link of that copy, and the comparison recurses down the
+    whole chain, in time exponential in its depth. Hashing now, from the arguments' cached
+    hashes, keeps any later hash of the node one level deep."""
+    node = cls._from_args(args)
+    hash(node)
+    return node
 
 
 def _d_add(node, dot):
@@ -52,20 +64,28 @@ def _d_mul(node, dot):
 def _d_pow(node, dot):
     # d(b**e) = e b**(e-1) b_dot + log(b) b**e e_dot. The log term exists only where e varies
     # (x**3 at x = -2 is 12, not nan) and uses log(1) = 0 at b = 0, as JAX's pow rule does.
+    # d sqrt(b) is 1/2 / sqrt(b), as JAX writes it: b**(-1/2) would be +inf at b = -0.0 and
+    # 0 at -inf, where 1/2 / sqrt(b) is -inf and nan.
     base, expo = node.args
     base_dot, expo_dot = dot(base), dot(expo)
     terms = []
-    if base_dot is not ZERO:
+    if base_dot is not ZERO and expo is sympy.S.Half:
+        terms.append(_product(sympy.S.Half * sympy.Pow(node, -1), base_dot))
+    elif base_dot is not ZERO:
         terms.append(_product(expo * base ** (expo - 1), base_dot))
     if expo_dot is not ZERO:
-        log_base = sympy.Piecewise((ZERO, sympy.Eq(base, 0)), (sympy.log(base), True))
+        log_base = sympy_bridge.piecewise((ZERO, sympy.Eq(base, 0)), (sympy.log(base), sympy.true))
         terms.append(_product(log_base, node, expo_dot))
     return _total(terms)
 
 
 def _d_piecewise(node, dot):
-    # The conditions are comparisons (b == 0): constant almost everywhere, so d acts per piece.
-    return sympy.Piecewise(*[(dot(piece), cond) for piece, cond in node.args])
+    # The conditions are comparisons (b == 0): constant almost everywhere, so d acts per piece
+    # (and where every piece is flat, so is the whole).
+    pieces = [(dot(piece), cond) for piece, cond in node.args]
+    if all(piece is ZERO for piece, _ in pieces):
+        return ZERO
+    return sympy_bridge.piecewise(*pieces)
 
 
 def _d_zero(node, dot):
@@ -123,19 +143,57 @@ DIFF_RULES = {
 
 
 # ---- walking the SymPy DAG --------------------------------------------------------------
+class Dag:
+    """The distinct nodes reachable from ``roots``, each after its arguments (an explicit
+    stack), told apart by value numbering instead of SymPy's ``==``.
+
+    SymPy compares compound nodes structurally and recursively, without memo: two equal but
+    separately built copies of a deep DAG compare in time exponential in the depth (and
+    overflow the stack). Here a node is its type with its children's numbers (an atom is
+    itself), so equal copies get one number, and no compound nodes are ever compared.
+
+    Args:
+        roots: SymPy expressions.
+        children: node -> the nodes it reads (default: its ``args``).
+        signature: node -> what besides its type and children tells it apart (default None).
+    """
+
+    def __init__(self, roots: Sequence, children=None, signature=None):
+        self.order: list = []            # one representative per distinct node
+        self._at: dict[int, int] = {}    # id(object) -> its representative's position
+        self._alive: list = []           # the objects whose ids are keys
+        order, at, alive, table, seen = self.order, self._at, self._alive, {}, set()
+        stack: list = [(root, None) for root in reversed(roots)]
+        while stack:
+            node, kids = stack.pop()
+            if kids is None:  # first visit: come back once the children are numbered
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                alive.append(node)
+                kids = node.args if children is None else children(node)
+                stack.append((node, kids))
+                stack.extend((a, None) for a in reversed(kids) if id(a) not in seen)
+                continue
+            if kids:
+                key = (type(node), signature(node) if signature else None,
+                       tuple([at[id(a)] for a in kids]))
+            else:
+                key = (type(node), node) if node.is_Atom else (type(node), None, ())
+            k = table.get(key)
+            if k is None:
+                k = table[key] = len(order)
+                order.append(node)
+            at[id(node)] = k
+
+    def at(self, node) -> int:
+        """The position in ``order`` of ``node`` (any object reached from the roots)."""
+        return self._at[id(node)]
+
+
 def graph(roots: Sequence) -> list:
     """Every distinct SymPy node reachable from ``roots``, arguments first (iterative)."""
-    order, seen = [], set()
-    stack = [(root, False) for root in reversed(roots)]
-    while stack:
-        node, ready = stack.pop()
-        if ready:
-            order.append(node)
-        elif node not in seen:
-            seen.add(node)
-            stack.append((node, True))
-            stack.extend((a, False) for a in node.args if a not in seen)
-    return order
+    return Dag(roots).order
 
 
 def _rule(node):
@@ -149,12 +207,76 @@ def _rule(node):
     raise NotImplementedError(f"symbolic: no derivative rule for SymPy's {type(node).__name__}")
 
 
+WIDE = 16  # a sum of more arguments is differentiated from the arguments that vary only
+
+
+def _sums(dag: Dag, outputs: Sequence) -> tuple[list, dict]:
+    """The sums differentiated as one: (what each node reads, {sum: {term: its places}}).
+
+    A sum read only by one other sum (``s + t`` in ``(s + t) + u``, Python's sum() of 1,000
+    terms) is an inner sum: its own tangent is never needed, so the outer sum reads the
+    inner sum's terms instead (as SymPy's flattening would). Such a sum, and any sum of more
+    than WIDE terms, is differentiated from the terms that vary: Rosenbrock with sum() at
+    n = 1,000 costs each input its five terms, not the 1,000 partial sums above it."""
+    order, at = dag.order, dag.at
+    args = [[at(a) for a in node.args] for node in order]
+    users: list[set[int]] = [set() for _ in order]
+    for k, reads in enumerate(args):
+        for p in reads:
+            users[p].add(k)
+    kept = {at(o) for o in outputs}
+    inner = {k for k, node in enumerate(order) if node.is_Add and k not in kept and
+             len(users[k]) == 1 and order[next(iter(users[k]))].is_Add}
+    reads, sums = list(args), {}
+    for k, node in enumerate(order):
+        if not node.is_Add or k in inner or (len(args[k]) <= WIDE and
+                                             not any(p in inner for p in args[k])):
+            continue
+        terms, stack = [], list(reversed(args[k]))
+        while stack:  # the terms, left to right, through the inner sums
+            p = stack.pop()
+            if p in inner:
+                stack.extend(reversed(args[p]))
+            else:
+                terms.append(p)
+        places: dict[int, list[int]] = {}
+        for i, p in enumerate(terms):
+            places.setdefault(p, []).append(i)
+        reads[k], sums[k] = terms, places
+    for k in inner:
+        reads[k] = []
+    return reads, sums
+
+
+def _dependents(reads: list, inputs: list, sums: dict) -> list:
+    """Per input position: the nodes that depend on it, in order, and for each sum of
+    ``sums`` the terms that do. A walk up the users from the input alone, so each input
+    costs its own dependents, not the whole DAG."""
+    users: list[list[int]] = [[] for _ in reads]
+    for k, read in enumerate(reads):
+        for p in set(read):
+            users[p].append(k)
+    result = []
+    for start in inputs:
+        reached, feeds, stack = set(), {}, ([] if start is None else [start])
+        while stack:
+            p = stack.pop()
+            for u in users[p]:
+                if u in sums:
+                    feeds.setdefault(u, []).append(p)
+                if u not in reached:
+                    reached.add(u)
+                    stack.append(u)
+        result.append((sorted(reached), feeds))
+    return result
+
+
 def jacobian_exprs(outputs: Sequence, inputs: Sequence, clock: Clock | None = None) -> list:
     """d outputs[i] / d inputs[j] as SymPy expressions: ``result[i][j]``.
 
-    One memoised forward walk per input over the outputs' DAG: each distinct node's tangent is
-    built once, from its arguments' tangents. Nodes that do not depend on the input are
-    skipped (a bit mask per node says which inputs it depends on).
+    One memoised forward walk per input over the nodes that depend on it, in topological
+    order: each such node's tangent is built once, from its arguments' tangents (a sum's
+    from its varying terms, see ``_sums``).
 
     Args:
         outputs: SymPy scalar expressions.
@@ -163,38 +285,44 @@ def jacobian_exprs(outputs: Sequence, inputs: Sequence, clock: Clock | None = No
     Returns:
         a list (per output) of lists (per input) of SymPy expressions.
     """
-    order = graph(outputs)
-    bit = {x: 1 << j for j, x in enumerate(inputs)}
-    depends: dict = {}
-    for node in order:
-        mask = bit.get(node, 0) if node.is_Symbol else 0
-        for a in node.args:
-            mask |= depends[a]
-        depends[node] = mask
-    rules = [_rule(node) if depends[node] and not node.is_Symbol else None for node in order]
+    dag = Dag(list(outputs) + list(inputs))
+    reads, sums = _sums(dag, outputs)
+    at = dag._at
+    rules: dict = {}
     result = [[ZERO] * len(inputs) for _ in outputs]
     done = 0
-    for j, x in enumerate(inputs):
-        x_bit, tangent = bit[x], {x: ONE}
-        dot = lambda a: tangent.get(a, ZERO)  # noqa: B023 - used within this iteration only
-        for node, rule in zip(order, rules, strict=True):
-            if rule is not None and depends[node] & x_bit:
-                tangent[node] = rule(node, dot)
-                done += 1
-                if clock is not None and done % 256 == 0:
-                    clock.check("differentiating")
+    walks = _dependents(reads, [at.get(id(x)) for x in inputs], sums)
+    for j, (x, (reached, feeds)) in enumerate(zip(inputs, walks, strict=True)):
+        tangent = {at[id(x)]: ONE}
+        dot = lambda a: tangent.get(at[id(a)], ZERO)  # noqa: B023 - used within this input
+        for k in reached:
+            if k in sums:  # d(a + b + ...) over the varying terms, in their order
+                places = sums[k]
+                varying = sorted((i, p) for p in feeds[k] for i in places[p])
+                tangent[k] = _total([tangent.get(p, ZERO) for _, p in varying])
+            else:
+                node = dag.order[k]
+                rule = rules.get(k)
+                if rule is None:
+                    rule = rules[k] = _rule(node)
+                tangent[k] = rule(node, dot)
+            done += 1
+            if clock is not None and done % 256 == 0:
+                clock.check("differentiating")
         for i, out in enumerate(outputs):
             result[i][j] = dot(out)
     return result
 
 
-def tree_ops(exprs: Sequence) -> int:
+def tree_ops(exprs: Sequence, dag: Dag | None = None) -> int:
     """Operations of ``exprs`` written out as trees (shared subexpressions counted per use).
 
     Counted on the DAG (a node's count is 1 + its arguments' counts), so a tree of 10**12
     operations is counted exactly without being built. Leaves (symbols, numbers) count 0.
+    ``dag``: the ``Dag(exprs)``, if already walked.
     """
-    count: dict = {}
-    for node in graph(exprs):
-        count[node] = (0 if node.is_Atom else 1) + sum(count[a] for a in node.args)
-    return sum(count[e] for e in exprs)
+    dag = Dag(exprs) if dag is None else dag
+    count: list[int] = []
+    for node in dag.order:
+        count.append((0 if node.is_Atom else 1) + sum(count[dag.at(a)] for a in node.args))
+    return sum(count[dag.at(e)] for e in exprs)

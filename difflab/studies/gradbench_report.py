@@ -1,0 +1,202 @@
+"""The GradBench study's rows read back: the table of ratios beside GradBench's published
+ones, the figure (ratio per workload, per eval), the findings and the summary.
+
+A ratio is the lab's: the median time of the method's derivative over the median time of f
+(the IR evaluated by the plan; for the jax method, jitted). GradBench's published ratio is
+its scorer's: the mean of all runs' times of the derivative over that of the primal. Both are
+per workload; the table summarises them by the geometric mean over workloads.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..gradbench import published
+from ..gradbench.workloads import module
+
+NAME = "gradbench"
+TRUTH_EXPERIMENT = "gradbench:truth50"
+TOOLS = published.TOOLS
+TOOL_STYLE = {"jax": ("#444444", "--"), "pytorch": ("#e66101", ":"), "manual": ("#888888", "-.")}
+REVERSE_TARGET = {"lse": 1.17, "llsq": 1.13, "gmm": 3.0, "kmeans": 2.0, "ode": 2.1}
+
+
+def _eval(problem: str) -> str:
+    return problem.removeprefix("gradbench_")
+
+
+def _params(row: pd.Series, name: str) -> dict:
+    return {k: (bool(row[f"params.{k}"]) if isinstance(module(name).WORKLOADS[0][k], bool)
+                else int(row[f"params.{k}"])) for k in module(name).WORKLOADS[0]}
+
+
+def measured(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell: eval, workload (GradBench's name, or the sizes), its index, method,
+    outcome, time per derivative (s), ratio, message."""
+    d = df[df["experiment"] == NAME] if "experiment" in df else df
+    out = []
+    for _, row in d.iterrows():
+        name = _eval(row["problem"])
+        params = _params(row, name)
+        label = published.description(name, params) or ",".join(f"{k}={v}"
+                                                                 for k, v in params.items())
+        index = module(name).WORKLOADS.index(params) if params in module(name).WORKLOADS \
+            else -1
+        out.append({"eval": name, "workload": label, "index": index,
+                    "size": math.prod(v for v in params.values() if not isinstance(v, bool)),
+                    "method": row["method"], "outcome": row["outcome"],
+                    "t": row.get("time_median", np.nan), "f": row.get("f_median", np.nan),
+                    "ratio": row.get("ratio", np.nan), "message": row.get("message", "") or "",
+                    "params": params})
+    return pd.DataFrame(out)
+
+
+def _geomean(values) -> float:
+    values = [v for v in values if v == v and v > 0]
+    return math.exp(sum(map(math.log, values)) / len(values)) if values else float("nan")
+
+
+def _why(rows: pd.DataFrame) -> str:
+    """The first workload a method did not finish, and why, in a few words."""
+    bad = rows[rows["outcome"] != "ok"]
+    if bad.empty:
+        return ""
+    first = bad.iloc[0]
+    text = str(first["message"]).split(":", 1)[-1].strip() or first["outcome"]
+    return f"{first['workload']}: {first['outcome']} ({text[:90]})"
+
+
+def table(df: pd.DataFrame, config: dict) -> pd.DataFrame:
+    """Per eval and method: workloads finished, the geometric-mean ratio and the time at the
+    largest workload finished, where it stopped and why; GradBench's published ratios."""
+    m = measured(df)
+    rows = []
+    for name in config["evals"]:
+        for method in config["methods"]:
+            r = m[(m["eval"] == name) & (m["method"] == method)].sort_values("index")
+            if r.empty:
+                continue
+            ok = r[r["outcome"] == "ok"]
+            last = ok.iloc[-1] if len(ok) else None
+            rows.append({"eval": name, "method": method, "ok": f"{len(ok)}/{len(r)}",
+                         "d/p (geomean)": _geomean(ok["ratio"]),
+                         "largest ok": last["workload"] if last is not None else "",
+                         "ms/derivative there": last["t"] * 1e3 if last is not None else np.nan,
+                         "stopped at": _why(r),
+                         **{f"GradBench {tool}": published.geomean_ratio(name, tool)
+                            for tool in TOOLS}})
+    return pd.DataFrame(rows)
+
+
+def truth(df: pd.DataFrame) -> pd.DataFrame:
+    """The 50-digit truth rows: eval, method, outcome, max rho (or why there is no truth)."""
+    d = df[df["experiment"] == TRUTH_EXPERIMENT] if "experiment" in df else df.iloc[:0]
+    return pd.DataFrame([{"eval": _eval(r["problem"]), "method": r["method"],
+                          "outcome": r["outcome"], "rho": r.get("max_rho", np.nan),
+                          "message": r.get("message", "") or ""} for _, r in d.iterrows()])
+
+
+def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
+    """Ratio derivative / primal per workload, one panel per eval: difflab's methods (solid)
+    and GradBench's published tools (broken lines)."""
+    from ..lab import plotting
+
+    m = measured(df)
+    names = list(config["evals"])
+    cols = 3
+    fig, axes = plotting.figure(width=14, height=3.6 * math.ceil(len(names) / cols),
+                                nrows=math.ceil(len(names) / cols), ncols=cols)
+    for ax, name in zip(axes.flat, names, strict=False):
+        e = m[(m["eval"] == name) & (m["outcome"] == "ok")]
+        labels = {}
+        for method in config["methods"]:
+            s = e[e["method"] == method].sort_values("size")
+            if len(s):
+                ax.plot(s["size"], s["ratio"], marker="o", ms=4, lw=1.5,
+                        color=plotting.color(method), label=method)
+                labels.update(zip(s["size"], s["workload"], strict=True))
+        for tool in TOOLS:
+            pts = [(math.prod(v for v in p.values() if not isinstance(v, bool)),
+                    published.ratio(name, tool, p)) for p in module(name).WORKLOADS]
+            pts = [(x, y) for x, y in pts if y is not None]
+            if pts:
+                colour, ls = TOOL_STYLE[tool]
+                ax.plot(*zip(*pts, strict=True), color=colour, ls=ls, lw=1.2,
+                        label=f"GradBench {tool}")
+        ax.set(xscale="log", yscale="log", title=name, xlabel="workload size (product of sizes)",
+               ylabel="derivative / primal")
+        ax.axhline(1.0, color="black", lw=0.6)
+        ax.legend(fontsize=7, loc="best")
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle("Derivative / primal on GradBench's workloads: difflab's methods (solid) and "
+                 "GradBench's published tools (broken)", fontsize=11)
+    return plotting.save(fig, path)
+
+
+def _gave_up(m: pd.DataFrame, method: str) -> list[str]:
+    parts = []
+    for name, r in m[m["method"] == method].groupby("eval", sort=False):
+        why = _why(r.sort_values("index"))
+        if why:
+            parts.append(f"{name} at {why}")
+    return parts
+
+
+def findings(df: pd.DataFrame, config: dict) -> str:
+    """Sentences computed from the rows."""
+    m = measured(df)
+    tab = table(df, config)
+    parts = []
+    rev = tab[tab["method"] == "reverse"].set_index("eval")
+    if len(rev):
+        said = []
+        for name, target in REVERSE_TARGET.items():
+            if name in rev.index and rev.loc[name, "d/p (geomean)"] == \
+                    rev.loc[name, "d/p (geomean)"]:
+                got = rev.loc[name, "d/p (geomean)"]
+                said.append(f"{name} {got:.2f} (JAX {target:g}: "
+                            f"{'at or below' if got <= target else f'{got / target:.1f}× above'})")
+        if said:
+            parts.append("Reverse mode's ratio derivative/primal, geometric mean over the "
+                         "workloads it finished, against JAX's published one: " +
+                         "; ".join(said) + ".")
+    for method in config["methods"]:
+        stops = _gave_up(m, method)
+        if stops:
+            parts.append(f"{method} stopped: " + "; ".join(stops) + ".")
+    t = truth(df)
+    if len(t):
+        lines = []
+        for name, r in t.groupby("eval", sort=False):
+            if (r["outcome"] == "unsupported").all():
+                lines.append(f"{name}: no 50-digit truth ({r['message'].iloc[0]})")
+            else:
+                lines.append(f"{name}: " + ", ".join(
+                    f"{row.method} {row.rho:.1e}" if row.rho == row.rho else
+                    f"{row.method} {row.outcome}" for row in r.itertuples()))
+        parts.append("Against the 50-digit truth at the smallest sizes (max rho): " +
+                     "; ".join(lines) + ".")
+    parts.append("Caveats: det is expansion by minors with each minor computed once (the IR "
+                 "is a DAG): O(ℓ·2^ℓ) products where GradBench's tools do O(ℓ!); lstm's text "
+                 "and parameters, and ba's and ht's data, are drawn here (GradBench reads "
+                 "files and lstm draws unseeded); lse, llsq, kmeans, ode and det replay "
+                 "GradBench's draws exactly.")
+    parts.append(f"The published ratios are {published.citation()}; GradBench's ratio is its "
+                 f"scorer's (means of all runs, the first compiling run included), measured on "
+                 f"GitHub's runners, difflab's the lab's (medians, in one pinned thread here).")
+    return " ".join(parts)
+
+
+def summary(df: pd.DataFrame, config: dict) -> dict[str, dict[str, str]]:
+    """The report's top table: how many GradBench workloads each method finished."""
+    m = measured(df)
+    out = {}
+    for method, r in m.groupby("method"):
+        out[method] = {"limits": f"GradBench: {int((r['outcome'] == 'ok').sum())} of "
+                                 f"{len(r)} workloads"}
+    return out

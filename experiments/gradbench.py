@@ -1,0 +1,52 @@
+"""GradBench's workloads: every method's derivative/primal beside JAX, PyTorch and C++.
+
+The evals of GradBench (github.com/gradbench/gradbench) in difflab's IR (difflab.gradbench),
+on GradBench's own workloads (sizes, seeds and formulas of each eval's generator), by every
+method: the ratio derivative / primal and the time per derivative, accuracy against the same
+function by JAX (and the 50-digit truth at tiny sizes), beside the ratios GradBench publishes
+for jax, pytorch and manual (its nightly run of 2026-03-14, commit f26651a7).
+"""
+
+CONFIG = {
+    # "all" of GradBench's default workloads, a number (the first k), or a list of sizes
+    "evals": {"lse": "all", "llsq": "all", "gmm": "all", "kmeans": "all", "ode": "all",
+              "det": "all", "lstm": 3, "ba": 3, "ht": 4},
+    "methods": ["reverse", "forward", "numeric", "symbolic", "jax"],
+    # Budget caps (workloads per eval, in GradBench's order): symbolic scalarises arrays and
+    # meets its budget at the first sizes; numeric's adaptive differences cost ~10-60
+    # evaluations of f per input.
+    "max_workloads": {"symbolic": 2, "numeric": 4},
+    # The 50-digit truth (difflab.truth) at these tiny sizes, every method's derivative
+    "truth_sizes": {"lse": {"n": 6}, "llsq": {"n": 5, "m": 3},
+                    "gmm": {"d": 2, "k": 2, "n": 3}, "kmeans": {"k": 2, "n": 6, "d": 2},
+                    "ode": {"n": 3, "s": 2}, "det": {"ell": 3}, "lstm": {"l": 1, "c": 3},
+                    "ba": {"n": 1, "m": 1, "p": 1},
+                    "ht": {"N": 2, "V": 4, "complicated": False}},
+    "truth_max_tree": 400_000,  # difflab.truth's budget (scalar tree x inputs), where it has one
+    "seed": 0,
+    "isolate": True,          # cells in a worker process with hard limits
+    "time_limit": 60.0,       # seconds per cell (preparation, truth and timing included)
+    "memory_limit_mib": 8192,
+    "min_time": 0.02,         # timing: least time of a batch, batches, seconds per cell
+    "samples": 5,
+    "max_time": 1.0,
+}
+QUICK = {
+    "evals": {"lse": [{"n": 100}, {"n": 1000}], "llsq": [{"n": 16, "m": 8}],
+              "gmm": [{"d": 2, "k": 3, "n": 20}], "kmeans": [{"k": 3, "n": 40, "d": 2}],
+              "ode": [{"n": 20, "s": 2}], "det": [{"ell": 4}], "lstm": [{"l": 1, "c": 6}],
+              "ba": [{"n": 2, "m": 3, "p": 7}],
+              "ht": [{"N": 4, "V": 10, "complicated": True}]},
+    "methods": ["reverse", "forward", "numeric"],
+    "truth_sizes": {"lse": {"n": 4}, "det": {"ell": 2}},
+    "isolate": False,
+    "time_limit": 30.0,
+    "min_time": 0.002,
+    "samples": 2,
+    "max_time": 0.02,
+}
+
+from difflab.lab.experiments import main  # noqa: E402 - the config block comes first
+
+if __name__ == "__main__":
+    main(__file__)
