@@ -48,7 +48,10 @@ from .symbolic import (
 
 DPS = 50
 MAX_TREE = 50_000      # scalar tree nodes x inputs: sympy.diff took 7 s on 24,571 (l_12)
-MAX_DEPTH = 150        # sympy.diff adds its own recursion to the expression's depth
+MAX_DEPTH = 150        # sympy.diff recurses over depth (a chain of 100 sin differentiates, of
+#                        150 overflows; SymPy's evaluated constructors overflow near 500). It
+#                        stays: symbolic's iterative chain rule would lift it, but then the
+#                        truth would share the derivative code it is the reference for.
 TIME_BUDGET = 60.0     # seconds for sympy.diff and CSE
 _ERRORS = (ArithmeticError, ValueError, TypeError)  # what mpmath raises outside a domain
 

@@ -94,10 +94,22 @@ def test_a_crowded_executor_warns_a_timing_sweep(tmp_path):
         run_sweep(cells, run, Settings(**FAKES), progress=False, executor=Crowded())
 
 
+SPAWN_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED")
+
+
+def _spawn_vars() -> dict:
+    return {name: os.environ.get(name) for name in SPAWN_VARS}
+
+
 @pytest.fixture(scope="module")
 def cluster():
+    before = _spawn_vars()
     with DaskExecutor(workers=2) as executor:
+        assert _spawn_vars() == before   # the nannies wrote theirs; the executor put ours back
+        executor.environ_before = before
         yield executor
+    assert _spawn_vars() == before       # and again after a nanny restarted a killed worker
 
 
 def test_dask_sweep_records_what_the_local_worker_records(tmp_path, cluster):
@@ -119,6 +131,14 @@ def test_dask_sweep_records_what_the_local_worker_records(tmp_path, cluster):
         set(cluster.client.nthreads())            # both workers ran cells
     timeout = next(r for r in rows if r["outcome"] == "timeout")
     assert timeout["params"] == {"n": 4} and 2.0 <= timeout["wall_s"] < 4.0  # the hard limit
+
+
+def test_a_local_cluster_leaves_this_process_environment_as_it_was(cluster):
+    # Dask's nannies run in this process and set thread counts of 1 and a PYTHONHASHSEED in
+    # os.environ before they spawn; every process started later here would inherit them.
+    assert _spawn_vars() == cluster.environ_before
+    facts = cluster.client.run(lambda: os.environ.get("OPENBLAS_NUM_THREADS"))
+    assert set(facts.values()) == {"1"}  # the Dask workers themselves still have Dask's pins
 
 
 def test_a_worker_killed_mid_sweep_loses_and_duplicates_nothing(tmp_path, cluster):

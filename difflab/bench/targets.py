@@ -22,7 +22,7 @@ TARGETS = {
     "4a": ("Rosenbrock n = 100: forward (one multi-direction pass) / reverse", "<= 3x"),
     "4b": ("n = 1: forward is the fastest of all methods", "fastest"),
     "5": ("MLP: tracemalloc peak of the reverse tape / of the forward pass", "<= 3x"),
-    "6a": ("logistic map l_13: symbolic preparation (diff + CSE + lambdify), cold", "< 2 s"),
+    "6a": ("logistic map l_13: symbolic preparation (diff + shared program), cold", "< 2 s"),
     "6b": ("logistic map l_13: symbolic gradient / reverse (tape) gradient per call",
            "<= 1x"),
     "6c": ("Euler, 1,000 steps (depth 3,000): symbolic preparation, cold; gradient = reverse's",

@@ -52,7 +52,9 @@ class LRU(OrderedDict):
     """A small least-recently-used map; ``fetch`` makes what is missing and says what it
     dropped (``on_evict``)."""
 
-    def fetch(self, key, make: Callable, limit: int, on_evict: Callable | None = None):
+    def fetch(self, key: object, make: Callable, limit: int,
+              on_evict: Callable | None = None) -> object:
+        """The value at ``key``, made (and older ones dropped beyond ``limit``) if missing."""
         if key in self:
             self.move_to_end(key)
             return self[key]

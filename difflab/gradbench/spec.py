@@ -22,12 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..core.expr import Expr
 
 KINDS = ("grad", "jacobian", "newton")
+JSON = Any  # what json.loads gives: dicts, lists, str, numbers, bools, None
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class InputError(ValueError):
     """A GradBench input that does not fit the eval (a missing field, a ragged array)."""
 
 
-def field_of(input, name: str):
+def field_of(input: JSON, name: str) -> JSON:
     """``input[name]``, or an InputError naming the missing field."""
     if not isinstance(input, Mapping):
         raise InputError(f"the input must be a JSON object, got {type(input).__name__}")
@@ -80,7 +82,7 @@ def field_of(input, name: str):
     return input[name]
 
 
-def array(input, name: str, ndim: int) -> np.ndarray:
+def array(input: JSON, name: str, ndim: int) -> np.ndarray:
     """Field ``name`` as a float64 array of ``ndim`` dimensions, or an InputError saying why."""
     value = field_of(input, name)
     try:
@@ -92,7 +94,7 @@ def array(input, name: str, ndim: int) -> np.ndarray:
     return arr
 
 
-def integer(input, name: str, low: int = 0) -> int:
+def integer(input: JSON, name: str, low: int = 0) -> int:
     """Field ``name`` as an int >= ``low`` (15.0 is 15), or an InputError."""
     value = field_of(input, name)
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) \
@@ -101,7 +103,7 @@ def integer(input, name: str, low: int = 0) -> int:
     return int(value)
 
 
-def floats(value) -> object:
+def floats(value: object) -> JSON:
     """A result as JSON numbers: a float, or nested lists of floats."""
     arr = np.asarray(value, dtype=np.float64)
     return float(arr) if arr.ndim == 0 else arr.tolist()

@@ -37,7 +37,7 @@ def sequential(mod: ModuleType) -> bool:
     return getattr(mod, "SEQUENTIAL", True) and mod.NAME not in ("ba", "ht")
 
 
-def generator(mod: ModuleType, seed: int = 0):
+def generator(mod: ModuleType, seed: int = 0) -> np.random.RandomState | np.random.Generator:
     """The eval's kind of generator: a RandomState (np.random.seed) or a Generator."""
     if sequential(mod):
         return np.random.RandomState(mod.SEED + seed)

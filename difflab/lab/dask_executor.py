@@ -21,6 +21,12 @@ in their environment, and ``DaskExecutor`` refuses a cluster whose workers are d
 saying so, before any cell runs. Methods registered in the driver (``register_method``) go
 with every task (``method_table.exported``) and are installed in the Dask worker before its
 cell worker starts. Install with ``pip install 'difflab[cluster]'``.
+
+A LocalCluster's nannies run in this process and write their workers' environment
+(``distributed.nanny.pre-spawn-environ``: thread counts of 1, a fixed ``PYTHONHASHSEED``) into
+``os.environ`` before each spawn; ``DaskExecutor`` puts this process's values back once the
+workers are up and again when it closes, so a sweep on Dask leaves the caller's environment (and
+every process it starts later) as it found it.
 """
 
 from __future__ import annotations
@@ -99,6 +105,20 @@ def worker_facts() -> dict:
 
 
 # ---- on the driver ------------------------------------------------------------------------
+def _spawn_environ(dask) -> dict[str, str | None]:
+    """This process's values of the variables a LocalCluster's nannies set before a spawn."""
+    names = set(dask.config.get("distributed.nanny.pre-spawn-environ", {})) | {"PYTHONHASHSEED"}
+    return {name: os.environ.get(name) for name in names}
+
+
+def _restore(environ: dict[str, str | None]) -> None:
+    for name, value in environ.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def _distributed():
     try:
         import dask
@@ -135,6 +155,7 @@ class DaskExecutor(Executor):
         dask, distributed = _distributed()
         self._distributed = distributed
         self.cluster = None
+        self._environ = _spawn_environ(dask)
         # Nannies read these when they start a worker, and again when they restart one.
         self._config = dask.config.set({"distributed.worker.daemon": False,
                                         "distributed.scheduler.allowed-failures": 0})
@@ -152,6 +173,7 @@ class DaskExecutor(Executor):
                 self.client = distributed.Client(self.cluster, timeout=f"{timeout}s")
                 self.client.wait_for_workers(workers or os.cpu_count() or 1,
                                              timeout=timeout)
+                _restore(self._environ)
             self.address = self.client.scheduler.address
             self._check_workers()
         except BaseException:
@@ -253,6 +275,8 @@ class DaskExecutor(Executor):
         if self.cluster is not None:
             self.cluster.close()
             self.cluster = None
+        if getattr(self, "_environ", None) is not None:
+            _restore(self._environ)
         if getattr(self, "_config", None) is not None:
             self._config.__exit__(None, None, None)
             self._config = None

@@ -26,10 +26,13 @@ import dataclasses
 import importlib
 import inspect
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .. import api, jax_ref
+from ..core.expr import Expr
 from ..core.plan import compile_plan
 from ..gradbench import compute
 from ..gradbench import problems as gb
@@ -68,7 +71,7 @@ def eval_derivative(name: str, sizes: tuple, input: dict, method: str) -> Prepar
                     dict(computation.info))
 
 
-def prepare(kind: str, expr, wrt, shapes, method: str) -> Prepared:
+def prepare(kind: str, expr: Expr, wrt: tuple, shapes: dict, method: str) -> Prepared:
     """The ``Settings.prepare`` hook: a GradBench problem's expression gets its eval's own
     derivative function by ``method``; anything else goes to ``difflab.api.prepared``."""
     found = gb.lookup(expr)
@@ -91,7 +94,8 @@ class EvalInstance:
     def __getattr__(self, attr):
         return getattr(self.inner, attr)
 
-    def truth(self, kind: str | None = None):
+    def truth(self, kind: str | None = None) -> dict | None:
+        """The eval's derivative function by JAX at this point (None: no truth)."""
         if self.truth_source == "none":
             return None
         name, sizes, input = gb.lookup(self.inner.expr)
@@ -105,13 +109,15 @@ class EvalProblem:
     inner: object
 
     def resolve(self, params: dict | None = None) -> dict:
+        """The registry problem's parameters (unknown names refused)."""
         return self.inner.resolve(params)
 
     def instance(self, params: dict | None = None, seed: int = 0) -> EvalInstance:
+        """The registry's instance, with the eval's truth."""
         return EvalInstance(self.inner.instance(params, seed))
 
 
-def get_problem(name: str):
+def get_problem(name: str) -> object:
     """The ``Settings.problems`` hook: GradBench problems with their eval's truth."""
     problem = registry.get_problem(name)
     return EvalProblem(problem) if problem.family == "gradbench" else problem
@@ -177,7 +183,8 @@ def truth_rows(config: dict, done: set) -> list[dict]:
         for method in config["methods"]:
             if cell(method).cell_id in done:
                 continue
-            row = {**cell(method).key(), "truth_source": "sympy", "tol": tolerance(method, kind)}
+            row = {**cell(method).key(), "truth_source": "sympy",
+                   "tol": config.get("tolerances", {}).get(method, tolerance(method, kind))}
             try:
                 got = api.prepared(kind, inst.expr, inst.wrt, shapes, method)(inst.point)
                 row.update(compare_gradients(got, truth, row["tol"]))
@@ -195,17 +202,16 @@ def run(config: dict, run: Run, settings: Settings) -> None:
         time_limit=config.get("time_limit", 120.0),
         memory_limit_mib=config.get("memory_limit_mib", settings.memory_limit_mib),
         min_time=config.get("min_time", 0.0005), samples=config.get("samples", 9),
-        max_time=config.get("max_time", 0.1))
+        max_time=config.get("max_time", 0.1),
+        tolerances=tuple(sorted(config.get("tolerances", {}).items())))
     run_sweep(cells(config), run, settings, isolate=config.get("isolate", True),
               repeats=repeats_of(config), timing=True)
     for row in truth_rows(config, run.done):
         run.append(row)
 
 
-def section(df, config: dict, figdir):
+def section(df: pd.DataFrame, config: dict, figdir: Path) -> object:
     """The report section: the figure, the table of ratios beside GradBench's, the findings."""
-    from pathlib import Path
-
     from ..lab.report import Section
 
     fig = figure(df, config, Path(figdir) / f"{NAME}.png")

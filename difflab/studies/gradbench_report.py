@@ -202,6 +202,12 @@ def findings(df: pd.DataFrame, config: dict) -> str:
                     f"{row.method} {row.outcome}" for row in r.itertuples()))
         parts.append("Against the 50-digit truth at the smallest sizes (max rho): " +
                      "; ".join(lines) + ".")
+    if config.get("tolerances"):
+        parts.append("Accuracy is judged against the same eval function by JAX with rho = "
+                     "|a - b| / max(1, |a| + |b|) at most " + ", ".join(
+                         f"{t:g} for {m}" for m, t in config["tolerances"].items()) +
+                     " (sums of up to 10^5 products, taken in another order than XLA's), "
+                     "and the lab's tolerance for the other methods.")
     parts.append("Caveats: det is expansion by minors with each minor computed once (the IR "
                  "is a DAG): O(ℓ·2^ℓ) products where GradBench's tools do O(ℓ!); lstm's text "
                  "and parameters, and ba's and ht's data, are drawn here (GradBench reads "

@@ -32,6 +32,7 @@ import numpy as np
 from ..core import expr as ir
 from ..core.evaluate import evaluate
 from ..core.expr import Expr
+from ..lab import Run
 from ..lab.families import ACTIVATIONS, INITS, sample_mlp_loss
 from ..reverse import Tape
 
@@ -178,7 +179,7 @@ def lesion_study(params: dict, seed: int, counts: Sequence[int] = ()) -> dict:
     return {"lesion_single": [change([k]) for k in range(2, depth + 1)], "lesion_multi": multi}
 
 
-def run_cells(config: dict, run, experiment: str) -> None:
+def run_cells(config: dict, run: Run, experiment: str) -> None:
     """Append the architecture rows and the lesion rows not yet in ``run``.
 
     Config keys (all optional: a config without ``archs`` runs none of these): ``archs``,

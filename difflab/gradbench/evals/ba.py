@@ -37,7 +37,7 @@ import numpy as np
 from ...core.arrays import concatenate, not_equal, stack, where
 from ...core.expr import Expr, cos, reshape, sin, sqrt, square, variable
 from ...core.expr import sum as reduce_sum
-from ..spec import Derivative, Eval, InputError, array, field_of, integer
+from ..spec import JSON, Derivative, Eval, InputError, array, field_of, integer
 
 NAME = "ba"
 SEED = 31337
@@ -50,12 +50,12 @@ WORKLOADS = [{"n": n, "m": m, "p": p} for n, m, p in (
 NAMES = ("cams", "X", "w", "feats")
 
 
-def sizes(input) -> tuple:
+def sizes(input: JSON) -> tuple:
     """(n, m, p), each at least 1."""
     return tuple(integer(input, name, 1) for name in ("n", "m", "p"))
 
 
-def point(input, sizes: tuple) -> dict:
+def point(input: JSON, sizes: tuple) -> dict:
     """The replicated arrays: cams (n, 11), X (m, 3), w (p,), feats (p, 2)."""
     n, m, p = sizes
     cam, x, feat = array(input, "cam", 1), array(input, "x", 1), array(input, "feat", 1)
@@ -140,7 +140,7 @@ def blocks(result: dict) -> tuple[np.ndarray, np.ndarray]:
     return J.reshape(p, 2, 15), w[2 * p:]
 
 
-def jacobian_output(result: dict, input) -> dict:
+def jacobian_output(result: dict, input: JSON) -> dict:
     """GradBench's truncated CSR: the first 30 and the last entry of rows, cols and vals
     (observation 0's two rows are the first 30 nonzeros: 15 each)."""
     n, m, p = sizes(input)
@@ -154,7 +154,7 @@ def jacobian_output(result: dict, input) -> dict:
             "vals": J[0].reshape(-1).tolist() + [float(J_w[-1])]}
 
 
-def objective_output(value, input) -> dict:
+def objective_output(value: np.ndarray, input: JSON) -> dict:
     """The first observation's errors, and how many there are (the C++'s compressed form)."""
     p = len(value) // 3
     return {"reproj_error": {"elements": [float(value[0]), float(value[1])], "repeated": p},

@@ -26,14 +26,14 @@ import numpy as np
 
 from ...core.expr import Expr, constant, reshape, variable
 from ...core.expr import sum as reduce_sum
-from ..spec import Derivative, Eval, InputError, array, floats, integer
+from ..spec import JSON, Derivative, Eval, InputError, array, floats, integer
 
 NAME = "det"
 SEED = 31337      # np.random.seed(31337) once, then each workload in turn
 WORKLOADS = [{"ell": ell} for ell in range(5, 12)]
 
 
-def sizes(input) -> tuple:
+def sizes(input: JSON) -> tuple:
     """(ℓ,), checked against the length of A."""
     ell = integer(input, "ell", 1)
     n = len(array(input, "A", 1))
@@ -42,7 +42,7 @@ def sizes(input) -> tuple:
     return (ell,)
 
 
-def point(input, sizes: tuple) -> dict:
+def point(input: JSON, sizes: tuple) -> dict:
     """{"A": float64 array (ℓ²,), row-major}."""
     return {"A": array(input, "A", 1)}
 

@@ -32,7 +32,7 @@ import numpy as np
 from ...core.arrays import concatenate, logsumexp
 from ...core.expr import Expr, constant, exp, reshape, square, variable
 from ...core.expr import sum as reduce_sum
-from ..spec import Derivative, Eval, InputError, array, field_of, floats, integer
+from ..spec import JSON, Derivative, Eval, InputError, array, field_of, floats, integer
 
 NAME = "gmm"
 SEED = 31337      # default_rng(31337) afresh for every workload
@@ -43,7 +43,7 @@ WORKLOADS = [{"d": d, "k": k, "n": 1000} for d, k in sorted(
 WRT = ("alpha", "mu", "q", "l")
 
 
-def sizes(input) -> tuple:
+def sizes(input: JSON) -> tuple:
     """(n, k, d, m, gamma): the shapes and the prior's constants (they enter the IR)."""
     d, k, n, m = (integer(input, name, low) for name, low in
                   (("d", 1), ("k", 1), ("n", 1), ("m", 0)))
@@ -53,7 +53,7 @@ def sizes(input) -> tuple:
     return (n, k, d, m, float(gamma))
 
 
-def point(input, sizes: tuple) -> dict:
+def point(input: JSON, sizes: tuple) -> dict:
     """{"x": (n, d), "alpha": (k,), "mu": (k, d), "q": (k, d), "l": (k, d(d-1)/2)}."""
     n, k, d, _, _ = sizes
     shapes = {"x": (n, d), "alpha": (k,), "mu": (k, d), "q": (k, d), "l": (k, d * (d - 1) // 2)}
@@ -111,7 +111,7 @@ def derivative(sizes: tuple, method: str) -> Derivative:
     return Derivative("grad", objective(*sizes), WRT if sizes[2] > 1 else WRT[:3])
 
 
-def jacobian_output(result: dict, input) -> dict:
+def jacobian_output(result: dict, input: JSON) -> dict:
     """{alpha, mu, q, l} nested as the input (l of empty rows where d = 1)."""
     out = {name: floats(result[name]) for name in WRT[:3]}
     out["l"] = floats(result["l"]) if "l" in result else [[] for _ in out["alpha"]]

@@ -10,17 +10,17 @@ from __future__ import annotations
 import math
 
 from ...core.expr import Expr, variable
-from ..spec import Derivative, Eval, InputError
+from ..spec import JSON, Derivative, Eval, InputError
 
 NAME = "hello"
 
 
-def sizes(input) -> tuple:
+def sizes(input: JSON) -> tuple:
     """No sizes: the input is one number."""
     return ()
 
 
-def point(input, sizes: tuple) -> dict:
+def point(input: JSON, sizes: tuple) -> dict:
     """{"x": the number}; anything but a finite number is an InputError."""
     if isinstance(input, bool) or not isinstance(input, int | float) or \
             not math.isfinite(input):

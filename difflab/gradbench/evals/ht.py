@@ -35,7 +35,7 @@ import numpy as np
 from ...core.arrays import concatenate, less, stack, where
 from ...core.expr import Expr, constant, cos, reshape, sin, sqrt, square, variable
 from ...core.expr import sum as reduce_sum
-from ..spec import Derivative, Eval, InputError, array, field_of
+from ..spec import JSON, Derivative, Eval, InputError, array, field_of
 
 NAME = "ht"
 SEED = 31337
@@ -67,7 +67,7 @@ def _model(input) -> dict:
     return field_of(field_of(input, "data"), "model")
 
 
-def sizes(input) -> tuple:
+def sizes(input: JSON) -> tuple:
     """(V, complicated, mirrored, parents, correspondences, triangles or ())."""
     data, model = field_of(input, "data"), _model(input)
     parents = tuple(int(v) for v in field_of(model, "parents"))
@@ -83,7 +83,7 @@ def sizes(input) -> tuple:
     return (V, complicated, bool(field_of(model, "is_mirrored")), parents, corr, triangles)
 
 
-def point(input, sizes: tuple) -> dict:
+def point(input: JSON, sizes: tuple) -> dict:
     """theta, the model's arrays, the points and (complicated) us, as float64 arrays."""
     V, complicated, _, _, corr, _ = sizes
     model, data = _model(input), field_of(input, "data")
@@ -153,7 +153,8 @@ def vertices(V: int, mirrored: bool, parents: tuple, theta: Expr) -> Expr:
     return _angle_axis(theta[0:3]) @ skinned + reshape(theta[3:6], (3, 1))
 
 
-def residuals(V, complicated, mirrored, parents, corr, triangles, shift_u=None) -> Expr:
+def residuals(V: int, complicated: bool, mirrored: bool, parents: tuple, corr: tuple,
+              triangles: tuple, shift_u: str | None = None) -> Expr:
     """The 3N residuals, row-major (point i, coordinate j)."""
     theta = variable("theta")
     verts = vertices(V, mirrored, parents, theta).T                        # (V, 3)
@@ -182,7 +183,7 @@ def derivative(sizes: tuple, method: str) -> Derivative:
     return Derivative("jacobian", residuals(*sizes), ("theta",))
 
 
-def jacobian_output(result: dict, input) -> list:
+def jacobian_output(result: dict, input: JSON) -> list:
     """Rows of the residuals: [d/du_i0, d/du_i1,] then the 26 theta columns."""
     J = np.asarray(result["theta"])
     if "t_u" in result:

@@ -21,7 +21,7 @@ import numpy as np
 from ...core.expr import Expr, square, variable
 from ...core.expr import min as reduce_min
 from ...core.expr import sum as reduce_sum
-from ..spec import Derivative, Eval, InputError, array, floats
+from ..spec import JSON, Derivative, Eval, InputError, array, floats
 
 NAME = "kmeans"
 SEED = 31337      # np.random.seed(31337) once, then each workload in turn
@@ -30,7 +30,7 @@ WORKLOADS = [{"k": k, "n": n, "d": d} for k, n, d in sorted(
     key=lambda v: v[0] * v[1] * v[2])]
 
 
-def sizes(input) -> tuple:
+def sizes(input: JSON) -> tuple:
     """(n, k, d)."""
     P, C = array(input, "points", 2), array(input, "centroids", 2)
     if P.shape[1:] != C.shape[1:]:
@@ -38,7 +38,7 @@ def sizes(input) -> tuple:
     return (P.shape[0], C.shape[0], C.shape[1])
 
 
-def point(input, sizes: tuple) -> dict:
+def point(input: JSON, sizes: tuple) -> dict:
     """{"points": (n, d), "centroids": (k, d)}."""
     return {"points": array(input, "points", 2), "centroids": array(input, "centroids", 2)}
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ...core.expr import Expr, constant, square, variable
 from ...core.expr import sum as reduce_sum
-from ..spec import Derivative, Eval, InputError, array, floats, integer
+from ..spec import JSON, Derivative, Eval, InputError, array, floats, integer
 
 NAME = "llsq"
 WORKLOADS = [{"n": n, "m": 128} for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096,
@@ -28,13 +28,13 @@ WORKLOADS = [{"n": n, "m": 128} for n in (16, 32, 64, 128, 256, 512, 1024, 2048,
 SEED = 31337      # np.random.seed(31337) once, then each workload in turn
 
 
-def sizes(input) -> tuple:
+def sizes(input: JSON) -> tuple:
     """(n, m)."""
     n = integer(input, "n", 2)
     return (n, len(array(input, "x", 1)))
 
 
-def point(input, sizes: tuple) -> dict:
+def point(input: JSON, sizes: tuple) -> dict:
     """{"x": float64 array (m,)}."""
     return {"x": array(input, "x", 1)}
 

@@ -18,7 +18,7 @@ import numpy as np
 from ...core.expr import Expr, exp, log, variable
 from ...core.expr import max as reduce_max
 from ...core.expr import sum as reduce_sum
-from ..spec import Derivative, Eval, array, floats
+from ..spec import JSON, Derivative, Eval, array, floats
 
 NAME = "lse"
 WORKLOADS = [{"n": n} for n in (2500, 5000, 10000, 20000, 40000, 80000, 160000, 320000,
@@ -26,12 +26,12 @@ WORKLOADS = [{"n": n} for n in (2500, 5000, 10000, 20000, 40000, 80000, 160000, 
 SEED = 31337      # np.random.seed(31337) once, then each workload in turn
 
 
-def sizes(input) -> tuple:
+def sizes(input: JSON) -> tuple:
     """(n,)."""
     return (len(array(input, "x", 1)),)
 
 
-def point(input, sizes: tuple) -> dict:
+def point(input: JSON, sizes: tuple) -> dict:
     """{"x": float64 array (n,)}."""
     return {"x": array(input, "x", 1)}
 

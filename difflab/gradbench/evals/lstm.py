@@ -34,7 +34,7 @@ from ...core.arrays import stack
 from ...core.expr import Expr, log, reshape, sigmoid, tanh, variable
 from ...core.expr import exp as exp_
 from ...core.expr import sum as reduce_sum
-from ..spec import Derivative, Eval, InputError, array
+from ..spec import JSON, Derivative, Eval, InputError, array
 
 NAME = "lstm"
 SEED = 31337      # the lab's choice: the eval itself draws without a seed
@@ -44,7 +44,7 @@ WORKLOADS = [{"l": l, "c": c} for l, c in sorted(
 NAMES = ("main_params", "extra_params", "state", "sequence")
 
 
-def sizes(input) -> tuple:
+def sizes(input: JSON) -> tuple:
     """(l, b, c), with every array's shape checked against them."""
     main, seq = array(input, "main_params", 2), array(input, "sequence", 2)
     if main.shape[0] % 2 or main.shape[1] % 4 or not main.size:
@@ -59,7 +59,7 @@ def sizes(input) -> tuple:
     return (l, b, c)
 
 
-def point(input, sizes: tuple) -> dict:
+def point(input: JSON, sizes: tuple) -> dict:
     """The four arrays by name."""
     return {name: array(input, name, 2) for name in NAMES}
 
@@ -94,7 +94,7 @@ def derivative(sizes: tuple, method: str) -> Derivative:
     return Derivative("grad", objective(*sizes), ("main_params", "extra_params"))
 
 
-def jacobian_output(result: dict, input) -> list:
+def jacobian_output(result: dict, input: JSON) -> list:
     """∂/∂main_params then ∂/∂extra_params, each flattened row-major."""
     return np.concatenate([np.ravel(result["main_params"]),
                            np.ravel(result["extra_params"])]).tolist()

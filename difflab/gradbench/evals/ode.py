@@ -21,7 +21,7 @@ import numpy as np
 
 from ...core.arrays import concatenate
 from ...core.expr import Expr, constant, variable
-from ..spec import Derivative, Eval, array, floats, integer
+from ..spec import JSON, Derivative, Eval, array, floats, integer
 
 NAME = "ode"
 T_FINAL = 2.0
@@ -30,12 +30,12 @@ WORKLOADS = [{"n": n, "s": s} for n, s in sorted(
     [(n, s) for n in (1000, 10000, 100000) for s in (1, 10, 100)], key=lambda v: v[0] * v[1])]
 
 
-def sizes(input) -> tuple:
+def sizes(input: JSON) -> tuple:
     """(n, s)."""
     return (len(array(input, "x", 1)), integer(input, "s", 1))
 
 
-def point(input, sizes: tuple) -> dict:
+def point(input: JSON, sizes: tuple) -> dict:
     """{"x": float64 array (n,)}."""
     return {"x": array(input, "x", 1)}
 
