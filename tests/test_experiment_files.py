@@ -266,3 +266,28 @@ def test_the_method_and_problem_of_contributing_work():
     inst = namespace["quartic"].instance({"n": 3}, seed=2)
     np.testing.assert_allclose(inst.truth("grad")["x2"], 4 * inst.point["x2"] ** 3 - 1,
                                rtol=1e-14, atol=1e-15)  # (4x^3 - 1 cancels near x = 0.63)
+
+
+def test_the_register_block_of_contributing_runs_as_written(tmp_path, monkeypatch):
+    """The method saved as my_methods.py, CONTRIBUTING.md's `register_method` block runs as
+    shown: by import path, then by object, then `dl.grad` with the method's option."""
+    from difflab import method_table
+
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text[text.index("## Your own method, problem, study"):]
+    blocks = [b.split("```")[0] for b in section.split("```python\n")[1:]]
+    (tmp_path / "my_methods.py").write_text(blocks[0], encoding="utf-8")
+    register = next(b for b in blocks if "register_method(\"fixed_central\"" in b
+                    and "dl.grad(" in b)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    namespace: dict = {"FixedCentral": None}
+    exec(compile("from my_methods import FixedCentral\n" + register, "CONTRIBUTING.md",
+                 "exec"), namespace)  # noqa: S102 - our docs
+    try:
+        assert "fixed_central" in namespace["dl"].methods()
+        got = namespace["dl"].grad("sin(x) * y", {"x": 1.0, "y": 2.0}, method="fixed_central",
+                                   step=1e-4)
+        assert abs(got["x"] - 2 * np.cos(1.0)) < 1e-7
+    finally:
+        method_table.unregister_method("fixed_central")
+        sys.modules.pop("my_methods", None)
