@@ -69,6 +69,27 @@ def test_array_generator_covers_every_op_broadcasting_matmul_and_sharing():
     assert shared > 50                   # a DAG: subexpressions with several users
 
 
+def test_an_empty_axis_is_indexed_by_slices_only():
+    # A slice can leave an axis of length 0 (v[1:] of one entry); an integer index or a gather
+    # of it has no index to draw: the generator indexes it with a slice and goes on.
+    from difflab.fuzz.arrays import array_step
+
+    empty = ir.variable("v")[1:]
+    rng = np.random.default_rng(0)
+    drawn = Counter()
+    for op in ("gather", "index"):
+        for _ in range(40):
+            def choose(what, options, op=op):
+                if what == "array op":
+                    return op
+                return options[int(rng.integers(len(options)))]
+            node, shape = array_step(choose, [(empty, (0,))], empty, (0,), {"v": (1,)})
+            got = dl.evaluate(node, {"v": np.array([2.0])})
+            assert np.shape(got) == shape and got.size == 0
+            drawn[node.op] += 1
+    assert drawn and all(op != "gather" for op in drawn)
+
+
 def test_the_array_menu_and_points():
     assert {(), (3,), (2, 3), (2, 1)} <= set(ARRAY_SHAPES)
     point = random_array_point(3, {"x": (), "M": (2, 3)})

@@ -33,7 +33,9 @@ def _axes(choose: Chooser, ndim: int):
 def _index(choose: Chooser, shape: Shape):
     key = []
     for n in shape[:choose("indexed axes", tuple(range(1, len(shape) + 1)))]:
-        kind = choose("index kind", ("int", "slice", "all", "new"))
+        # an empty axis (a slice can make one) has no integer to index it with
+        kind = choose("index kind", ("int", "slice", "all", "new") if n else
+                      ("slice", "all", "new"))
         if kind == "int":
             key.append(choose("i", tuple(range(-n, n))))
         elif kind == "slice":
@@ -55,6 +57,8 @@ def array_step(choose: Chooser, pool: list, a: Expr, sa: Shape, var_shapes,
     fits = [op for op in ops if sa or op in (*REDUCERS, "where", "compare", "clip", "outer",
                                              "square", "stack", "reshape")]
     op = choose("array op", fits)
+    if op == "gather" and not sa[0]:
+        op = "index"                       # no index to gather from an empty axis
     if op == "index":
         node = a[_index(choose, sa)]
     elif op == "gather":
