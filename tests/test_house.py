@@ -177,3 +177,31 @@ def test_fingerprints_tell_structures_apart():
     assert dl.constant(np.ones(3)).key != dl.constant(np.ones(4)).key
     assert api.prepared("grad", x * y, method="reverse") is \
         api.prepared("grad", dl.variable("x") * dl.variable("y"), method="reverse")
+
+
+# Payloads whose Python hashes are equal: hash(-1) == hash(-2) (for ints and floats), and a
+# number hashes by its value modulo 2^61 - 1, so hash(2.0 ** 61) == hash(1.0).
+COLLIDING = [
+    ("x * (-1)", "x * (-2)", {"x": 1.5}),
+    ("x * 2305843009213693952.0", "x * 1.0", {"x": 1.5}),
+    ("x * 0.0", "x * (-0.0)", {"x": 1.5}),
+    ("log_softmax(v, axis=-1)", "log_softmax(v, axis=-2)", {"v": np.arange(6.0).reshape(2, 3)}),
+    ("sum(v[-1] * v)", "sum(v[-2] * v)", {"v": np.array([1.0, 2.0, 3.0])}),
+]
+
+
+@pytest.mark.parametrize("a, b, point", COLLIDING, ids=[c[0] for c in COLLIDING])
+def test_payloads_that_python_hashes_alike_have_different_fingerprints(a, b, point):
+    ea, eb = dl.parse(a), dl.parse(b)
+    assert ea.key != eb.key and ea != eb
+    for method in ("reverse", "forward", "symbolic"):
+        ga = dl.jacobian(ea, point, method=method)  # prepared and cached first ...
+        gb = dl.jacobian(eb, point, method=method)  # ... must not be handed to the second
+        want = dl.jacobian(eb, point, method="jax")
+        for name in gb:
+            np.testing.assert_allclose(gb[name], want[name], rtol=1e-12, atol=1e-300)
+            if method != "symbolic":  # (SymPy's numbers have no -0: its zero is 0)
+                assert np.array_equal(np.signbit(gb[name]), np.signbit(want[name])), method
+        if method != "symbolic" or "0.0" not in a:
+            assert any(not np.array_equal(ga[n], gb[n]) or
+                       not np.array_equal(np.signbit(ga[n]), np.signbit(gb[n])) for n in gb)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import itertools
 import keyword
+import struct
 from collections.abc import Iterable
 
-from .graph import _attr_key, structurally_equal, toposort
+from .graph import LEAF_SALT, leaf_bytes, structurally_equal, toposort
 from .ops import CONSTANTS, FUNCTIONS
 from .params import Param, axes_param, index_param, perm_param, shape_param
 from .printer import _SYMBOL, summary, to_text
@@ -30,7 +31,8 @@ REPR_LIMIT = 120  # characters of text in repr(expr); str(expr) is the whole tex
 
 
 _new = object.__new__
-_SALT = 0x9E3779B97F4A7C15  # makes the second hash's leaves differ from the first's
+_SALT = 0x9E3779B97F4A7C15  # makes the second hash's nodes differ from the first's
+_PACK = struct.Struct("<d").pack  # a float constant's bytes, as graph.leaf_bytes
 
 
 def _arithmetic(op: str, reflected: bool):
@@ -51,8 +53,9 @@ def _arithmetic(op: str, reflected: bool):
             leaf.args = ()
             leaf.attr = other
             leaf.serial = next(_SERIAL)
-            leaf._hash = hash(("const", other))
-            leaf._hash2 = hash((other, "const", _SALT))
+            data = _PACK(other)  # leaf_bytes(other), inline: the hot path
+            leaf._hash = hash(("const", data))
+            leaf._hash2 = hash((LEAF_SALT + data, "const"))
             other = leaf
         a, b = (other, self) if reflected else (self, other)
         node = _new(Expr)
@@ -99,10 +102,9 @@ class Expr(ShapeMixin):
             self._hash = hash((op, *[a._hash for a in args]))
             self._hash2 = hash((*[a._hash2 for a in args[::-1]], op, _SALT))
         else:
-            payload = attr if attr.__class__ is float or attr.__class__ is str else \
-                _attr_key(attr)  # a number, a variable's name; arrays by shape and bytes
-            self._hash = hash((op, payload))
-            self._hash2 = hash((payload, op, _SALT))
+            data = leaf_bytes(attr)  # a number, a name, an array, a Param: exactly
+            self._hash = hash((op, data))
+            self._hash2 = hash((LEAF_SALT + data, op))
         # self._cache (derived facts: topological order, plans; never the structure) is made
         # by cache() on first use: most nodes of a big graph never need one.
 

@@ -7,8 +7,12 @@ read only a node's ``op``, ``args``, ``attr``, ``serial`` and hashes, and know n
 from __future__ import annotations
 
 import math
+import struct
 
 import numpy as np
+
+_PACK = struct.Struct("<d").pack
+LEAF_SALT = b"\x9e\x37\x79\xb9\x7f\x4a\x7c\x15"  # the second hash's leaves: other bytes
 
 
 def _same_attr(a, b) -> bool:
@@ -59,6 +63,25 @@ def toposort(root) -> list:
     order = list(map(seen.__getitem__, sorted(seen)))
     cache["topo"] = order
     return order
+
+
+def leaf_bytes(attr) -> bytes:
+    """The bytes a leaf's two hashes are made from: they determine its payload exactly.
+
+    Not Python's ``hash`` of the payload: numbers hash by their value modulo 2^61 - 1 and
+    ``hash(-1) == hash(-2)``, so ``x * -1.0`` and ``x * -2.0``, or ``sum(v, axis=-1)`` and
+    ``axis=-2``, would share a fingerprint (and a cached derivative). A float is its IEEE
+    bytes (so -0.0 and 0.0 differ), a name its UTF-8, an array its shape, dtype and bytes,
+    anything else (a ``Param``, a NumPy scalar) its repr, each with a tag of its kind.
+    """
+    cls = attr.__class__
+    if cls is float:
+        return _PACK(attr)
+    if cls is str:
+        return b"s" + attr.encode("utf-8", "surrogatepass")
+    if isinstance(attr, np.ndarray):
+        return b"a" + repr((attr.shape, attr.dtype.str)).encode() + attr.tobytes()
+    return b"r" + repr(attr).encode("utf-8", "surrogatepass")
 
 
 def _attr_key(attr):
