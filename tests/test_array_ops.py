@@ -168,3 +168,36 @@ def test_jacobian_of_array_valued_array_ops(method):
     got = dl.jacobian(expr, point, method=method)
     want = jax.jacobian(jax_function(expr, ["x", "y"]), argnums=(0, 1))(point["x"], point["y"])
     assert _rho(got["x"], want[0]) <= 1e-12 and _rho(got["y"], want[1]) <= 1e-12
+
+
+STACKS = {  # matmul over stacks of matrices (broadcast), with 1-D operands on either side
+    "stack @ matrix": ("S @ M", {"S": (3, 2, 4), "M": (4, 5)}),
+    "stack @ vector": ("S @ v", {"S": (3, 2, 4), "v": (4,)}),
+    "vector @ stack": ("v @ T", {"v": (4,), "T": (1, 4, 2)}),
+    "broadcast stacks": ("U @ T", {"U": (2, 1, 3, 4), "T": (1, 4, 2)}),
+    "stack @ stack": ("S @ R", {"S": (3, 2, 4), "R": (3, 4, 2)}),
+}
+
+
+@pytest.mark.parametrize("case", STACKS, ids=list(STACKS))
+@pytest.mark.parametrize("method", ["forward", "reverse", "symbolic"])
+def test_stacked_matmul_in_every_derivative(case, method):
+    # (the fuzzer found reverse mode refusing these: its rule knew 1-D and 2-D operands only)
+    text, shapes = STACKS[case]
+    rng = np.random.default_rng(3)
+    point = {n: rng.uniform(-1.0, 1.0, size=s) for n, s in shapes.items()}
+    inner = dl.sin(dl.parse(text))
+    f = jax_function(dl.sum(inner), list(point))
+    args = [point[n] for n in point]
+    argnums = tuple(range(len(args)))
+    want_g = jax.grad(f, argnums=argnums)(*args)
+    want_h = jax.hessian(f, argnums=argnums)(*args)
+    want_j = jax.jacrev(jax_function(inner, list(point)), argnums=argnums)(*args)
+    got_g = dl.grad(dl.sum(inner), point, method=method)
+    got_j = dl.jacobian(inner, point, method=method)
+    got_h = dl.hessian(dl.sum(inner), point, method=method)
+    for i, a in enumerate(point):
+        np.testing.assert_allclose(got_g[a], want_g[i], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(got_j[a], want_j[i], rtol=1e-10, atol=1e-12)
+        for j, b in enumerate(point):
+            np.testing.assert_allclose(got_h[a][b], want_h[i][j], rtol=1e-10, atol=1e-12)

@@ -145,6 +145,8 @@ def _matmul_jvp(a, b, y, a_dot, b_dot):
     # d(a @ b) = a_dot @ b + a @ b_dot. A leading direction axis in a_dot acts as a row/batch
     # axis of a_dot @ b. With a 1-D b, a @ b_dot would contract the direction axis, so that term
     # is b_dot @ a^T (the same numbers with the directions kept in front).
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        return _stacked_matmul_jvp(a, b, a_dot, b_dot)
     y_dot = None if a_dot is None else _matmul_times(a_dot, b)
     if b_dot is not None:
         if np.ndim(b) == 1:
@@ -157,6 +159,38 @@ def _matmul_jvp(a, b, y, a_dot, b_dot):
             t = np.swapaxes(_matmul_times(np.swapaxes(b_dot, -1, -2),
                                           np.swapaxes(a, -1, -2)), -1, -2)
         y_dot = t if y_dot is None else y_dot + t
+    return y_dot
+
+
+def _stacked_matmul_jvp(a, b, a_dot, b_dot):
+    # Stacks of matrices: a 1-D operand made a row (1, n) or a column (n, 1), a tangent's
+    # direction axis (if any) padded to sit in front of every stack axis, so it is one more
+    # stack axis of np.matmul and directions never mix; the added row/column dropped after.
+    # (a @ b_dot is (b_dot^T @ a^T)^T: the tangent on the left, where zeros stay zero.)
+    nd_a, nd_b = np.ndim(a), np.ndim(b)
+    lead = np.ndim(a_dot) - nd_a if a_dot is not None else np.ndim(b_dot) - nd_b
+    a2 = np.expand_dims(a, 0) if nd_a == 1 else a
+    b2 = np.expand_dims(b, -1) if nd_b == 1 else b
+    nd = max(np.ndim(a2), np.ndim(b2))
+
+    def lift(t, nd_t: int, row: bool):
+        t = np.expand_dims(t, -2 if row else -1) if nd_t == 1 else t
+        missing = nd - max(nd_t, 2)
+        if lead and missing:  # (k, ...) -> (k, 1, ..., 1, ...): stacks aligned after k
+            t = np.reshape(t, np.shape(t)[:1] + (1,) * missing + np.shape(t)[1:])
+        return t
+
+    y_dot = None
+    if a_dot is not None:
+        y_dot = _matmul_times(lift(a_dot, nd_a, True), b2)
+    if b_dot is not None:
+        t = np.swapaxes(_matmul_times(np.swapaxes(lift(b_dot, nd_b, False), -1, -2),
+                                      np.swapaxes(a2, -1, -2)), -1, -2)
+        y_dot = t if y_dot is None else y_dot + t
+    if nd_a == 1:
+        y_dot = np.squeeze(y_dot, axis=-2)
+    if nd_b == 1:
+        y_dot = np.squeeze(y_dot, axis=-1)
     return y_dot
 
 

@@ -245,9 +245,8 @@ class Sweep:
         """The binary rule, wrapped in a ``_Broadcast`` where the operands' shapes differ."""
         rule = jvp_rules[op]
         if op == "matmul":
-            if self.lead and (len(sa) > 2 or len(sb) > 2) and (len(sa) == 1 or len(sb) == 1):
-                raise ValueError(f"forward: matmul of a 1-D operand with a stack of matrices "
-                                 f"is not supported: {sa} @ {sb}")
+            if len(sa) > 2 or len(sb) > 2:  # stacks: the rule aligns the directions itself
+                return rule
             pad = [None, None]
             for i, s in enumerate((sa, sb)):  # stacks: align the batch axes after directions
                 if self.lead and 2 <= len(s) < len(out):

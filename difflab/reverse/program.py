@@ -83,8 +83,8 @@ def compile_program(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape])
     Returns:
         the ``Program``.
     Raises:
-        ValueError: shapes that do not fit (naming the op and shapes), a matmul operand of
-            more than two dimensions, or a wrt name that is not a variable of ``expr``.
+        ValueError: shapes that do not fit (naming the op and shapes), or a wrt name that is
+            not a variable of ``expr``.
     """
     wrt = tuple(wrt)
     key = ("reverse-program", wrt, tuple(sorted((n, tuple(s)) for n, s in shapes.items())))
@@ -171,9 +171,6 @@ def _binary_entry(plan: Plan, s: int, slot_shapes: list[Shape], depends: list[bo
         rule, param = vjp_rules[op], plan.attrs[plan.args[s][2]]
         return (lambda y_bar, a, b, y, need: rule(y_bar, a, b, param, y, need), s, i, j,
                 _NEED[depends[i], depends[j]], None, None)
-    if op == "matmul" and (len(slot_shapes[i]) > 2 or len(slot_shapes[j]) > 2):
-        raise ValueError(f"reverse: matmul supports 1-D and 2-D operands, got "
-                         f"{slot_shapes[i]} @ {slot_shapes[j]}")
     fix_i = fix_j = None
     if op in ELEMENTWISE_BINARY:
         fix_i = _unbroadcast_fix(slot_shapes[i], slot_shapes[s])

@@ -140,6 +140,8 @@ def _matmul_vjp(y_bar, a, b, y, need):
     # its outer products are written with new trailing axes. np.matmul contracts the trailing
     # axes and broadcasts the rest, so a batch of cotangents in front passes through.
     nd_a, nd_b = len(_shape(a)), len(_shape(b))
+    if nd_a > 2 or nd_b > 2:
+        return _stacked_matmul_vjp(y_bar, a, b, y, need)
     a_bar = b_bar = None
     if nd_a == 2 and nd_b == 2:                        # (m,n) @ (n,p) -> (m,p)
         if need[0]:
@@ -163,6 +165,47 @@ def _matmul_vjp(y_bar, a, b, y, need):
         a_bar = y_bar[..., None] * b if need[0] else None
         b_bar = y_bar[..., None] * a if need[1] else None
     return a_bar, b_bar
+
+
+def _stacked_matmul_vjp(y_bar, a, b, y, need):
+    # Stacks of matrices (NumPy's @ over the leading axes, broadcast): with a 1-D operand
+    # made a row (1, k) or a column (k, 1) and y_bar given the axis NumPy dropped, it is the
+    # matrix rule per stack, a_bar = y_bar @ b^T and b_bar = a^T @ y_bar, each summed over the
+    # stack axes its operand was broadcast along. A batch of cotangents in front stays there.
+    # (Only transpose, indexing, @ and sum: Jets and Duals of a Hessian pass through.)
+    if hasattr(y_bar, "dense"):                        # a Jacobian's diagonal seed
+        y_bar = y_bar.dense()
+    nd_a, nd_b = len(_shape(a)), len(_shape(b))
+    lead = len(_shape(y_bar)) - len(_shape(y))         # 1 for a batch of cotangents, else 0
+    a2 = a[None, :] if nd_a == 1 else a
+    b2 = b[:, None] if nd_b == 1 else b
+    y2 = y_bar[..., None, :] if nd_a == 1 else y_bar
+    y2 = y2[..., None] if nd_b == 1 else y2
+    a_bar = b_bar = None
+    if need[0]:
+        a_bar = _sum_to(y2 @ _swap(b2), _shape(a2), lead)
+        a_bar = a_bar[..., 0, :] if nd_a == 1 else a_bar
+    if need[1]:
+        b_bar = _sum_to(_swap(a2) @ y2, _shape(b2), lead)
+        b_bar = b_bar[..., 0] if nd_b == 1 else b_bar
+    return a_bar, b_bar
+
+
+def _swap(x):
+    """``x`` with its last two axes swapped (each matrix of a stack transposed)."""
+    nd = len(_shape(x))
+    return np.transpose(x, (*range(nd - 2), nd - 1, nd - 2))
+
+
+def _sum_to(x, shape, lead: int):
+    """``x`` (``lead`` batch axes, then a shape ``shape`` broadcasts to) summed to ``shape``."""
+    full = _shape(x)
+    extra = len(full) - lead - len(shape)
+    if extra:
+        x = np.sum(x, axis=tuple(range(lead, lead + extra)))
+        full = full[:lead] + full[lead + extra:]
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and full[lead + i] != 1)
+    return np.sum(x, axis=stretched, keepdims=True) if stretched else x
 
 
 vjp_rules.update(add=_add_vjp, sub=_sub_vjp, mul=_mul_vjp, div=_div_vjp, pow=_pow_vjp,
