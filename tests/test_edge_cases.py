@@ -1,5 +1,6 @@
 """Numerical edge cases, documented: what every method returns at overflow, log(0), the kinks,
-0 ** 0, x ** y with x < 0, sqrt'(0), 0/0 ... as a table in docs/edge_cases.md.
+0 ** 0, x ** y with x < 0, sqrt'(0), 0/0 ... as a table in docs/edge_cases.md; its second
+section, the array cases, comes from tests/test_edge_cases_arrays.py (cells: edge_table.py).
 
 The table is generated here. ``test_the_committed_table_is_current`` compares it with the
 committed file; if they differ it rewrites the file and fails, so the table cannot drift from
@@ -7,17 +8,12 @@ what the code does (review the diff and commit it). The other tests state the ru
 shows: IEEE propagation (nan, inf; never an exception), kinks and 0 ** y as JAX.
 """
 
-from pathlib import Path
-
+import edge_table
 import numpy as np
 import pytest
-
-import difflab as dl
-from difflab import truth
-
-DOC = Path(__file__).resolve().parents[1] / "docs" / "edge_cases.md"
-METHODS = ("truth", "symbolic", "numeric", "numeric:complex", "forward", "reverse", "jax")
-EXACT = ("symbolic", "forward", "reverse")
+import test_edge_cases_arrays as arrays
+from edge_table import DOC
+from edge_table import fmt as _fmt
 
 # (expression, point, what it shows)
 CASES = [
@@ -84,34 +80,13 @@ FORWARD_ORDER = {("atan(x * x)", 1e308)}  # forward mode and symbolic: nan; reve
 FORWARD_KEEPS_ZERO = {("sqrt(x * x)", 0.0)}
 
 
-def _fmt(value) -> str:
-    value = float(value)
-    return "nan" if np.isnan(value) else f"{value:.6g}"
-
-
-def _cell(method: str, f, point) -> str:
-    """One method's gradient, components in variable order, or why it refused."""
-    try:
-        g = truth.gradient(f, point) if method == "truth" else dl.grad(f, point, method=method)
-    except Exception as err:  # noqa: BLE001 - a refusal is a documented answer
-        return f"refused: {str(err).split(':')[0][:40]}"
-    return "; ".join(_fmt(v) for v in g.values())
-
-
 def results() -> list[tuple]:
-    """(expression, point, f, {method: cell}, note) per case."""
-    rows = []
-    for text, point, note in CASES:
-        f = dl.parse(text)
-        with np.errstate(all="ignore"):
-            value = _fmt(dl.evaluate(f, point))
-        rows.append((text, point, value, {m: _cell(m, f, point) for m in METHODS}, note))
-    return rows
+    """(expression, point, f, {method: cell}, note) per scalar case."""
+    return edge_table.results(CASES)
 
 
 def table() -> str:
     """docs/edge_cases.md."""
-    head = ["expression", "at", "f", *METHODS, "what it shows"]
     lines = [
         "# Numerical edge cases",
         "",
@@ -136,13 +111,10 @@ def table() -> str:
         "",
         *[f"- `{text}` at {_fmt(at)}: {why}" for (text, at), why in TRUTH_DIFFERS.items()],
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "|".join("---" for _ in head) + "|",
+        *edge_table.table_lines(results()),
+        "",
+        *arrays.section(),
     ]
-    for text, point, value, cells, note in results():
-        at = ", ".join(f"{k}={_fmt(v)}" for k, v in point.items())
-        row = [f"`{text}`", at, value, *(cells[m] for m in METHODS), note]
-        lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
 

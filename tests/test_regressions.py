@@ -3,6 +3,7 @@ as a small case, each fixed at its cause. Each test names where it was found and
 fix was.
 """
 
+import re
 import time
 
 import numpy as np
@@ -210,3 +211,57 @@ def test_hessian_of_abs_squared_at_zero_follows_jax(method):
             for b in want[a]:
                 assert np.array_equal(got[a][b], want[a][b]), (text, a, b, got, want)
     assert dl.from_sympy(dl.to_sympy(dl.parse("abs(x) ** 2"))) == dl.parse("abs(x) ** 2")
+
+
+# ---- the edge-case table's array rows (tests/test_edge_cases_arrays.py) --------------------
+# DEFECT: reverse grad of prod(v) at v of shape (0,) raised "cannot reshape array of size 1
+#   into shape (0,)" (a bare NumPy message); every other method gave the empty gradient.
+# exclusive_prod (core/axes.py) padded the prefix and suffix products with a 1 each, so over
+# an empty axis it made one product where there are none. Fixed there: an empty reduced axis
+# gives an empty array shaped like x.
+@pytest.mark.parametrize("shape, axis", [((0,), None), ((2, 0), 1), ((2, 0), None),
+                                         ((0, 3), 0)])
+def test_reverse_prod_over_an_empty_axis_is_an_empty_gradient(shape, axis):
+    f = dl.sum(dl.prod(dl.variables("v")[0], axis=axis))
+    point = {"v": np.zeros(shape)}
+    for method in ("reverse", "forward", "jax"):
+        g = dl.grad(f, point, method=method)["v"]
+        assert g.shape == shape, (method, g)
+    assert dl.evaluate(f, point) == np.sum(np.prod(np.zeros(shape), axis=axis))
+
+
+# DEFECT: dl.evaluate(v[5]) at v of 3 entries raised NumPy's bare IndexError ("index 5 is out
+#   of bounds for axis 0 with size 3"), while every grad method named the index and the shape.
+# evaluate ran the primal without the shape inference every method runs first. Fixed in
+# core/evaluate.py: evaluate infers the shapes (remembered on the plan) before running.
+@pytest.mark.parametrize("text, index", [("v[5]", "[5]"), ("v[-4]", "[-4]"),
+                                         ("sum(v[[0, 3]])", "[[0, 3]]")])
+def test_evaluate_names_an_out_of_range_index_and_the_shape(text, index):
+    with pytest.raises(ValueError, match=re.escape(f"index {index} does not fit shape (3,)")):
+        dl.evaluate(dl.parse(text), {"v": np.array([1.0, 2.0, 3.0])})
+
+
+# DEFECT: max(v) and min(v) at v of shape (0,) were -inf and +inf (the primal and the JAX
+#   reference passed initial=-inf/+inf), where NumPy and JAX refuse a zero-size max: it has no
+#   identity. Fixed in the shape rule (core/ops.py _reduced_shape), so every method and
+#   evaluate raise the same error naming the op, the shape and the empty axis.
+@pytest.mark.parametrize("text, shape, reference", [
+    ("max(v)", (0,), lambda v: np.max(v)), ("min(v)", (0,), lambda v: np.min(v)),
+    ("sum(max(v, axis=1))", (2, 0), lambda v: np.max(v, axis=1)),
+    ("sum(min(v, axis=0))", (0, 3), lambda v: np.min(v, axis=0))])
+def test_max_over_an_empty_axis_is_an_error_in_every_method(text, shape, reference):
+    f, point = dl.parse(text), {"v": np.zeros(shape)}
+    with pytest.raises(ValueError, match="zero-size array"):  # NumPy refuses too
+        reference(point["v"])
+    what = "max" if "max" in text else "min"
+    message = re.escape(f"{what} of shape {shape} over the empty axis")
+    with pytest.raises(ValueError, match=message):
+        dl.evaluate(f, point)
+    for method in ("symbolic", "numeric", "forward", "reverse", "jax"):
+        with pytest.raises(ValueError, match=message):
+            dl.grad(f, point, method=method)
+    with pytest.raises(ValueError, match=message):
+        truth.gradient(f, point)
+    # over an axis that is not empty the result is just empty: max over 2 rows of 0 columns
+    assert dl.grad(dl.parse("sum(max(v, axis=0))"), {"v": np.zeros((2, 0))},
+                   method="reverse")["v"].shape == (2, 0)

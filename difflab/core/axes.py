@@ -63,6 +63,8 @@ def exclusive_prod(x, axes):
     rest = [k for k in range(ndim) if k not in axes]
     moved = np.transpose(x, rest + list(axes))
     shape = np.shape(plain(moved))
+    if 0 in shape[len(rest):]:  # nothing to multiply: an empty array like x (not one 1)
+        return np.zeros(np.shape(plain(x)))
     flat = np.reshape(moved, shape[:len(rest)] + (-1,))
     ones = np.ones(np.shape(plain(flat))[:-1] + (1,))
     before = np.concatenate([ones, np.cumprod(flat, axis=-1)[..., :-1]], axis=-1)

@@ -18,6 +18,7 @@ from .parser import parse
 from .plan import Plan, compile_plan
 from .printer import summary
 from .reals import as_array, as_float
+from .shapes import infer_shapes, point_shapes
 
 
 class PointError(KeyError, ValueError):
@@ -143,4 +144,6 @@ def evaluate(expr: Expr, point: Mapping):
     if not isinstance(expr, Expr):
         raise TypeError(f"evaluate() needs an expression, got {type(expr).__name__}")
     plan = compile_plan(expr)
-    return as_result(run(plan, bind(plan, clean_point(plan, point)))[plan.out])
+    point = clean_point(plan, point)
+    infer_shapes(plan, point_shapes(point))  # an index or a shape that does not fit: named
+    return as_result(run(plan, bind(plan, point))[plan.out])

@@ -135,10 +135,17 @@ def _comparison(fn: Callable) -> Callable:
     return compare
 
 
+_NO_IDENTITY = ("max", "min")  # the reductions without an identity (sum: 0, prod: 1, ...)
+
+
 def _reduced_shape(what: str) -> Callable:
     def shape(a: Shape, p: Param) -> Shape:
         axes, keepdims = p.value
         axes = normal_axes(axes, len(a), what)
+        empty = [k for k in axes if a[k] == 0]
+        if empty and what in _NO_IDENTITY:  # as NumPy and JAX: max of nothing is undefined
+            raise ValueError(f"{what} of shape {a} over the empty axis {empty[0]}: "
+                             f"a zero-size reduction with no identity")
         if keepdims:
             return tuple(1 if k in axes else n for k, n in enumerate(a))
         return tuple(n for k, n in enumerate(a) if k not in axes)
@@ -211,8 +218,8 @@ _COMPARISONS: dict[str, Callable] = {
 }
 _REDUCTIONS: dict[str, Callable] = {
     "reduce_sum": _reducer(np.sum), "reduce_mean": _reducer(np.mean),
-    "reduce_prod": _reducer(np.prod), "reduce_max": _reducer(np.max, initial=-np.inf),
-    "reduce_min": _reducer(np.min, initial=np.inf), "logsumexp": _logsumexp,
+    "reduce_prod": _reducer(np.prod), "reduce_max": _reducer(np.max),
+    "reduce_min": _reducer(np.min), "logsumexp": _logsumexp,
 }
 
 # name -> Op. Leaves first: creation order is (arguments before users) a topological order.

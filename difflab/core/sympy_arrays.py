@@ -71,7 +71,8 @@ def _mean(xs: list) -> sympy.Expr:
 
 
 def _or_empty(fn, empty) -> Callable[[list], sympy.Expr]:
-    # over no elements: max -inf and min +inf (the primal's initial values), logsumexp -inf
+    # over no elements: logsumexp -inf (log of an empty sum); max and min of nothing are
+    # refused by their shape rule, as NumPy refuses them
     return lambda xs: fn(*xs) if xs else empty
 
 
@@ -108,8 +109,8 @@ SYMPY_ARRAY: dict[str, Callable] = {
     "reduce_sum": _reducer("sum", lambda xs: sympy.Add(*xs)),
     "reduce_mean": _reducer("mean", _mean),
     "reduce_prod": _reducer("prod", lambda xs: sympy.Mul(*xs)),
-    "reduce_max": _reducer("max", _or_empty(max_of, sympy.S.NegativeInfinity)),
-    "reduce_min": _reducer("min", _or_empty(min_of, sympy.S.Infinity)),
+    "reduce_max": _reducer("max", lambda xs: max_of(*xs)),
+    "reduce_min": _reducer("min", lambda xs: min_of(*xs)),
     "logsumexp": _reducer("logsumexp", _or_empty(logsumexp, sympy.S.NegativeInfinity)),
     "softmax": _along("softmax", _softmax),
     "log_softmax": _along("log_softmax", _log_softmax),
