@@ -297,3 +297,22 @@ def test_adaptive_step_is_its_widest_step():
     assert abs(got - math.cos(0.7)) <= prepared.info["error_estimate"]["x"] <= 1e-13
     assert nm.step_size(0.7, "adaptive", 0.3) == 0.25  # down to a power of two
     assert nm.step_size(0.7, "adaptive") == 2.0 and nm.step_size(-5.0, "adaptive") == 8.0
+
+
+def test_a_narrower_step_overrules_wide_steps_that_cross_a_kink():
+    # found by make fuzz: at x = [-0.92, 0.89, 0.80] the max is x_2 / (x_2^2 + 0.5), 0.013
+    # above x_1's term; steps wider than ~0.1 cross to x_1's term on both sides, so f(x + h) =
+    # f(x - h) and the widest differences agree on exactly 0 with an error estimate of 1e-16.
+    # The narrower steps agree on the true slope (0.5 - x^2) / (x^2 + 0.5)^2 and overrule them.
+    x = np.array([-0.9227487717497758, 0.8899059694233307, 0.7970704718979889])
+    slope = (0.5 - x[2] ** 2) / (x[2] ** 2 + 0.5) ** 2
+    prepared = dl.prepared("grad", "max(x / (x * x + 0.5))", shapes={"x": (3,)},
+                           method="numeric")
+    got = prepared({"x": x})["x"]
+    np.testing.assert_allclose(got, [0.0, 0.0, slope], rtol=1e-9, atol=1e-12)
+    assert abs(got[2] - slope) <= prepared.info["error_estimate"]["x"][2]
+    # the same choice in the vector path (a Jacobian's columns as arrays over the outputs)
+    jac = dl.jacobian("x / (x * x + 0.5) + max(x / (x * x + 0.5))", {"x": x},
+                      method="numeric")["x"]
+    want = np.diag((0.5 - x ** 2) / (x ** 2 + 0.5) ** 2) + np.array([0.0, 0.0, slope])
+    np.testing.assert_allclose(jac, want, rtol=1e-9, atol=1e-12)

@@ -318,3 +318,22 @@ def test_an_escaped_perturbation_is_refused():
         derivative(lambda x: (derivative(inner, x), kept[0])[1], 1.0)
     # a nested derivative that returns its result is fine: d/dx [x d/dy (x + y)] = 1
     assert derivative(lambda x: x * derivative(lambda y: x + y, 1.0), 1.0) == 1.0
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice")
+@pytest.mark.parametrize("text", [
+    # found by make fuzz: an empty slice's mean is nan whatever y is, and forward mode gave
+    # its derivative as sum of no tangents / 0 = nan where reverse mode, JAX and the truth: 0
+    "mean(softmax(reshape(sum(concatenate([y[None], (y - 3)[None]], axis=0)), (1, 1))"
+    "[0, 1::2], axis=-1)) + y",
+    "sum(mean(concatenate([y[None], y[None]])[2:, None] * w, axis=0)) + sum(w) * y",
+])
+def test_a_mean_over_no_elements_has_tangent_zero(text):
+    point = {"y": 0.377, "w": np.array([1.0, 2.0])}
+    expr = dl.parse(text)
+    point = {n: point[n] for n in expr.variables}
+    want = dl.grad(expr, point, method="jax")
+    for method in ("forward", "reverse"):
+        got = dl.grad(expr, point, method=method)
+        for name in want:
+            np.testing.assert_array_equal(got[name], want[name])

@@ -9,6 +9,8 @@ whose tangent is always None. A tangent of None is an absent (zero) tangent.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core.axes import (
@@ -35,8 +37,12 @@ def _reduce_sum_jvp(x, p, y, x_dot, p_dot):
 
 
 def _reduce_mean_jvp(x, p, y, x_dot, p_dot):
+    # over an empty axis the mean is nan whatever x is: tangent 0 (as mean's rule), not 0/0
     axes, keepdims = p.value
-    return np.mean(x_dot, axis=trailing(axes, np.ndim(plain(x))), keepdims=keepdims)
+    total = np.sum(x_dot, axis=trailing(axes, np.ndim(plain(x))), keepdims=keepdims)
+    shape = np.shape(plain(x))
+    n = math.prod(shape[a] for a in (range(len(shape)) if axes is None else axes))
+    return total / n if n else total * 0.0
 
 
 def _reduce_prod_jvp(x, p, y, x_dot, p_dot):

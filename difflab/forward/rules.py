@@ -58,8 +58,14 @@ def _sum_jvp(x, y, x_dot):
 
 
 def _mean_jvp(x, y, x_dot):
+    # the mean of no elements is nan, a constant: no direction reaches it, its tangent is 0
+    # (as reverse mode's, whose cotangent flows to no element), not 0/0
     shape = np.shape(x)
-    return np.sum(x_dot, axis=tuple(range(-len(shape), 0))) / math.prod(shape) if shape else x_dot
+    if not shape:
+        return x_dot
+    total = np.sum(x_dot, axis=tuple(range(-len(shape), 0)))
+    n = math.prod(shape)
+    return total / n if n else total * 0.0
 
 
 def _transpose_jvp(x, y, x_dot):

@@ -148,11 +148,15 @@ def reference(case: Case, use_truth: bool | None = None) -> tuple[str, dict]:
     return "jax", _derivative(case.kind, case, "jax")
 
 
-def skip_reason(case: Case, method: str, near_kink: bool) -> str | None:
-    """Why ``method`` is not asked about ``case`` (None: it is)."""
+def skip_reason(case: Case, method: str, near_kink: bool, f_finite: bool = True) -> str | None:
+    """Why ``method`` is not asked about ``case`` (None: it is). Finite differences are not
+    asked near a kink, nor where f itself is not finite (a mean over an empty axis is nan
+    whatever the input: differences of nan are nan, see docs/edge_cases.md)."""
     base, _, scheme = method.partition(":")
     if base == "numeric" and near_kink:
         return "numeric near a kink"
+    if base == "numeric" and not f_finite:
+        return "numeric where f is not finite"
     if scheme == "complex":
         if case.kind == "hessian":
             return "no complex-step Hessian"
@@ -185,11 +189,12 @@ def check(case: Case, methods: Sequence[str] = FUZZ_METHODS, ref: tuple | None =
         _skip(stats, "reference not finite")
         return []
     near_kink = kink_distance(case.expr, case.point) < KINK_GAP
+    f_finite = bool(np.all(np.isfinite(evaluate(case.expr, case.point))))
     found = []
     for method in methods:
         if method == ref_name:
             continue
-        reason = skip_reason(case, method, near_kink)
+        reason = skip_reason(case, method, near_kink, f_finite)
         if reason:
             _skip(stats, reason)
             continue

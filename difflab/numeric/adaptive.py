@@ -70,6 +70,7 @@ from ..core.ops import PRIMAL
 from ..core.plan import Plan
 
 EPS = float(np.finfo(np.float64).eps)
+_SQRT_EPS = math.sqrt(EPS)
 RATIO = math.e      # h_{k+1} = h_k / RATIO: irrational, so no period of f aliases (see above)
 ORDER = 6           # Richardson levels: T[k][6] is exact for polynomials of degree 13
 MIN_STEPS = 5
@@ -78,6 +79,7 @@ SKIP = 16.0         # the ratio while f(x +- h) is not finite
 MAX_SKIPS = 12
 FIRST_STEP = 2.0    # h_0 = 2^floor(log2(FIRST_STEP * max(1, |x|)))
 PROBE_SIGNS = 2     # rounding probes per call: all +eps, then alternating signs
+REFUTE = 10.0       # a narrower estimate this many error estimates away overrules a wider one
 
 _J = np.arange(ORDER + 1)
 _C = (RATIO ** (2.0 * (_J + 1)) - 1.0)[:, None]   # r^(2j+2) - 1: T[k][j+1]'s divisor
@@ -161,14 +163,32 @@ class _Best:
         self._cols = np.arange(m)
 
     def offer(self, values, pick, error) -> None:
-        """Entries (ORDER + 1, m): keep those whose ``pick`` beats the best so far."""
+        """Entries (ORDER + 1, m) of one step: keep the best of them where its ``pick``
+        beats the best so far, or where it refutes that (``_refutes``)."""
         pick = np.where(np.isfinite(pick) & np.isfinite(values), pick, np.inf)
         j = np.argmin(pick, axis=0)
         candidate = pick[j, self._cols]
-        better = candidate < self.pick
+        value = values[j, self._cols]
+        with np.errstate(invalid="ignore"):
+            gap = np.abs(value - self.value)
+            refutes = np.isfinite(candidate) & (gap > REFUTE * (candidate + self.pick)) & (
+                gap > _SQRT_EPS * np.maximum(1.0, np.maximum(np.abs(value),
+                                                             np.abs(self.value))))
+        better = (candidate < self.pick) | refutes
         self.value = np.where(better, values[j, self._cols], self.value)
         self.error = np.where(better, error[j, self._cols], self.error)
         self.pick = np.where(better, candidate, self.pick)
+
+
+def _refutes(value: float, pick: float, best_value: float, best_pick: float) -> bool:
+    """A narrower step's estimate overrules a wider one's when the two disagree by more than
+    REFUTE times their error estimates together: f is not smooth over the wider step. (Where
+    the widest steps cross a kink, f(x + h) and f(x - h) can be equal, max(x / (x^2 + 0.5))
+    at x = [-0.92, 0.89, 0.80] say: their differences agree on exactly 0 with an error
+    estimate of ~1e-16, better than any honest one, until the steps are inside the kink.)"""
+    gap = abs(value - best_value)  # (and by more than rounding: sqrt(eps) on the rho scale)
+    return math.isfinite(pick) and gap > REFUTE * (pick + best_pick) and \
+        gap > _SQRT_EPS * max(1.0, abs(value), abs(best_value))
 
 
 def adaptive_difference(f_at: Callable, x: float, f0, noise=0.0, step: float | None = None):
@@ -282,6 +302,7 @@ def _scalar_steps(f_at: Callable, x: float, f0: float, noise: float, h: float) -
         delta = [abs(a - b) for a, b in zip(t, prev_t, strict=True)] if prev_t \
             else [nan] * (ORDER + 1)
         if prev_t is not None:  # judge row k-1 (see _Tableau.judge)
+            row_value, row_pick, row_error = nan, inf, inf
             for j in range(ORDER + 1):
                 forward = delta[j]
                 backward = prev_delta[j] / _C_LIST[j]
@@ -291,9 +312,11 @@ def _scalar_steps(f_at: Callable, x: float, f0: float, noise: float, h: float) -
                     continue
                 spread = max(forward, backward)
                 pick = spread + prev_noise[j][0]
-                if math.isfinite(pick) and math.isfinite(prev_t[j]) and pick < best_pick:
-                    best_value, best_pick = prev_t[j], pick
-                    best_error = spread + prev_noise[j][1]
+                if math.isfinite(pick) and math.isfinite(prev_t[j]) and pick < row_pick:
+                    row_value, row_pick = prev_t[j], pick
+                    row_error = spread + prev_noise[j][1]
+            if row_pick < best_pick or _refutes(row_value, row_pick, best_value, best_pick):
+                best_value, best_pick, best_error = row_value, row_pick, row_error
         prev_t, prev_delta, prev_noise = t, delta, t_noise
         if steps >= MIN_STEPS and (measured >= best_pick or not finite_f0):
             break
