@@ -74,6 +74,18 @@ def test_numeric_columns_are_right_aligned():
     assert '<td class="num">0.0821670406</td><td>a sentence' in html
 
 
+def test_missing_values_of_every_kind_are_empty_cells():
+    # pandas' nullable columns hold pd.NA, which has no truth value (`v != ""` raised on it
+    # and stopped make report after every experiment had run)
+    df = pd.DataFrame({"method": ["a", "b", "c"],
+                       "ratio": pd.array([1.5, pd.NA, 2.0], dtype="Float64"),
+                       "n": pd.array([1, None, 3], dtype="Int64"), "when": [pd.NaT, None, "x"]})
+    md = page.markdown_table(df).splitlines()
+    assert md[1] == "| --- | ---: | ---: | --- |"
+    assert md[3] == "| b |  |  |  |"
+    assert "<NA>" not in page.html_table(df) and "NaT" not in page.html_table(df)
+
+
 def test_figure_parts():
     assert page.figure_parts(Path("f/a_b.png"), "Accuracy") == \
         (Path("f/a_b.png"), "", "Accuracy: a b")

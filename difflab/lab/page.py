@@ -36,9 +36,15 @@ _FIGURE = re.compile(
     rf"|\d+\.\d+(?:e[+-]?\d+)?[×x%]?{_END}|\d+e[+-]?\d+{_END}|\d+[×%]{_END}|\d+x{_END})")
 
 
+def _missing(value) -> bool:
+    """None, NaN, pd.NA or NaT: an empty cell (pd.NA has no truth value to test)."""
+    return value is None or value is pd.NA or value is pd.NaT or (
+        isinstance(value, float | np.floating) and np.isnan(value))
+
+
 def fmt(value) -> str:
     """A cell: floats to four significant digits (scientific beyond 1e5 or below 1e-3)."""
-    if value is None:
+    if _missing(value):
         return ""
     if isinstance(value, float | np.floating):
         if np.isnan(value):
@@ -82,8 +88,7 @@ def _number(v) -> bool:
 
 def is_numeric(column: pd.Series) -> bool:
     """Every filled cell is a number, or text that is one ("0.25", "-1e-3"; bools are not)."""
-    filled = [v for v in column if v is not None and v != ""
-              and not (isinstance(v, float) and np.isnan(v))]
+    filled = [v for v in column if not _missing(v) and not (isinstance(v, str) and v == "")]
     return bool(filled) and all(_number(v) for v in filled)
 
 
