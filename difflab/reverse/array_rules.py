@@ -18,6 +18,7 @@ from ..core.axes import (
     extremum_weights,
     lead,
     lead_index,
+    normal_axes,
     plain,
     softmax_weights,
     trailing,
@@ -83,7 +84,28 @@ def _reduce_prod_vjp(y_bar, x, p, y, need):
 def _reduce_extremum_vjp(y_bar, x, p, y, need):
     # JAX's rule: the cotangent shared equally among the elements equal to the result
     axes, keepdims = p.value
-    return _spread(y_bar, x, y, axes, keepdims) * extremum_weights(x, y, axes, keepdims), None
+    spread = _spread(y_bar, x, y, axes, keepdims)
+    xv = plain(x)
+    if not np.ndim(xv) or not isinstance(spread, np.ndarray | np.floating | float):
+        return spread * extremum_weights(x, y, axes, keepdims), None  # (Duals, Jets, 0-d)
+    # Plain arrays: without ties (the usual case) each reduced group has one hit, which takes
+    # the whole cotangent: a compare, a 0/1 array scaled in place; no division
+    ndim = np.ndim(xv)
+    reduced = normal_axes(axes, ndim, "max")
+    hit = xv == expand(plain(y), axes, ndim, keepdims)
+    count = np.count_nonzero(hit) if len(reduced) == ndim else \
+        np.count_nonzero(hit, axis=reduced, keepdims=True)
+    weights = hit.astype(np.float64)
+    if not np.all(count == 1):
+        with np.errstate(all="ignore"):
+            weights /= count
+    if np.shape(spread) != weights.shape:  # a batch of cotangents in front
+        return spread * weights, None
+    if isinstance(y_bar, np.ndarray) and y_bar.ndim:
+        weights *= spread
+    else:  # one cotangent for the whole reduction: a scalar product
+        weights *= y_bar
+    return weights, None
 
 
 def _logsumexp_vjp(y_bar, x, p, y, need):
