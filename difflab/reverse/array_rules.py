@@ -84,6 +84,13 @@ def _reduce_prod_vjp(y_bar, x, p, y, need):
 def _reduce_extremum_vjp(y_bar, x, p, y, need):
     # JAX's rule: the cotangent shared equally among the elements equal to the result
     axes, keepdims = p.value
+    if type(x) is np.ndarray and x.ndim and type(y) is np.float64 and \
+            isinstance(y_bar, float):  # (np.float64 too) one max of a whole array, unbatched:
+        hit = x == y                   # y_bar times the 0/1 mask of the hits, over their count
+        count = np.count_nonzero(hit)
+        weights = hit.astype(np.float64)
+        weights *= y_bar if count == 1 else y_bar / count
+        return weights, None
     spread = _spread(y_bar, x, y, axes, keepdims)
     xv = plain(x)
     if not np.ndim(xv) or not isinstance(spread, np.ndarray | np.floating | float):
