@@ -66,3 +66,12 @@ def test_kmeans_distance_matrix_carries_no_tangent():
     assert distances not in dual and reduction not in dual
     assert not any(program.shapes[s] == (n, k) for s in dual)  # nothing n x k is carried
     assert plan.var_slots["centroids"] in dual   # square(C)'s rule reads C smoothly
+
+
+def test_kmeans_cost_makes_two_n_by_k_arrays():
+    # the product P @ (-2 C)^T and its sum with the centroids' norms; the points' norms join
+    # after the minimum (an n x k pass each fewer for the cost, its gradient and Newton step)
+    n, k, d = 20, 4, 3
+    program = compile_program(kmeans.objective(n, k, d), ("centroids",),
+                              {"points": (n, d), "centroids": (k, d)})
+    assert sum(shape == (n, k) for shape in program.shapes) == 2
