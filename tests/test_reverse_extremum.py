@@ -39,6 +39,8 @@ CASES = [
     "sum(min(A, axis=0) * [1.0, -2.0, 3.0, 0.5, 2.0])",
     "sum(max(A, axis=1, keepdims=True) * A)",                  # keepdims, fan-out into A
     "max(A) + log(sum(exp(A - max(A))))",                      # lse's shape: the shift's path
+    "sum(min(A, axis=1))",                                     # a sum's broadcast 1: no product
+    "3.0 * sum(max(A, axis=0))",                               # a sum's broadcast 3: a scalar
 ]
 
 

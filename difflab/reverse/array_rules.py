@@ -100,18 +100,19 @@ def _reduce_extremum_vjp(y_bar, x, p, y, need):
     ndim = np.ndim(xv)
     reduced = normal_axes(axes, ndim, "max")
     hit = xv == expand(plain(y), axes, ndim, keepdims)
-    count = np.count_nonzero(hit) if len(reduced) == ndim else \
-        np.count_nonzero(hit, axis=reduced, keepdims=True)
     weights = hit.astype(np.float64)
-    if not np.all(count == 1):
+    count = np.sum(weights, axis=reduced, keepdims=True)  # (a float sum: faster than bools')
+    if not np.all(count == 1.0):
         with np.errstate(all="ignore"):
             weights /= count
     if np.shape(spread) != weights.shape:  # a batch of cotangents in front
         return spread * weights, None
-    if isinstance(y_bar, np.ndarray) and y_bar.ndim:
+    if isinstance(spread, np.ndarray) and (any(spread.strides) or not spread.size):
         weights *= spread
-    else:  # one cotangent for the whole reduction: a scalar product
-        weights *= y_bar
+    else:  # one cotangent broadcast over everything (a sum's): a scalar product, or none
+        scale = spread.flat[0] if isinstance(spread, np.ndarray) else spread
+        if scale != 1.0:
+            weights *= scale
     return weights, None
 
 
