@@ -27,6 +27,7 @@ from ..core.expr import Expr
 from ..core.ops import PRIMAL
 from ..core.plan import compile_plan
 from ..protocol import Prepared, Shape, shaped
+from ..reverse import reads
 
 
 def prepare_newton(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
@@ -66,11 +67,27 @@ def _forward_over_reverse(expr: Expr, wrt: tuple, shapes: Mapping[str, Shape]) -
                                               s, i, j) for fn, s, i, j in program.live_forward])
     slots = [program.plan.var_slots[n] for n in wrt]
     ones = _ones(shapes, wrt)
+    # Only the slots the sweep reads smoothly (and what they are made of) carry tangents; the
+    # others (k-means' distance matrix, read by min's mask only) are computed plainly
+    dual = reads.tangent_slots(program)
+    steps = [(fn, s, i, j, s in dual) for fn, s, i, j in program.live_forward]
+
+    def record(point: Mapping) -> list:
+        values = program.template.copy()
+        for name, slot in program.plan.var_slots.items():
+            value = point[name]
+            values[slot] = np.float64(value) if type(value) is float else value
+        for fn, s, i, j, carried in steps:
+            a = values[i] if carried else _value(values[i])
+            if j < 0:
+                values[s] = fn(a)
+            else:
+                values[s] = fn(a, values[j] if carried else _value(values[j]))
+        return values
 
     def newton(point: Mapping) -> dict:
         def gradient(*x_wrt):
-            values = program.record({**point, **dict(zip(wrt, x_wrt, strict=True))},
-                                    live_only=True)
+            values = record({**point, **dict(zip(wrt, x_wrt, strict=True))})
             bars = reverse.sweep(program, values, 1.0)
             return [0.0 * x if bars[s] is None else bars[s]
                     for x, s in zip(x_wrt, slots, strict=True)]
@@ -81,7 +98,13 @@ def _forward_over_reverse(expr: Expr, wrt: tuple, shapes: Mapping[str, Shape]) -
                     for n, a, b in zip(wrt, g, hv, strict=True)}
 
     return Prepared(newton, {"method": "reverse", "newton": "forward over reverse, one pass",
-                             "backward_steps": len(program.backward)})
+                             "backward_steps": len(program.backward),
+                             "tangent_slots": len(dual)})
+
+
+def _value(v):
+    """A Dual's value (a plain number or array as it is)."""
+    return v.value if hasattr(v, "x_dot") else v
 
 
 def _jax_newton(expr: Expr, wrt: tuple, shapes: Mapping[str, Shape]) -> Prepared:

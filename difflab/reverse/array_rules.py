@@ -18,6 +18,7 @@ from ..core.axes import (
     extremum_weights,
     lead,
     lead_index,
+    normal_axes,
     plain,
     softmax_weights,
     trailing,
@@ -83,7 +84,36 @@ def _reduce_prod_vjp(y_bar, x, p, y, need):
 def _reduce_extremum_vjp(y_bar, x, p, y, need):
     # JAX's rule: the cotangent shared equally among the elements equal to the result
     axes, keepdims = p.value
-    return _spread(y_bar, x, y, axes, keepdims) * extremum_weights(x, y, axes, keepdims), None
+    if type(x) is np.ndarray and x.ndim and type(y) is np.float64 and \
+            isinstance(y_bar, float):  # (np.float64 too) one max of a whole array, unbatched:
+        hit = x == y                   # y_bar times the 0/1 mask of the hits, over their count
+        count = np.count_nonzero(hit)
+        weights = hit.astype(np.float64)
+        weights *= y_bar if count == 1 else y_bar / count
+        return weights, None
+    spread = _spread(y_bar, x, y, axes, keepdims)
+    xv = plain(x)
+    if not np.ndim(xv) or not isinstance(spread, np.ndarray | np.floating | float):
+        return spread * extremum_weights(x, y, axes, keepdims), None  # (Duals, Jets, 0-d)
+    # Plain arrays: without ties (the usual case) each reduced group has one hit, which takes
+    # the whole cotangent: a compare, a 0/1 array scaled in place; no division
+    ndim = np.ndim(xv)
+    reduced = normal_axes(axes, ndim, "max")
+    hit = xv == expand(plain(y), axes, ndim, keepdims)
+    weights = hit.astype(np.float64)
+    count = np.sum(weights, axis=reduced, keepdims=True)  # (a float sum: faster than bools')
+    if not np.all(count == 1.0):
+        with np.errstate(all="ignore"):
+            weights /= count
+    if np.shape(spread) != weights.shape:  # a batch of cotangents in front
+        return spread * weights, None
+    if isinstance(spread, np.ndarray) and (any(spread.strides) or not spread.size):
+        weights *= spread
+    else:  # one cotangent broadcast over everything (a sum's): a scalar product, or none
+        scale = spread.flat[0] if isinstance(spread, np.ndarray) else spread
+        if scale != 1.0:
+            weights *= scale
+    return weights, None
 
 
 def _logsumexp_vjp(y_bar, x, p, y, need):

@@ -4,7 +4,9 @@
     dir(P, C)  = J ⊘ H,   J = ∂cost/∂C,   H = the Hessian's diagonal
 
 The squared distances are ‖P_i‖² + ‖C_j‖² - 2 P_i·C_j (an (n, k) matrix from one matrix
-product, as in GradBench's JAX tool), the minimum a min reduction over the centroids. The
+product, as in GradBench's JAX tool), the minimum a min reduction over the centroids; the
+point's own ‖P_i‖² is added after the minimum (it does not depend on j), and the -2 scales C
+(k x d) rather than the n x k product. The
 Hessian is diagonal (2 × the size of each cluster, per coordinate), so diag H = H·1; ``dir``
 is the method's gradient divided by the method's Hessian-vector product with ones
 (``newton.py``; the Newton step of each centroid is C_j minus the mean of its points).
@@ -46,9 +48,11 @@ def point(input: JSON, sizes: tuple) -> dict:
 def objective(n: int, k: int, d: int) -> Expr:
     """Σ_i min_j ‖C_j - P_i‖² with P = ``points`` (data) and C = ``centroids``."""
     P, C = variable("points"), variable("centroids")
-    distances = (reduce_sum(square(P), axis=1)[:, None] + reduce_sum(square(C), axis=1)[None, :]
-                 - 2.0 * (P @ C.T))
-    return reduce_sum(reduce_min(distances, axis=1))
+    # min_j (‖P_i‖² + ‖C_j‖² - 2 P_i·C_j) = ‖P_i‖² + min_j (‖C_j‖² + P_i·(-2 C_j)): the
+    # point's own term leaves the minimum and the -2 scales C, so the only n x k arrays are
+    # one matrix product, one broadcast add and the min
+    shifted = reduce_sum(square(C), axis=1)[None, :] + P @ (-2.0 * C).T
+    return reduce_sum(square(P)) + reduce_sum(reduce_min(shifted, axis=1))
 
 
 def derivative(sizes: tuple, method: str) -> Derivative:
