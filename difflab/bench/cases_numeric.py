@@ -23,7 +23,6 @@ import numpy as np
 
 import difflab as dl
 
-from .. import truth
 from ..core.evaluate import bind, run
 from ..core.plan import compile_plan
 from ..lab.accuracy import rho
@@ -98,6 +97,8 @@ def _contenders(expr, have_nd: bool, counters: dict) -> dict[str, Callable[[dict
 
 def numeric_case(cfg: dict, available: dict) -> tuple[list[Row], list[Target], dict]:
     """Targets 7a and 7b: the accuracy table, with per-call times and evaluation counts."""
+    from .. import truth  # (SymPy: here, so the cases before this one time a process without
+    #                        SymPy's objects for the garbage collector to walk)
     have_nd = not available.get("numdifftools", "unavailable").startswith("unavailable")
     names = ["numeric", "numeric:central4"] + (["numdifftools"] if have_nd else [])
     worst = {}                        # function -> contender -> worst rho
