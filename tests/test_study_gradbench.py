@@ -7,6 +7,7 @@ and the 50-digit truth rows must either give a rho or say why there is none.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from difflab.gradbench import published
@@ -77,11 +78,23 @@ def test_truth_rows_give_a_rho_or_say_why_not(quick):
 
 def test_section_figure_and_findings(quick):
     _, _, section = quick
-    assert [p.name for p in section.figures] == ["gradbench.png"]
-    data = section.figures[0].read_bytes()
+    assert [p.name for p in section.figure_paths()] == ["gradbench.png"]
+    _, caption, alt = section.figures[0]
+    assert "GradBench publishes" in caption and alt.startswith("Small-multiple")
+    data = section.figure_paths()[0].read_bytes()
     assert data.startswith(PNG) and len(data) > 20_000
     assert "Reverse mode's ratio derivative/primal" in section.findings
     assert "2026-03-14" in section.findings and "f26651a7" in section.findings
     (column,) = section.summary["reverse"]
     assert column.startswith("GradBench: workloads finished of the 10 in the config")
     assert section.summary["reverse"][column] == "10 of 10"
+
+
+def test_why_a_method_stopped_is_cut_at_a_word():
+    rows = pd.DataFrame([{"outcome": "ok", "message": "", "workload": "n=10"},
+                         {"outcome": "unsupported", "workload": "n=100", "message":
+                          "SymbolicTooLarge: too large for symbolic: DAG of 197,266 scalar nodes "
+                          "(limit 100,000); pass max_nodes= to raise it, or use reverse mode"}])
+    why = gradbench_report._why(rows)
+    assert why.startswith("n=100: unsupported (too large for symbolic: DAG of 197,266")
+    assert why.endswith(" …)") and "pas)" not in why and len(why) < 130

@@ -215,5 +215,13 @@ def section(df: pd.DataFrame, config: dict, figdir: Path) -> object:
     from ..lab.report import Section
 
     fig = figure(df, config, Path(figdir) / f"{NAME}.png")
-    return Section(NAME, TITLE, QUESTION, [fig], table(df, config), findings(df, config),
-                   summary(df, config))
+    caption = ("Derivative / primal per workload, one panel per eval: difflab's methods "
+               "(solid, medians over the repeats with 95% intervals) beside the ratios "
+               "GradBench publishes for jax, pytorch and manual (broken lines; nightly "
+               "2026-03-14, commit f26651a7). Lower is cheaper; a method's line ends where it "
+               "gave up (the table says why).")
+    alt = ("Small-multiple log-scale line plots, one per GradBench eval, of the ratio "
+           "derivative time over primal time against workload size for each method and for "
+           "GradBench's published tools.")
+    return Section(NAME, TITLE, QUESTION, [(fig, caption, alt)], table(df, config),
+                   findings(df, config), summary(df, config))

@@ -84,7 +84,9 @@ def _why(rows: pd.DataFrame) -> str:
         return ""
     first = bad.iloc[0]
     text = str(first["message"]).split(":", 1)[-1].strip() or first["outcome"]
-    return f"{first['workload']}: {first['outcome']} ({text[:90]})"
+    if len(text) > 90:  # a few words: cut at a word's end, and say so
+        text = text[:90].rsplit(" ", 1)[0].rstrip(";,:") + " …"
+    return f"{first['workload']}: {first['outcome']} ({text})"
 
 
 def table(df: pd.DataFrame, config: dict) -> pd.DataFrame:
