@@ -124,13 +124,16 @@ def truth(df: pd.DataFrame) -> pd.DataFrame:
 def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
     """Ratio derivative / primal per workload, one panel per eval: difflab's methods (solid)
     and GradBench's published tools (broken lines)."""
+    from matplotlib.ticker import NullFormatter
+
     from ..lab import plotting
 
     m = measured(df)
     names = list(config["evals"])
     cols = 3
-    fig, axes = plotting.figure(width=14, height=3.6 * math.ceil(len(names) / cols),
-                                nrows=math.ceil(len(names) / cols), ncols=cols)
+    fig, axes = plotting.figure(width=14, height=3.8 * math.ceil(len(names) / cols),
+                                nrows=math.ceil(len(names) / cols), ncols=cols,
+                                layout="constrained")  # titles clear of the labels above
     for ax, name in zip(axes.flat, names, strict=False):
         e = m[(m["eval"] == name) & (m["outcome"] == "ok")]
         labels = {}
@@ -152,6 +155,7 @@ def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
         ax.set(xscale="log", yscale="log", title=name, xlabel="workload size (product of sizes)",
                ylabel="derivative / primal")
         ax.axhline(1.0, color="black", lw=0.6)
+        ax.xaxis.set_minor_formatter(NullFormatter())  # (a narrow range: no crowded labels)
         ax.legend(fontsize=7, loc="best")
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
