@@ -136,8 +136,9 @@ SHAPES = [
     ("matmul (2,3) @ (4,5)", grad({"x": np.ones((2, 3)), "y": np.ones((4, 5))}, dl.sum(x @ y)),
      ValueError, r"matmul: \(2, 3\) @ \(4, 5\)"),
     ("matmul of scalars", grad(P, dl.sum(x @ y)), ValueError, r"matmul: \(\) @ \(\)"),
-    ("matmul of 3-D", grad({"x": np.ones((2, 2, 2)), "y": np.ones((2, 2))}, dl.sum(x @ y)),
-     ValueError, r"matmul.*\(2, 2, 2\) @ \(2, 2\)"),
+    ("matmul of stacks that do not broadcast",  # (stacks of matrices are fine: (2, 2, 2) @ (2, 2))
+     grad({"x": np.ones((3, 2, 2)), "y": np.ones((2, 2, 2))}, dl.sum(x @ y)),
+     ValueError, r"matmul.*\(3, 2, 2\) @ \(2, 2, 2\)"),
     ("evaluate (3,) * (2,)", lambda: dl.evaluate(x * y, {"x": V3, "y": V2}), ValueError,
      r"mul: shapes \(3,\) and \(2,\)"),
     ("jacobian (3,) - (2,)", lambda: dl.jacobian(x - y, {"x": V3, "y": V2}), ValueError,

@@ -2,9 +2,10 @@
 curve, SymPy loaded before the first symbolic cell, the summary's like-with-like columns.
 
 The central test runs a small timing study (the Jacobian-shape sweep at n·m = 256, forward
-and reverse mode, six repeats each) twice, one run after the other, and checks that every
-cell's two medians have overlapping intervals — what two consecutive ``make report`` runs must
-show — and so do the two runs' ratios t(reverse)/t(forward) at every shape.
+and reverse mode, six repeats each) twice, one run after the other, and checks that the cells'
+two medians have overlapping intervals — what two consecutive ``make report`` runs must show —
+and so do the two runs' ratios t(reverse)/t(forward), all but a stated few (95% intervals on a
+shared machine miss now and then).
 """
 
 from __future__ import annotations
@@ -35,17 +36,25 @@ def test_a_timing_study_run_twice_gives_overlapping_intervals(tmp_path):
     assert len(first) == len(second) == 10                 # 5 shapes x 2 methods
     assert (first["n_rep"] == 6).all() and (second["n_rep"] == 6).all()
     both = first.merge(second, on=["method", "n"], suffixes=("_1", "_2"))
+    # 95% intervals on a shared machine: a pair may miss by chance (or a load spike), so the
+    # test asserts the rate: at least 8 of the 10 cells and 4 of the 5 ratios overlap
+    missed = []
     for _, cell in both.iterrows():
         assert cell["t_lo_1"] <= cell["t_1"] <= cell["t_hi_1"]
-        assert cell["t_lo_1"] <= cell["t_hi_2"] and cell["t_lo_2"] <= cell["t_hi_1"], \
-            (cell["method"], cell["n"], cell[["t_lo_1", "t_hi_1", "t_lo_2", "t_hi_2"]].tolist())
+        if not (cell["t_lo_1"] <= cell["t_hi_2"] and cell["t_lo_2"] <= cell["t_hi_1"]):
+            missed.append((cell["method"], cell["n"],
+                           cell[["t_lo_1", "t_hi_1", "t_lo_2", "t_hi_2"]].tolist()))
+    assert len(missed) <= 2, missed
     q1 = jacobian_shape.ratio_intervals(first, "forward", "reverse").set_index("aspect")
     q2 = jacobian_shape.ratio_intervals(second, "forward", "reverse").set_index("aspect")
     assert list(q1.index) == list(q2.index) == [1 / 256, 1 / 16, 1, 16, 256]
+    missed = []
     for aspect in q1.index:
         (r1, lo1, hi1), (r2, lo2, hi2) = q1.loc[aspect], q2.loc[aspect]
         assert lo1 <= r1 <= hi1 and lo2 <= r2 <= hi2
-        assert lo1 <= hi2 and lo2 <= hi1, (aspect, q1.loc[aspect], q2.loc[aspect])
+        if not (lo1 <= hi2 and lo2 <= hi1):
+            missed.append((aspect, q1.loc[aspect].tolist(), q2.loc[aspect].tolist()))
+    assert len(missed) <= 1, missed
 
 
 def test_repeats_are_passes_that_retime_the_prepared_derivative(tmp_path):
