@@ -90,6 +90,23 @@ def test_an_empty_axis_is_indexed_by_slices_only():
     assert drawn and all(op != "gather" for op in drawn)
 
 
+def test_a_new_axis_in_an_index_takes_no_axis_of_the_operand():
+    # make fuzz stopped on v[None, -3] for v of shape (2, 3): the None had taken axis 0's
+    # place, so the -3 drawn for axis 1 (length 3) met axis 0 (length 2)
+    from difflab.fuzz.arrays import _index
+
+    rng = np.random.default_rng(1)
+    choose = lambda what, options: options[int(rng.integers(len(options)))]  # noqa: E731
+    v = np.arange(6.0).reshape(2, 3)
+    news = 0
+    for _ in range(300):
+        key = _index(choose, (2, 3))
+        news += key.count(None)
+        got = dl.evaluate(ir.variable("v")[key], {"v": v})
+        np.testing.assert_array_equal(got, v[key])
+    assert news > 30                     # new axes are drawn, before either axis
+
+
 def test_the_array_menu_and_points():
     assert {(), (3,), (2, 3), (2, 1)} <= set(ARRAY_SHAPES)
     point = random_array_point(3, {"x": (), "M": (2, 3)})

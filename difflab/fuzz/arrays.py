@@ -33,19 +33,20 @@ def _axes(choose: Chooser, ndim: int):
 def _index(choose: Chooser, shape: Shape):
     key = []
     for n in shape[:choose("indexed axes", tuple(range(1, len(shape) + 1)))]:
+        # a new axis (None) takes no axis of the operand: it goes before this axis's index,
+        # so each index below still meets the axis (of length n) it was drawn for
+        if choose("new axis", (False, False, False, True)):
+            key.append(None)
         # an empty axis (a slice can make one) has no integer to index it with
-        kind = choose("index kind", ("int", "slice", "all", "new") if n else
-                      ("slice", "all", "new"))
+        kind = choose("index kind", ("int", "slice", "all") if n else ("slice", "all"))
         if kind == "int":
             key.append(choose("i", tuple(range(-n, n))))
         elif kind == "slice":
             start = choose("start", (None, 0, 1, -1))
             step = choose("step", (None, 1, 2, -1))
             key.append(slice(start, None, step))
-        elif kind == "all":
-            key.append(slice(None))
         else:
-            key.append(None)
+            key.append(slice(None))
     return tuple(key)
 
 
