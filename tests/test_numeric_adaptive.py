@@ -316,3 +316,19 @@ def test_a_narrower_step_overrules_wide_steps_that_cross_a_kink():
                       method="numeric")["x"]
     want = np.diag((0.5 - x ** 2) / (x ** 2 + 0.5) ** 2) + np.array([0.0, 0.0, slope])
     np.testing.assert_allclose(jac, want, rtol=1e-9, atol=1e-12)
+
+
+def test_the_steps_go_on_while_the_newest_difference_is_far_from_the_best():
+    # found by make fuzz: here the kink is 0.013 away in value and x_00 = 0.667 sits near the
+    # term's peak (slope 0.061); five steps, all but the last crossing the kink, had agreed on 0
+    # and the sequence stopped before a narrower step could overrule them
+    x = np.array([[0.6672602244890999, 0.5755948283659897], [-0.514246522188382,
+                  -1.2560622118571545], [0.39119412542551446, -1.3684676235492184]])
+    slope = (0.5 - x[0, 0] ** 2) / (x[0, 0] ** 2 + 0.5) ** 2
+    text = "max(x / (x * x + 0.5), axis=(-2, -1), keepdims=True)"
+    got = dl.grad(f"sum({text})", {"x": x}, method="numeric")["x"]
+    want = np.zeros((3, 2))
+    want[0, 0] = slope
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    jac = dl.jacobian(text, {"x": x}, method="numeric")["x"].reshape(3, 2)
+    np.testing.assert_allclose(jac, want, rtol=1e-9, atol=1e-12)

@@ -161,6 +161,7 @@ class _Best:
         self.pick = np.full(m, np.inf)     # the estimate the choice minimises
         self.error = np.full(m, np.inf)    # the estimate reported (with the measured noise)
         self._cols = np.arange(m)
+        self.newest = np.full(m, np.nan)
 
     def offer(self, values, pick, error) -> None:
         """Entries (ORDER + 1, m) of one step: keep the best of them where its ``pick``
@@ -174,6 +175,7 @@ class _Best:
             refutes = np.isfinite(candidate) & (gap > REFUTE * (candidate + self.pick)) & (
                 gap > _SQRT_EPS * np.maximum(1.0, np.maximum(np.abs(value),
                                                              np.abs(self.value))))
+        self.newest = value                # this step's own best entry (see _unsettled)
         better = (candidate < self.pick) | refutes
         self.value = np.where(better, values[j, self._cols], self.value)
         self.error = np.where(better, error[j, self._cols], self.error)
@@ -189,6 +191,17 @@ def _refutes(value: float, pick: float, best_value: float, best_pick: float) -> 
     gap = abs(value - best_value)  # (and by more than rounding: sqrt(eps) on the rho scale)
     return math.isfinite(pick) and gap > REFUTE * (pick + best_pick) and \
         gap > _SQRT_EPS * max(1.0, abs(value), abs(best_value))
+
+
+def _unsettled(newest: float, best_value: float, best_pick: float) -> bool:
+    """The newest step's estimate is far from the best one (beyond REFUTE times its error
+    estimate and sqrt(eps) on the rho scale) without being sure enough to overrule it: the
+    wide steps crossed a kink, so the sequence goes on until a narrower estimate settles it,
+    or MAX_STEPS."""
+    if not (math.isfinite(newest) and math.isfinite(best_value)):
+        return False
+    gap = abs(newest - best_value)
+    return gap > REFUTE * best_pick and gap > _SQRT_EPS * max(1.0, abs(newest), abs(best_value))
 
 
 def adaptive_difference(f_at: Callable, x: float, f0, noise=0.0, step: float | None = None):
@@ -237,7 +250,12 @@ def adaptive_difference(f_at: Callable, x: float, f0, noise=0.0, step: float | N
             table.push(d, EPS * size / h, measured)  # eps |f| / h: the last rounding of f
             if table.steps >= 2:
                 table.judge(best)
-            if table.steps >= MIN_STEPS and np.all((measured >= best.pick) | ignore):
+            with np.errstate(invalid="ignore"):  # (see _unsettled)
+                gap = np.abs(best.newest - best.value)
+                unsettled = (gap > REFUTE * best.pick) & (gap > _SQRT_EPS * np.maximum(
+                    1.0, np.maximum(np.abs(best.newest), np.abs(best.value))))
+            if table.steps >= MIN_STEPS and np.all(((measured >= best.pick) & ~unsettled)
+                                                   | ignore):
                 break  # narrower steps are noisier than the best estimate already is
             h /= RATIO
     return _out(best.value, best.error, shape) + (count,)
@@ -263,6 +281,7 @@ def _scalar_difference(f_at: Callable, x: float, f0: float, noise: float, h: flo
 def _scalar_steps(f_at: Callable, x: float, f0: float, noise: float, h: float) -> tuple:
     nan, inf = math.nan, math.inf
     best_value, best_pick, best_error = nan, inf, inf
+    row_value = nan     # the newest judged step's own best entry
     d_win: list = []    # D_k, D_{k-1}, ... (newest first)
     low_win: list = []    # their rounding: eps |f| / h ...
     measured_win: list = []  # ... and the measured noise / h
@@ -318,7 +337,8 @@ def _scalar_steps(f_at: Callable, x: float, f0: float, noise: float, h: float) -
             if row_pick < best_pick or _refutes(row_value, row_pick, best_value, best_pick):
                 best_value, best_pick, best_error = row_value, row_pick, row_error
         prev_t, prev_delta, prev_noise = t, delta, t_noise
-        if steps >= MIN_STEPS and (measured >= best_pick or not finite_f0):
+        if steps >= MIN_STEPS and (measured >= best_pick or not finite_f0) and \
+                not _unsettled(row_value, best_value, best_pick):
             break
         h /= RATIO
     return best_value, best_error, count
