@@ -20,7 +20,7 @@ test: install
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check difflab tests experiments
+	$(VENV)/bin/ruff check difflab tests experiments notebooks
 
 # Runs every experiment at its default sizes into results/ and rebuilds reports/.
 report: install
