@@ -10,6 +10,7 @@ H v (central differences of central4 gradients: the gradient's ~1e-13 error over
 import numpy as np
 import pytest
 from jax_oracle import jax, jax_function
+from rho import rho
 
 import difflab as dl
 
@@ -18,12 +19,6 @@ TOL = {**dict.fromkeys(EXACT, 1e-12), "numeric": 1e-8, "numeric:complex": 1e-12}
 HVP_TOL = {**dict.fromkeys(EXACT, 1e-12), "numeric": 1e-6}
 METHODS = (*dl.METHODS, "numeric:complex")
 SEED = 20240614
-
-
-def rho(a, b) -> float:
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(a) + np.abs(b)), initial=0.0))
 
 
 def draw(rng, shapes: dict, low=0.5, high=1.5) -> dict:

@@ -10,17 +10,12 @@ of cotangents. Agreement per component in rho = |a - b| / max(1, |a| + |b|) <= 1
 import numpy as np
 import pytest
 from jax_oracle import jax, jax_function
+from rho import rho
 
 import difflab as dl
 
 TOL = 1e-12
 SEED = 7101
-
-
-def rho(a, b) -> float:
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(a) + np.abs(b)), initial=0.0))
 
 
 def _points():
