@@ -165,43 +165,32 @@ class _Best:
 
     def offer(self, values, pick, error) -> None:
         """Entries (ORDER + 1, m) of one step: keep the best of them where its ``pick``
-        beats the best so far, or where it refutes that (``_refutes``)."""
+        beats the best so far, or where it overrules that (``_apart``)."""
         pick = np.where(np.isfinite(pick) & np.isfinite(values), pick, np.inf)
         j = np.argmin(pick, axis=0)
         candidate = pick[j, self._cols]
         value = values[j, self._cols]
-        with np.errstate(invalid="ignore"):
-            gap = np.abs(value - self.value)
-            refutes = np.isfinite(candidate) & (gap > REFUTE * (candidate + self.pick)) & (
-                gap > _SQRT_EPS * np.maximum(1.0, np.maximum(np.abs(value),
-                                                             np.abs(self.value))))
-        self.newest = value                # this step's own best entry (see _unsettled)
-        better = (candidate < self.pick) | refutes
+        self.newest = value                # this step's own best entry (see _apart)
+        better = (candidate < self.pick) | _apart(value, self.value, candidate + self.pick)
         self.value = np.where(better, values[j, self._cols], self.value)
         self.error = np.where(better, error[j, self._cols], self.error)
         self.pick = np.where(better, candidate, self.pick)
 
 
-def _refutes(value: float, pick: float, best_value: float, best_pick: float) -> bool:
-    """A narrower step's estimate overrules a wider one's when the two disagree by more than
-    REFUTE times their error estimates together: f is not smooth over the wider step. (Where
-    the widest steps cross a kink, f(x + h) and f(x - h) can be equal, max(x / (x^2 + 0.5))
-    at x = [-0.92, 0.89, 0.80] say: their differences agree on exactly 0 with an error
-    estimate of ~1e-16, better than any honest one, until the steps are inside the kink.)"""
-    gap = abs(value - best_value)  # (and by more than rounding: sqrt(eps) on the rho scale)
-    return math.isfinite(pick) and gap > REFUTE * (pick + best_pick) and \
-        gap > _SQRT_EPS * max(1.0, abs(value), abs(best_value))
+def _apart(a, b, error):
+    """``a`` and ``b`` (floats or arrays) differ by more than REFUTE times ``error`` and by
+    more than sqrt(eps) on the rho scale (nan anywhere: not apart).
 
-
-def _unsettled(newest: float, best_value: float, best_pick: float) -> bool:
-    """The newest step's estimate is far from the best one (beyond REFUTE times its error
-    estimate and sqrt(eps) on the rho scale) without being sure enough to overrule it: the
-    wide steps crossed a kink, so the sequence goes on until a narrower estimate settles it,
-    or MAX_STEPS."""
-    if not (math.isfinite(newest) and math.isfinite(best_value)):
-        return False
-    gap = abs(newest - best_value)
-    return gap > REFUTE * best_pick and gap > _SQRT_EPS * max(1.0, abs(newest), abs(best_value))
+    Two uses. A narrower step's estimate overrules the best one when they are apart beyond
+    both their error estimates: f is not smooth over the wider steps. (Where the widest steps
+    cross a kink, f(x + h) and f(x - h) can be equal, max(x / (x^2 + 0.5)) at x = [-0.92,
+    0.89, 0.80] say: their differences agree on exactly 0 with an error estimate of ~1e-16,
+    better than any honest one, until the steps are inside the kink.) And the sequence of
+    steps goes on while the newest step's estimate is apart from the best beyond the best's
+    error estimate, unsure as it still is, until a narrower one settles it (or MAX_STEPS)."""
+    gap = abs(a - b)
+    return (gap > REFUTE * error) & (gap > _SQRT_EPS * np.maximum(1.0, np.maximum(abs(a),
+                                                                                 abs(b))))
 
 
 def adaptive_difference(f_at: Callable, x: float, f0, noise=0.0, step: float | None = None):
@@ -250,10 +239,7 @@ def adaptive_difference(f_at: Callable, x: float, f0, noise=0.0, step: float | N
             table.push(d, EPS * size / h, measured)  # eps |f| / h: the last rounding of f
             if table.steps >= 2:
                 table.judge(best)
-            with np.errstate(invalid="ignore"):  # (see _unsettled)
-                gap = np.abs(best.newest - best.value)
-                unsettled = (gap > REFUTE * best.pick) & (gap > _SQRT_EPS * np.maximum(
-                    1.0, np.maximum(np.abs(best.newest), np.abs(best.value))))
+            unsettled = _apart(best.newest, best.value, best.pick)
             if table.steps >= MIN_STEPS and np.all(((measured >= best.pick) & ~unsettled)
                                                    | ignore):
                 break  # narrower steps are noisier than the best estimate already is
@@ -334,11 +320,11 @@ def _scalar_steps(f_at: Callable, x: float, f0: float, noise: float, h: float) -
                 if math.isfinite(pick) and math.isfinite(prev_t[j]) and pick < row_pick:
                     row_value, row_pick = prev_t[j], pick
                     row_error = spread + prev_noise[j][1]
-            if row_pick < best_pick or _refutes(row_value, row_pick, best_value, best_pick):
+            if row_pick < best_pick or _apart(row_value, best_value, row_pick + best_pick):
                 best_value, best_pick, best_error = row_value, row_pick, row_error
         prev_t, prev_delta, prev_noise = t, delta, t_noise
         if steps >= MIN_STEPS and (measured >= best_pick or not finite_f0) and \
-                not _unsettled(row_value, best_value, best_pick):
+                not _apart(row_value, best_value, best_pick):
             break
         h /= RATIO
     return best_value, best_error, count
