@@ -5,7 +5,8 @@ Cost sweep: mlp_loss (tanh, batch 16, 4 inputs, 2 outputs) over widths at depth 
 width 16, every method, checked against a NumPy backward pass written by hand, each cell timed
 in 6 repeats; a cell over the time limit stops that method for larger sizes. Training: y = sin x
 on 24 seeded points, a 1-8-1 tanh network, 100 steps of SGD, momentum and Adam with each
-method's gradients.
+method's gradients; the cost of a training step's gradient is timed in one more cell per
+method (the training network at its initial point), repeated with the sweep.
 """
 
 CONFIG = {

@@ -17,6 +17,7 @@ from difflab.lab.experiments import load_config, run_experiment
 from difflab.lab.page import figure_parts
 from difflab.lab.problems import get_problem
 from difflab.studies import gradient_flow, mlp_backprop, worked_example
+from difflab.studies import mlp_backprop_report as report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -111,6 +112,21 @@ def mlp(tmp_path_factory):
     return _run("mlp_backprop", tmp_path_factory)
 
 
+def test_mlp_step_cost_cells_start_where_training_starts():
+    config = {**load_config("mlp_backprop"), "seed": 3}
+    expr, point, wrt, _ = mlp_backprop.training_problem(config)
+    inst = mlp_backprop.get_problem("mlp_train").instance(mlp_backprop.training_params(config),
+                                                          seed=3)
+    assert inst.expr is expr and set(inst.point) == set(point)
+    for name, value in point.items():
+        np.testing.assert_array_equal(inst.point[name], value)
+    loss, hand = mlp_backprop.hand_backprop(point, config["train_depth"], "tanh")
+    assert set(inst.truth()) == set(wrt)
+    np.testing.assert_array_equal(inst.truth()["W1"], hand["W1"])
+    with pytest.raises(ValueError, match="mlp_loss and mlp_train"):
+        mlp_backprop.get_problem("rosenbrock")
+
+
 def test_mlp_every_method_matches_the_hand_written_pass(mlp):
     df, config, _ = mlp
     cells = df[df["kind"] == "grad"]
@@ -134,6 +150,16 @@ def test_mlp_training_curves_are_identical_for_ad_methods(mlp):
         np.testing.assert_allclose(curves[(optimizer, "numeric")], ref, rtol=1e-6)
     step = train.groupby("method")["grad_ms"].median()
     assert step["numeric"] > 5 * step["reverse"]  # 4n = 52 loss evaluations per gradient
+    # the step cost of the figure and the table: one repeated cell per training method, at
+    # the training run's own point, checked against the hand-written pass like the sweep
+    cells = df[(df["kind"] == "grad") & (df["problem"] == "mlp_train")]
+    assert set(cells["method"]) == set(config["train_methods"])
+    assert (cells.groupby("method").size() == config["repeats"]).all()
+    assert (cells["outcome"] == "ok").all() and cells["max_rho"].max() < 1e-8
+    times = report.step_times(df)
+    assert set(times) == set(config["train_methods"])
+    assert times["numeric"].value > 5 * times["reverse"].value
+    assert all(t.lo <= t.value <= t.hi and t.n == config["repeats"] for t in times.values())
     table = section.table.set_index("method")
     assert table.loc["forward", "loss curve max rel. diff. vs reverse"] < 1e-10
     assert "loss evaluations" in section.findings and "rho <=" in section.findings

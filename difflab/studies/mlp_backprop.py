@@ -10,10 +10,13 @@ of x) and one initialisation; only the gradient changes between methods, the los
 by the same NumPy plan for all, so exact methods must trace the same loss curve to rounding.
 
 The cost sweep runs ``repeats`` passes over its cells (each time a median over them, with its
-interval); a training step's gradient time is the median over the steps of a run, with the
-order-statistics interval over the steps. ``max_width`` caps a method's width sweep where its
-cost would only spend the report's time budget (the report says where a cap or a limit ended
-a curve).
+interval). The cost of a training step's gradient is measured the same way: one more cell per
+training method (problem ``mlp_train``: the training network at the training run's initial
+point), repeated and interleaved with the sweep, so its interval covers the noise between
+passes. The training runs themselves keep every step's time too (in the driver process, one
+run each), as a second look at the step cost inside an optimizer loop. ``max_width`` caps a
+method's width sweep where its cost would only spend the report's time budget (the report says
+where a cap or a limit ended a curve).
 
 This module measures (the problem hook, the sweep's cells, the training runs) and assembles the
 report section; the rows are read back into figures, the table and the findings by
@@ -61,11 +64,29 @@ def _hand_truth(inst) -> dict:
     return {name: grads[name] for name in inst.wrt}
 
 
+class TrainingPoint:
+    """mlp_loss at the regression task's point: the seeded weights of ``sample_mlp_loss`` and
+    y = sin x on ``batch`` sorted points of [-pi, pi] (what ``train`` starts from)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def resolve(self, params: dict | None = None) -> dict:
+        return self.inner.resolve(params)
+
+    def instance(self, params: dict | None = None, seed: int = 0):
+        inst = self.inner.instance(params, seed)
+        return dataclasses.replace(inst, point=training_point(inst.params, seed))
+
+
 def get_problem(name: str):
-    """The problem hook for ``Settings.problems``: mlp_loss with the hand-written truth."""
-    if name != "mlp_loss":
-        raise ValueError(f"{NAME} only knows mlp_loss, got {name!r}")
-    return HandTruth(registry_problem(name), "grad", _hand_truth)
+    """The problem hook for ``Settings.problems``, with the hand-written truth: ``mlp_loss``
+    (the sweep's sampled points) or ``mlp_train`` (the training task's point)."""
+    if name == "mlp_loss":
+        return HandTruth(registry_problem(name), "grad", _hand_truth)
+    if name == "mlp_train":
+        return HandTruth(TrainingPoint(registry_problem("mlp_loss")), "grad", _hand_truth)
+    raise ValueError(f"{NAME} only knows mlp_loss and mlp_train, got {name!r}")
 
 
 # ---- the cost sweep -------------------------------------------------------------------------
@@ -85,6 +106,9 @@ def sweep_cells(config: dict) -> list[Cell]:
         if method in config.get("depth_methods", config["methods"]):
             cells += [Cell(NAME, "mlp_loss", {**base, "width": config["sweep_width"],
                                               "depth": d}, method) for d in config["depths"]]
+    train = training_params(config)
+    cells += [Cell(NAME, "mlp_train", train, method, seed=config["seed"])
+              for method in config["train_methods"]]
     return cells
 
 
@@ -108,16 +132,28 @@ def _adam(p, g, state, lr, t, b1=0.9, b2=0.999, eps=1e-8):
 OPTIMIZERS = {"sgd": _sgd, "momentum": _momentum, "adam": _adam}
 
 
+def training_params(config: dict) -> dict:
+    """mlp_loss's parameters for the regression task's network (1 input, 1 output, tanh)."""
+    return {"width": config["train_width"], "depth": config["train_depth"],
+            "batch": config["train_batch"], "inputs": 1, "outputs": 1,
+            "activation": "tanh", "init": "xavier"}
+
+
+def training_point(params: dict, seed: int) -> dict:
+    """Xavier weights and zero biases drawn by ``seed``, then X = sorted x ~ U(-pi, pi) and
+    Y = sin X (the same draws for the training runs and the step-cost cells)."""
+    rng = np.random.default_rng(seed)
+    point = sample_mlp_loss(rng, params)
+    x = np.sort(rng.uniform(-np.pi, np.pi, size=params["batch"]))
+    point["X"], point["Y"] = x[:, None], np.sin(x)[:, None]
+    return point
+
+
 def training_problem(config: dict):
     """The regression task: (expr, point at the initial weights, wrt, n parameters)."""
-    params = {"width": config["train_width"], "depth": config["train_depth"],
-              "batch": config["train_batch"], "inputs": 1, "outputs": 1,
-              "activation": "tanh", "init": "xavier"}
+    params = training_params(config)
     expr = registry_problem("mlp_loss").build(params)
-    rng = np.random.default_rng(config["seed"])
-    point = sample_mlp_loss(rng, params)               # Xavier weights, zero biases
-    x = np.sort(rng.uniform(-np.pi, np.pi, size=config["train_batch"]))
-    point["X"], point["Y"] = x[:, None], np.sin(x)[:, None]
+    point = training_point(params, config["seed"])
     wrt = mlp_parameters(params)
     return expr, point, wrt, int(sum(point[n].size for n in wrt))
 
@@ -213,11 +249,13 @@ def section(df: pd.DataFrame, config: dict, figdir: Path):
                      "Three line plots of training loss against step for SGD, momentum and "
                      "Adam, every method's curve overlapping, the legend giving each one's "
                      "largest relative difference from reverse mode."),
-                    (report.step_figure(train, config, figdir / f"{NAME}_step_cost.png"),
-                     "Cost of one training step's gradient by each method.",
-                     "Bar chart on a log scale of milliseconds per gradient for each method, "
-                     "each bar labelled with its time and its multiple of reverse mode, a "
-                     "dashed line at one loss evaluation.")]
-    table = report.table(sweeps, train, config)
-    text, summary = report.findings(sweeps, train, table, config)
+                    (report.step_figure(df, config, figdir / f"{NAME}_step_cost.png"),
+                     "Cost of one training step's gradient by each method: the gradient "
+                     "timed alone in repeated cells, and inside the training loop.",
+                     "Bar chart on a log scale of milliseconds per gradient for each method "
+                     "with 95% error bars, a black dot per method for the median step inside "
+                     "its training loop, each bar labelled with its time and its multiple of "
+                     "reverse mode, a dashed line at one loss evaluation.")]
+    table = report.table(sweeps, df, config)
+    text, summary = report.findings(sweeps, df, table, config)
     return Section(NAME, TITLE, QUESTION, figures, table, text, summary)

@@ -8,8 +8,9 @@ figures, the table, and the findings text with the report's summary entries. It 
 rows and the config, so it imports nothing from the study module.
 
 A sweep's point is the median over its repeats (each repeat's fastest batch, ``time_min``)
-with its order-statistics interval; a ratio t(grad)/t(f) is taken repeat by repeat; a
-training step's time is the median over the run's steps, with the interval over the steps.
+with its order-statistics interval; a ratio t(grad)/t(f) is taken repeat by repeat. A training
+step's gradient cost comes from the ``mlp_train`` cells, measured like the sweep's (median over
+the repeats, interval over them); the training runs' own per-step times are shown beside it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
 
 def sweeps(df: pd.DataFrame, config: dict) -> dict[str, pd.DataFrame]:
     """The cell rows of the width sweep and of the depth sweep (the shared cell in both)."""
-    cells = df[_col(df, "kind") == "grad"]
+    cells = df[(_col(df, "kind") == "grad") & (_col(df, "problem") != "mlp_train")]
     return {"width": cells[_col(cells, "params.depth") == config["sweep_depth"]],
             "depth": cells[_col(cells, "params.width") == config["sweep_width"]]}
 
@@ -175,8 +176,14 @@ def loss_figure(train: pd.DataFrame, config: dict, path: Path) -> Path:
     return plotting.save(fig, path)
 
 
-def _steps(train: pd.DataFrame) -> dict[str, np.ndarray]:
-    """{method: seconds of every training step's gradient, over all its runs}."""
+def step_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """The ok rows of the training network's step-cost cells (problem ``mlp_train``)."""
+    cells = df[(_col(df, "kind") == "grad") & (_col(df, "problem") == "mlp_train")]
+    return cells[cells["outcome"] == "ok"]
+
+
+def _loop_steps(train: pd.DataFrame) -> dict[str, np.ndarray]:
+    """{method: seconds of every training step's gradient inside the training loop}."""
     ok = train[train["outcome"] == "ok"] if len(train) else train
     out = {}
     for method, g in ok.groupby("method", sort=False):
@@ -187,17 +194,35 @@ def _steps(train: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def step_times(train: pd.DataFrame) -> dict[str, object]:
-    """{method: Interval of its training gradient's ms per step}: the median over every step
-    of its runs, with the order-statistics interval over the steps."""
-    return {m: timing_interval(s).scaled(1e3) for m, s in _steps(train).items()}
+def _steps(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """{method: seconds per gradient of the training network, one per repeat of its cell}
+    (runs written before the cells existed: every step of the training loop)."""
+    cells = step_cells(df)
+    if not len(cells):
+        return _loop_steps(training(df))
+    return {m: g["time_min"].to_numpy(dtype=float)
+            for m, g in cells.groupby("method", sort=False)}
 
 
-def step_figure(train: pd.DataFrame, config: dict, path: Path) -> Path:
+def step_times(df: pd.DataFrame) -> dict[str, object]:
+    """{method: Interval of the training network's ms per gradient}: the median over the
+    repeats of its cell, with their order-statistics interval."""
+    return {m: timing_interval(s).scaled(1e3) for m, s in _steps(df).items()}
+
+
+def loop_times(train: pd.DataFrame) -> dict[str, float]:
+    """{method: median ms per gradient over every step of its training runs (one process)}."""
+    return {m: 1e3 * float(np.median(s)) for m, s in _loop_steps(train).items()}
+
+
+def step_figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
+    """Bars: ms per gradient of the training network, each method's repeated cell (median,
+    95% interval); dots: the median step inside its training loop; a line at one f."""
     from ..lab import plotting
 
+    train = training(df)
     ok = train[train["outcome"] == "ok"]
-    steps = step_times(train)
+    steps, loop = step_times(df), loop_times(train)
     methods = [m for m in config["train_methods"] if m in steps]
     ms = [steps[m].value for m in methods]
     base = steps["reverse"].value if "reverse" in steps else np.nan
@@ -205,17 +230,27 @@ def step_figure(train: pd.DataFrame, config: dict, path: Path) -> Path:
     fig, ax = plotting.figure(7, 4.2)
     lo = [steps[m].value - steps[m].lo for m in methods]
     hi = [steps[m].hi - steps[m].value for m in methods]
-    ax.bar(methods, ms, color=[plotting.color(m) for m in methods], yerr=[lo, hi], capsize=4)
+    ax.bar(methods, ms, color=[plotting.color(m) for m in methods], yerr=[lo, hi], capsize=4,
+           label="the gradient alone (median of the repeats, 95% interval)")
+    inside = [(i, loop[m]) for i, m in enumerate(methods) if m in loop]
+    if inside:
+        ax.plot([i for i, _ in inside], [v for _, v in inside], "o", color="black", ms=4,
+                label="inside the training loop (median over its steps, one run)")
     for i, m in enumerate(methods):
-        ax.text(i, steps[m].hi * 1.15, f"{steps[m]} ms\n{ms[i] / base:.2g}x reverse",
-                ha="center", fontsize=7.5)
+        top = max(steps[m].hi, loop.get(m, 0.0))
+        times = ms[i] / base
+        label = f"{steps[m]} ms" + ("" if m == "reverse" else
+                                    f"\n{times:.2g}x reverse" if times < 10 else
+                                    f"\n{times:.0f}x reverse")
+        ax.text(i, top * 1.15, label, ha="center", fontsize=7)
     ax.axhline(f_ms, color="black", ls="--", lw=1, label=f"one loss evaluation f: {f_ms:.2g} ms")
     ax.set_yscale("log")
-    ax.set_ylim(min(ms + [f_ms]) / 3, max(ms + [f_ms]) * 10)
-    ax.set_ylabel("milliseconds per gradient (median over steps, 95% interval)")
+    low = min(ms + [f_ms] + [v for _, v in inside])
+    ax.set_ylim(low / 3, max(ms + [f_ms] + [v for _, v in inside]) * 12)
+    ax.set_ylabel("milliseconds per gradient")
     ax.set_title(f"Cost of one training step's gradient (n = {int(ok['n_params'].iloc[0])} "
                  f"parameters)", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=7.5, loc="upper left")
     return plotting.save(fig, path)
 
 
@@ -230,11 +265,11 @@ def _at_width(sweeps: dict, method: str, width: int):
     return at.iloc[0] if len(at) else None
 
 
-def table(sweeps: dict, train: pd.DataFrame, config: dict) -> pd.DataFrame:
+def table(sweeps: dict, df: pd.DataFrame, config: dict) -> pd.DataFrame:
     cells = pd.concat(sweeps.values()).drop_duplicates("cell_id")
     ref = config["reference_width"]
-    curves = _curves(train)
-    steps = step_times(train)
+    curves = _curves(training(df))
+    steps = step_times(df)
     rows = []
     for method in config["methods"]:
         at = _at_width(sweeps, method, ref)
@@ -314,10 +349,11 @@ def _cost_findings(sweeps: dict, config: dict, summary: dict) -> list[str]:
     return parts
 
 
-def _training_findings(train: pd.DataFrame, table: pd.DataFrame, config: dict,
+def _training_findings(df: pd.DataFrame, table: pd.DataFrame, config: dict,
                        summary: dict) -> list[str]:
     from ..numeric import DEFAULT_SCHEME, evaluations, least_evaluations
 
+    train = training(df)
     ok = train[train["outcome"] == "ok"] if len(train) else train
     if not len(ok) or "reverse" not in set(ok["method"]):
         return []
@@ -325,7 +361,7 @@ def _training_findings(train: pd.DataFrame, table: pd.DataFrame, config: dict,
     n = int(ok["n_params"].iloc[0])
     exact = [m for m in EXACT if m in set(ok["method"]) and m != "reverse"]
     dev = max((t.loc[m, "loss curve max rel. diff. vs reverse"] for m in exact), default=0.0)
-    steps = step_times(train)
+    steps = step_times(df)
     text = (f"Training (n = {n} parameters, {config['train_steps']} steps each of "
             f"{', '.join(config['optimizers'])}): the loss curves of reverse, "
             f"{', '.join(exact)} differ by at most {dev:.0e} (relative)")
@@ -333,7 +369,7 @@ def _training_findings(train: pd.DataFrame, table: pd.DataFrame, config: dict,
         least, most = least_evaluations(DEFAULT_SCHEME, n), evaluations(DEFAULT_SCHEME, n)
         count = f"{most} = {most // n}n" if least == most else f"{least} to {most}"
         num, rev = steps["numeric"], steps["reverse"]
-        ratio = _quotient(_steps(train)["reverse"], _steps(train)["numeric"], "x")
+        ratio = _quotient(_steps(df)["reverse"], _steps(df)["numeric"], "x")
         text += (f"; finite differences follow to "
                  f"{t.loc['numeric', 'loss curve max rel. diff. vs reverse']:.0e} but each "
                  f"gradient costs {num} ms against reverse mode's {rev} ms ({ratio}: "
@@ -345,7 +381,7 @@ def _training_findings(train: pd.DataFrame, table: pd.DataFrame, config: dict,
     return [text + "."]
 
 
-def findings(sweeps: dict, train: pd.DataFrame, table: pd.DataFrame,
+def findings(sweeps: dict, df: pd.DataFrame, table: pd.DataFrame,
              config: dict) -> tuple[str, dict]:
     """The findings text (agreement with the hand-written pass, cost, training) and the
     report's summary entries it fills in."""
@@ -358,5 +394,5 @@ def findings(sweeps: dict, train: pd.DataFrame, table: pd.DataFrame,
                                  if "numeric" in t.index else ".")]
     summary: dict = {}
     parts += _cost_findings(sweeps, config, summary)
-    parts += _training_findings(train, table, config, summary)
+    parts += _training_findings(df, table, config, summary)
     return " ".join(parts), summary
