@@ -10,6 +10,7 @@ against independent references first.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import sympy
 
@@ -18,7 +19,7 @@ from difflab.lab.experiments import load_config, run_experiment
 from difflab.lab.intervals import fmt
 from difflab.lab.page import figure_parts
 from difflab.lab.problems import get_problem
-from difflab.studies import cost_vs_inputs, expression_swell, jacobian_shape
+from difflab.studies import cost_vs_inputs, expression_swell, jacobian_crossing, jacobian_shape
 
 PNG = b"\x89PNG\r\n\x1a\n"
 STUDIES = {"cost_vs_inputs": cost_vs_inputs, "jacobian_shape": jacobian_shape,
@@ -150,6 +151,38 @@ def test_crossover_direction(shape):
     # difflab's reverse mode sweeps all m cotangents at once (one per output, m times, took
     # ~1000x longer at m = 1024 than at m = 1): its time no longer grows with m
     assert b[tall] < 20 * b[wide]
+
+
+def _mode_lines(times: dict) -> pd.DataFrame:
+    """measured()-like lines: per method, its medians at aspects 1/4, 1, 4 with three
+    repeats 1% apart (so a 2% difference is a tie and 3x is not)."""
+    rows = []
+    for method, ts in times.items():
+        for aspect, t in zip((0.25, 1.0, 4.0), ts, strict=True):
+            rows.append({"method": method, "aspect": aspect, "t": t, "t_lo": 0.99 * t,
+                         "t_hi": 1.01 * t, "samples": np.array([0.99, 1.0, 1.01]) * t})
+    return pd.DataFrame(rows)
+
+
+def test_a_crossover_is_reported_only_where_the_intervals_resolve_one():
+    # forward faster, then a tie, then reverse faster: a crossing between 1/4 and 4
+    d = _mode_lines({"forward": [1.0, 1.0, 3.0], "reverse": [3.0, 1.01, 1.0]})
+    assert [v for _, v in jacobian_crossing.verdicts(d, "forward", "reverse")] == \
+        ["forward", "tie", "reverse"]
+    x = jacobian_crossing.crossover_interval(d, "forward", "reverse")
+    assert x.finite and 0.25 < x.lo <= x.value <= x.hi < 4.0
+    assert jacobian_crossing.crossing_text(d, "forward", "reverse").startswith(
+        "the two cross at n/m")
+    # ties, then reverse faster: the medians' ratio falls through 1 between 1/4 and 1, but
+    # inside a tie, so no crossover is claimed and the text says where each wins
+    d = _mode_lines({"forward": [1.0, 1.0, 3.0], "reverse": [1.01, 0.99, 1.0]})
+    assert jacobian_shape.crossover(d, "forward", "reverse") is not None
+    assert not jacobian_crossing.crossover_interval(d, "forward", "reverse").finite
+    assert jacobian_crossing.crossing_text(d, "forward", "reverse") == (
+        "no crossing resolved by the intervals: they tie (intervals overlap) at n/m from 1/4 "
+        "to 1, reverse is faster at n/m = 4")
+    said = [(0.25, "tie"), (1.0, "reverse"), (4.0, "tie"), (16.0, "tie")]
+    assert jacobian_crossing.shape_ranges(said, "tie") == "n/m 1/4 and from 4 to 16"
 
 
 def test_jacobian_section(shape):

@@ -37,8 +37,18 @@ from ..lab import Cell, Run, Settings, run_sweep
 from ..lab import problems as registry
 from ..lab.families import vector_constants
 from ..lab.hand_truth import HandTruth
-from ..lab.intervals import NAN, Interval, fmt
-from ..lab.repeats import bootstrap_cells, how_measured, limit_note, per_cell, repeats_of
+from ..lab.intervals import fmt
+from ..lab.repeats import how_measured, limit_note, per_cell, repeats_of
+from .jacobian_crossing import (
+    aspect_label,
+    crossing_text,
+    crossover_interval,
+    ratio_intervals,
+    shape_ranges,
+    verdicts,
+    winner,
+)
+from .jacobian_crossing import crossover as crossover  # the study's public name, kept
 
 NAME = "jacobian_shape"
 TITLE = "Jacobian shape: forward against reverse mode"
@@ -143,41 +153,6 @@ def measured(df: pd.DataFrame) -> pd.DataFrame:
     return d.sort_values(["method", "aspect"]).reset_index(drop=True)
 
 
-def _pair(d: pd.DataFrame, fwd: str, rev: str) -> tuple[list, pd.DataFrame, pd.DataFrame]:
-    """The aspects both methods measured, and each method's lines there (indexed by aspect)."""
-    a = d[d["method"] == fwd].set_index("aspect")
-    b = d[d["method"] == rev].set_index("aspect")
-    common = sorted(set(a.index) & set(b.index))
-    return common, a.loc[common], b.loc[common]
-
-
-def _cross(aspects, t_fwd, t_rev) -> float | None:
-    """Where log t_rev/t_fwd falls through 0 first (log-linear interpolation), or None."""
-    x = np.log2(aspects)
-    y = np.log(np.asarray(t_rev, dtype=float) / np.asarray(t_fwd, dtype=float))
-    for i in range(len(x) - 1):
-        if y[i] > 0 >= y[i + 1]:
-            return float(2.0 ** (x[i] + (x[i + 1] - x[i]) * y[i] / (y[i] - y[i + 1])))
-    return None
-
-
-def crossover(d: pd.DataFrame, fwd: str, rev: str) -> float | None:
-    """The aspect n/m where t(rev)/t(fwd) falls through 1 (log-linear interpolation between
-    the two shapes around the first sign change), or None if it never does."""
-    common, a, b = _pair(d, fwd, rev)
-    return _cross(common, a["t"], b["t"]) if len(common) >= 2 else None
-
-
-def crossover_interval(d: pd.DataFrame, fwd: str, rev: str) -> Interval:
-    """The crossover with its bootstrap interval over the repeats (NAN when none is found)."""
-    common, a, b = _pair(d, fwd, rev)
-    if len(common) < 2 or crossover(d, fwd, rev) is None:
-        return NAN
-    k = len(common)
-    lines = pd.concat([a.reset_index(), b.reset_index()], ignore_index=True)
-    return bootstrap_cells(lambda med: _cross(common, med[:k], med[k:]), lines)
-
-
 def _ms(line) -> str:
     return fmt(line["t"] * 1e3, line["t_lo"] * 1e3, line["t_hi"] * 1e3)
 
@@ -194,34 +169,9 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
                                  for n in out["n"]]
     for fwd, rev in PAIRS:
         if {fwd, rev} <= set(d["method"]):
-            out[f"faster of {fwd}/{rev}"] = [_winner(lines.get((fwd, n)), lines.get((rev, n)),
+            out[f"faster of {fwd}/{rev}"] = [winner(lines.get((fwd, n)), lines.get((rev, n)),
                                                      fwd, rev) for n in out["n"]]
     return out
-
-
-def _winner(a, b, fwd: str, rev: str) -> str:
-    if a is None or b is None:
-        return ""
-    if a["t_hi"] < b["t_lo"]:
-        return fwd
-    if b["t_hi"] < a["t_lo"]:
-        return rev
-    return "tie (intervals overlap)"
-
-
-def _aspect_label(a: float) -> str:
-    return f"{a:g}" if a >= 1 else f"1/{1 / a:g}"
-
-
-def ratio_intervals(d: pd.DataFrame, fwd: str, rev: str) -> pd.DataFrame:
-    """t(rev)/t(fwd) per common aspect, with its bootstrap interval over the repeats."""
-    common, a, b = _pair(d, fwd, rev)
-    rows = []
-    for aspect in common:
-        pair = pd.DataFrame([a.loc[aspect], b.loc[aspect]])
-        iv = bootstrap_cells(lambda med: med[1] / med[0], pair)
-        rows.append({"aspect": aspect, "ratio": iv.value, "lo": iv.lo, "hi": iv.hi})
-    return pd.DataFrame(rows, columns=["aspect", "ratio", "lo", "hi"])
 
 
 def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
@@ -265,7 +215,7 @@ def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
     for axis in (ax, ax_q):
         axis.set_xscale("log", base=2)
         axis.set_yscale("log")
-        axis.set_xticks(ticks, [_aspect_label(t) for t in ticks])
+        axis.set_xticks(ticks, [aspect_label(t) for t in ticks])
         axis.minorticks_off()
         axis.set_xlabel(f"n / m  (inputs per output; n·m = {config['product']})")
     reps = int(d["n_rep"].max()) if len(d) else 0
@@ -288,13 +238,11 @@ def findings(df: pd.DataFrame, config: dict) -> str:
             continue
         q = ratio_intervals(d, fwd, rev).set_index("aspect")
         lo, hi = q.index[0], q.index[-1]
-        x = crossover_interval(d, fwd, rev)
-        where = (f"the two cross at n/m ≈ {x}" if x.finite
-                 else "they do not cross in the measured range")
+        where = crossing_text(d, fwd, rev)
         parts.append(
-            f"{rev} takes {fmt(*q.loc[lo])}× the time of {fwd} at n/m = {_aspect_label(lo)} "
-            f"and {fmt(*q.loc[hi])}× at n/m = {_aspect_label(hi)}; {where} (pass counts "
-            f"predict 1).")
+            f"{rev} takes {fmt(*q.loc[lo])}× the time of {fwd} at n/m = {aspect_label(lo)} "
+            f"and {fmt(*q.loc[hi])}× at n/m = {aspect_label(hi)}; {where} (pass counts "
+            f"predict a crossing at n/m = 1).")
     if {"forward", "reverse"} <= set(d["method"]):
         r = d[d["method"] == "reverse"]
         tall = r.loc[r["m"].idxmax()]
@@ -331,11 +279,19 @@ def summary(df: pd.DataFrame) -> dict[str, dict[str, str]]:
     d = measured(df)
     column = "Jacobian crossover n/m (tanh(Ax+b), n·m fixed)"
     x = crossover_interval(d, "forward", "reverse")
-    if not x.finite:
-        text = "no crossover in the measured range" if len(d) else "not measured"
-        return {"forward": {column: text}, "reverse": {column: text}}
-    return {"forward": {column: f"wins for n/m < {x}"},
-            "reverse": {column: f"wins for n/m > {x}"}}
+    if x.finite:
+        return {"forward": {column: f"wins for n/m < {x}"},
+                "reverse": {column: f"wins for n/m > {x}"}}
+    if not len(d):
+        return {"forward": {column: "not measured"}, "reverse": {column: "not measured"}}
+    said = verdicts(d, "forward", "reverse")
+    seen = {v for _, v in said}
+    ties = f"; ties at {shape_ranges(said, 'tie')}" if "tie" in seen else ""
+    out = {}
+    for mode in ("forward", "reverse"):
+        text = f"faster at {shape_ranges(said, mode)}" if mode in seen else "never faster"
+        out[mode] = {column: text + ties}
+    return out
 
 
 def section(df: pd.DataFrame, config: dict, figdir: Path):
