@@ -16,7 +16,7 @@ import sympy
 
 from difflab.lab import load
 from difflab.lab.experiments import load_config, run_experiment
-from difflab.lab.intervals import fmt
+from difflab.lab.intervals import Interval, fmt
 from difflab.lab.page import figure_parts
 from difflab.lab.problems import get_problem
 from difflab.studies import cost_vs_inputs, expression_swell, jacobian_crossing, jacobian_shape
@@ -182,6 +182,10 @@ def test_a_crossover_is_reported_only_where_the_intervals_resolve_one():
         "no crossing resolved by the intervals: they tie (intervals overlap) at n/m from 1/4 "
         "to 1, reverse is faster at n/m = 4")
     said = [(0.25, "tie"), (1.0, "reverse"), (4.0, "tie"), (16.0, "tie")]
+    # a crossover is printed as n/m is labelled, to two significant digits
+    assert jacobian_crossing.aspect_fmt(Interval(1 / 500, 1 / 1600, 0.03, 6)) == \
+        "1/500 (1/1600–1/33)"
+    assert jacobian_crossing.aspect_fmt(Interval(0.6, 0.2, 1.4, 6)) == "0.6 (0.2–1.4)"
     assert jacobian_crossing.shape_ranges(said, "tie") == "n/m 1/4 and from 4 to 16"
 
 

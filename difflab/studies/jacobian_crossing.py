@@ -48,10 +48,11 @@ def crossover(d: pd.DataFrame, fwd: str, rev: str) -> float | None:
 
 def verdicts(d: pd.DataFrame, fwd: str, rev: str) -> list[tuple[float, str]]:
     """[(aspect, fwd | rev | "tie")] over the common aspects, in order: which method is
-    faster there by the table's rule (the other's interval entirely above)."""
-    common, a, b = _pair(d, fwd, rev)
-    return [(x, {fwd: fwd, rev: rev}.get(winner(a.loc[x], b.loc[x], fwd, rev), "tie"))
-            for x in common]
+    faster there, by the bootstrap interval of t(rev)/t(fwd) (above 1: ``fwd``; below 1:
+    ``rev``; holding 1: a tie)."""
+    q = ratio_intervals(d, fwd, rev)
+    return [(float(r["aspect"]), fwd if r["lo"] > 1.0 else rev if r["hi"] < 1.0 else "tie")
+            for _, r in q.iterrows()]
 
 
 def _resolved(d: pd.DataFrame, fwd: str, rev: str) -> list | None:
@@ -103,23 +104,13 @@ def crossing_text(d: pd.DataFrame, fwd: str, rev: str) -> str:
     where they tie."""
     x = crossover_interval(d, fwd, rev)
     if x.finite:
-        return f"the two cross at n/m ≈ {x}"
+        return f"the two cross at n/m ≈ {aspect_fmt(x)}"
     said = verdicts(d, fwd, rev)
     seen = {v for _, v in said}
     parts = [f"{v} is faster at {shape_ranges(said, v)}" if v != "tie" else
              f"they tie (intervals overlap) at {shape_ranges(said, v)}"
              for v in (fwd, "tie", rev) if v in seen]
     return "no crossing resolved by the intervals: " + ", ".join(parts)
-
-
-def winner(a, b, fwd: str, rev: str) -> str:
-    if a is None or b is None:
-        return ""
-    if a["t_hi"] < b["t_lo"]:
-        return fwd
-    if b["t_hi"] < a["t_lo"]:
-        return rev
-    return "tie (intervals overlap)"
 
 
 def aspect_label(a: float) -> str:
@@ -135,3 +126,18 @@ def ratio_intervals(d: pd.DataFrame, fwd: str, rev: str) -> pd.DataFrame:
         iv = bootstrap_cells(lambda med: med[1] / med[0], pair)
         rows.append({"aspect": aspect, "ratio": iv.value, "lo": iv.lo, "hi": iv.hi})
     return pd.DataFrame(rows, columns=["aspect", "ratio", "lo", "hi"])
+
+
+def _two(v: float) -> str:
+    """Two significant digits, without e-notation ("1600", "33", "0.21")."""
+    return f"{float(f'{v:.2g}'):g}" if v < 1e5 else f"{v:.2g}"
+
+
+def aspect_fmt(x: Interval) -> str:
+    """A crossover n/m with its interval, to two significant digits, as n/m is labelled:
+    wholly below 1 as fractions 1/k ("1/500 (1/1600–1/33)"), else as decimals."""
+    if not x.finite:
+        return "n/a"
+    if 0.0 < x.lo and x.hi < 1.0:
+        return f"1/{_two(1 / x.value)} (1/{_two(1 / x.lo)}–1/{_two(1 / x.hi)})"
+    return f"{_two(x.value)} ({_two(x.lo)}–{_two(x.hi)})"

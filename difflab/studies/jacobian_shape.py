@@ -40,13 +40,13 @@ from ..lab.hand_truth import HandTruth
 from ..lab.intervals import fmt
 from ..lab.repeats import how_measured, limit_note, per_cell, repeats_of
 from .jacobian_crossing import (
+    aspect_fmt,
     aspect_label,
     crossing_text,
     crossover_interval,
     ratio_intervals,
     shape_ranges,
     verdicts,
-    winner,
 )
 from .jacobian_crossing import crossover as crossover  # the study's public name, kept
 
@@ -159,7 +159,8 @@ def _ms(line) -> str:
 
 def table(df: pd.DataFrame) -> pd.DataFrame:
     """Time per Jacobian (ms, median and interval) per shape (rows) and method (columns), and
-    which mode wins (the other's interval entirely above: else "tie")."""
+    per pair of modes the time ratio and which mode wins (its bootstrap interval entirely above
+    or below 1: else a tie)."""
     d = measured(df)
     out = d[["n", "m"]].drop_duplicates().sort_values(["n", "m"]).reset_index(drop=True)
     out.insert(2, "n/m", out["n"] / out["m"])
@@ -169,8 +170,15 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
                                  for n in out["n"]]
     for fwd, rev in PAIRS:
         if {fwd, rev} <= set(d["method"]):
-            out[f"faster of {fwd}/{rev}"] = [winner(lines.get((fwd, n)), lines.get((rev, n)),
-                                                     fwd, rev) for n in out["n"]]
+            q = ratio_intervals(d, fwd, rev).set_index("aspect")
+            said = dict(verdicts(d, fwd, rev))
+            aspects = out["n/m"]
+            out[f"{rev} / {fwd}"] = [fmt(*q.loc[a], "×") if a in q.index else ""
+                                     for a in aspects]
+            out[f"faster of {fwd}/{rev}"] = [
+                {"tie": "tie (the ratio's interval holds 1)"}.get(said.get(a, ""),
+                                                                    said.get(a, ""))
+                for a in aspects]
     return out
 
 
@@ -204,7 +212,7 @@ def figure(df: pd.DataFrame, config: dict, path: Path) -> Path:
                 for axis in (ax, ax_q):
                     axis.axvspan(x.lo, x.hi, color="#555555", alpha=0.12, lw=0)
                     axis.axvline(x.value, color="#555555", ls=ls, lw=0.9, alpha=0.7)
-                ax_q.annotate(f"crossover\nn/m ≈ {x}", (x.value, 1.0),
+                ax_q.annotate(f"crossover\nn/m ≈ {aspect_fmt(x)}", (x.value, 1.0),
                               textcoords="offset points",
                               xytext=(6, 18 if fwd == "forward" else -34), fontsize=8)
     grid = np.array(aspects)
@@ -275,22 +283,26 @@ def findings(df: pd.DataFrame, config: dict) -> str:
 
 
 def summary(df: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """The report's top table: the Jacobian shape where each AD mode wins."""
+    """The report's top table: where each AD mode wins (the crossover, or where each is
+    faster and where they tie), and t(reverse)/t(forward) at the tallest shape (forward's
+    row) and the widest (reverse's), with their intervals."""
     d = measured(df)
     column = "Jacobian crossover n/m (tanh(Ax+b), n·m fixed)"
-    x = crossover_interval(d, "forward", "reverse")
-    if x.finite:
-        return {"forward": {column: f"wins for n/m < {x}"},
-                "reverse": {column: f"wins for n/m > {x}"}}
-    if not len(d):
+    if not {"forward", "reverse"} <= set(d["method"]):
         return {"forward": {column: "not measured"}, "reverse": {column: "not measured"}}
+    x = crossover_interval(d, "forward", "reverse")
     said = verdicts(d, "forward", "reverse")
     seen = {v for _, v in said}
     ties = f"; ties at {shape_ranges(said, 'tie')}" if "tie" in seen else ""
+    q = ratio_intervals(d, "forward", "reverse").set_index("aspect")
     out = {}
-    for mode in ("forward", "reverse"):
-        text = f"faster at {shape_ranges(said, mode)}" if mode in seen else "never faster"
-        out[mode] = {column: text + ties}
+    for mode, aspect, side in (("forward", q.index[0], "<"), ("reverse", q.index[-1], ">")):
+        text = (f"wins for n/m {side} {aspect_fmt(x)}" if x.finite else
+                f"faster at {shape_ranges(said, mode)}{ties}" if mode in seen else
+                f"never faster{ties}")
+        ratio = fmt(*q.loc[aspect], "×")
+        out[mode] = {column: f"{text}; t(reverse)/t(forward) = {ratio} at n/m = "
+                             f"{aspect_label(aspect)}"}
     return out
 
 
