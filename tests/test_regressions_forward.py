@@ -304,6 +304,24 @@ def test_derivative_over_gradient():
     np.testing.assert_array_equal(got, [3.0, 3.0])
 
 
+def test_a_dual_never_mixes_silently_with_an_expression():
+    # Dual + Expr used to give a Dual whose value was the expression "2 + y" (and derivative
+    # 1.0); dl.sin of a Dual said only that a Dual cannot become an array
+    for f in (lambda x: x + dl.parse("y"), lambda x: dl.parse("y") * x):
+        with pytest.raises(TypeError, match=r"cannot combine a Dual with an expression .*y.*"
+                                            r"dl.grad"):
+            derivative(f, 2.0)
+    for f in (lambda x: dl.sin(x) * x, lambda x: dl.sum(x), lambda x: dl.constant(x)):
+        with pytest.raises(TypeError, match=r"a Dual is not an expression's number.*np\.sin.*"
+                                            r"forward\.sin"):
+            derivative(f, 2.0)
+    # what the message points to works
+    assert derivative(lambda x: np.sin(x) * x, 2.0) == pytest.approx(
+        math.sin(2.0) + 2.0 * math.cos(2.0), rel=1e-15)
+    assert derivative(lambda x: forward.sin(x) * x, 2.0) == pytest.approx(
+        math.sin(2.0) + 2.0 * math.cos(2.0), rel=1e-15)
+
+
 def test_an_escaped_perturbation_is_refused():
     kept = []
 

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import itertools
 import keyword
-import struct
 from collections.abc import Iterable
 
-from .graph import LEAF_SALT, leaf_bytes, structurally_equal, toposort
+from .graph import FLOAT_BYTES, LEAF_SALT, leaf_bytes, structurally_equal, toposort
 from .ops import CONSTANTS, FUNCTIONS
 from .params import Param, axes_param, index_param, perm_param, shape_param
 from .printer import _SYMBOL, summary, to_text
@@ -32,7 +31,7 @@ REPR_LIMIT = 120  # characters of text in repr(expr); str(expr) is the whole tex
 
 _new = object.__new__
 _SALT = 0x9E3779B97F4A7C15  # makes the second hash's nodes differ from the first's
-_PACK = struct.Struct("<d").pack  # a float constant's bytes, as graph.leaf_bytes
+_PACK = FLOAT_BYTES  # a float constant's bytes, as graph.leaf_bytes (bound here: hot path)
 
 
 def _arithmetic(op: str, reflected: bool):

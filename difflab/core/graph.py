@@ -11,7 +11,7 @@ import struct
 
 import numpy as np
 
-_PACK = struct.Struct("<d").pack
+FLOAT_BYTES = struct.Struct("<d").pack  # a float leaf's exact bytes (IEEE, little-endian)
 LEAF_SALT = b"\x9e\x37\x79\xb9\x7f\x4a\x7c\x15"  # the second hash's leaves: other bytes
 
 
@@ -76,7 +76,7 @@ def leaf_bytes(attr) -> bytes:
     """
     cls = attr.__class__
     if cls is float:
-        return _PACK(attr)
+        return FLOAT_BYTES(attr)
     if cls is str:
         return b"s" + attr.encode("utf-8", "surrogatepass")
     if isinstance(attr, np.ndarray):

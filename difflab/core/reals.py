@@ -162,6 +162,14 @@ def constant_value(value) -> float | np.ndarray:
             return as_float(value)
         arr = as_array(value)
     except TypeError as err:
+        kind = type(value)
+        if hasattr(kind, "__array_ufunc__") and not issubclass(kind, np.ndarray | np.generic):
+            # a number type of its own that NumPy computes with (forward mode's Dual): say so
+            raise TypeError(
+                f"cannot use {describe(value)} as a constant: a {kind.__name__} is not an "
+                f"expression's number; difflab's functions (dl.sin, dl.sum, ...) build "
+                f"expressions, so compute with {kind.__name__}s by NumPy's functions (np.sin, "
+                f"np.sum) or difflab.forward's (forward.sin, forward.sum)") from None
         raise TypeError(f"cannot use {describe(value)} as a constant: {err}") from None
     arr = np.array(arr, dtype=np.float64)  # a private copy, frozen
     arr.setflags(write=False)

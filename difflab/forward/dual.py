@@ -29,7 +29,9 @@ from numbers import Real
 
 import numpy as np
 
+from ..core.expr import Expr
 from ..core.ops import PRIMAL
+from ..core.printer import summary
 from .dual_arrays import ARRAY_HANDLERS
 from .rules import jvp_rules
 from .values import _ONE, _ZERO, _fit, _shape, _strip
@@ -185,6 +187,11 @@ def _lift2(op: str, a, b, primal: Callable) -> Dual:
     av, a_dot = (a.value, a.x_dot) if ta == tag else (a, None)
     bv, b_dot = (b.value, b.x_dot) if tb == tag else (b, None)
     y = primal(av, bv)
+    if y.__class__ is Expr:  # an operand was an expression: NumPy handed the op to the IR
+        raise TypeError(f"cannot combine a Dual with an expression of the IR "
+                        f"({summary(a if a.__class__ is Expr else b, 40)}): a Dual computes "
+                        f"with numbers; differentiate an expression with dl.grad(expr, point, "
+                        f"method='forward') instead")
     y_dot = jvp_rules[op](av, bv, y, a_dot, b_dot)
     if (a_dot is None or b_dot is None) and op in _PASS_THROUGH:
         y_dot = _fit(y_dot, _shape(y))  # x + c with c broadcast: spread x_dot to y's shape
