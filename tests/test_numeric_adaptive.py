@@ -10,6 +10,7 @@ import pytest
 import difflab as dl
 from difflab import numeric as nm
 from difflab import truth
+from difflab.core.evaluate import bind
 from difflab.core.plan import compile_plan
 from difflab.lab.accuracy import rho
 from difflab.lab.scalar_suite import SCALAR_CASES
@@ -332,3 +333,26 @@ def test_the_steps_go_on_while_the_newest_difference_is_far_from_the_best():
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
     jac = dl.jacobian(text, {"x": x}, method="numeric")["x"].reshape(3, 2)
     np.testing.assert_allclose(jac, want, rtol=1e-9, atol=1e-12)
+
+
+def test_terms_that_cancel_exactly_do_not_hide_the_rounding_of_f():
+    # found by make fuzz (seed 20261207): f = tanh(0.5) + tanh(-0.5) is exactly 0 at the point,
+    # and scaling both entries of tanh(v) by the same 1 + eps kept the cancellation exact, so
+    # the measured rounding noise was 0; the steps then ran down to h ~ 1e-12, where f's
+    # rounding (eps tanh(0.5) / h ~ 1e-4) dominates, and an entry there won at 4e-6 off with
+    # an error estimate of 4e-7. The probe now alternates its signs over an array's entries.
+    v = np.array([[0.5], [-0.5]])
+    want = 1.0 / np.cosh(v) ** 2
+    prepared = dl.prepared("grad", "sum(tanh(v))", shapes={"v": (2, 1)}, method="numeric")
+    got = prepared({"v": v})["v"]
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    assert (np.abs(got - want) <= prepared.info["error_estimate"]["v"]).all()
+    plan = compile_plan(dl.parse("sum(tanh(v))"))
+    noise = nm.adaptive.rounding_noise(plan, bind(plan, {"v": v}), 0.0)
+    assert 1e-17 < noise < 1e-15  # about eps tanh(0.5), not 0
+    # rows of a matrix that cancel along either axis, and a Jacobian's column
+    m = np.array([[0.3, -0.3], [-0.3, 0.3]])
+    for text in ("sum(tanh(m), axis=0)", "sum(tanh(m), axis=1)"):
+        np.testing.assert_allclose(
+            dl.jacobian(f"sum({text})", {"m": m}, method="numeric")["m"],
+            1.0 / np.cosh(m) ** 2, rtol=1e-10)

@@ -331,9 +331,19 @@ def _scalar_steps(f_at: Callable, x: float, f0: float, noise: float, h: float) -
 
 
 # ---- how far f is from its exact value ---------------------------------------------------
+def _checkerboard(shape: tuple) -> np.ndarray | float:
+    """+1 and -1 alternating along every axis (1.0 for a scalar): the alternating probe's
+    signs within an array, so that entries which cancel exactly (a sum of tanh(0.5) and
+    tanh(-0.5)) are not all scaled alike, which would keep their cancellation exact."""
+    if not shape:
+        return 1.0
+    return np.where(np.add.reduce(np.indices(shape)) % 2 == 1, -1.0, 1.0)
+
+
 def rounding_noise(plan: Plan, values: list, f0) -> np.ndarray:
     """The rounding error of f at a bound point, measured: f re-run with every operation's
-    result scaled by 1 + eps (then by 1 - eps and 1 + eps alternately), the largest change.
+    result scaled by 1 + eps (then by 1 - eps and 1 + eps alternately, from operation to
+    operation and from entry to entry of an array), the largest change.
 
     Args:
         plan: the compiled expression; values: its slots with the leaves bound (``bind``);
@@ -353,7 +363,8 @@ def rounding_noise(plan: Plan, values: list, f0) -> np.ndarray:
                     continue
                 v = PRIMAL[op](*[values[i] for i in a])
                 if np.asarray(v).dtype.kind == "f":  # (masks and indices stay exact)
-                    v = v * (1.0 + sign * EPS)
+                    v = v * (1.0 + sign * EPS * (_checkerboard(np.shape(v)) if alternate
+                                                 else 1.0))
                     sign = -sign if alternate else sign
                 values[slot] = v
             change = np.maximum(change, np.abs(np.asarray(values[out], np.float64) - f0))
