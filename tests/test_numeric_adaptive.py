@@ -340,7 +340,12 @@ def test_terms_that_cancel_exactly_do_not_hide_the_rounding_of_f():
     # and scaling both entries of tanh(v) by the same 1 + eps kept the cancellation exact, so
     # the measured rounding noise was 0; the steps then ran down to h ~ 1e-12, where f's
     # rounding (eps tanh(0.5) / h ~ 1e-4) dominates, and an entry there won at 4e-6 off with
-    # an error estimate of 4e-7. The probe now alternates its signs over an array's entries.
+    # an error estimate of 4e-7. The probe now alternates its signs over an array's entries,
+    # and where no probe moves f at all, eps times the largest intermediate stands in.
+    for v in ([0.5, 0.0, -0.5], [[0.5, 0.5], [-0.5, -0.5]], [0.5, 0.1, -0.5]):
+        v = np.array(v)  # entries the checkerboard pairs off too, or that leave a little
+        got = dl.grad("sum(tanh(v))", {"v": v}, method="numeric")["v"]
+        np.testing.assert_allclose(got, 1.0 / np.cosh(v) ** 2, rtol=1e-10)
     v = np.array([[0.5], [-0.5]])
     want = 1.0 / np.cosh(v) ** 2
     prepared = dl.prepared("grad", "sum(tanh(v))", shapes={"v": (2, 1)}, method="numeric")

@@ -349,11 +349,16 @@ def rounding_noise(plan: Plan, values: list, f0) -> np.ndarray:
         plan: the compiled expression; values: its slots with the leaves bound (``bind``);
             the other slots are overwritten. f0: f at that point.
     Returns:
-        |f~ - f| with f's shape (an estimate of f's own rounding error near the point).
+        |f~ - f| with f's shape (an estimate of f's own rounding error near the point). Where
+        neither probe moves f at all, the terms of f cancel exactly in both (a sum over
+        entries that pair off, as tanh(0.5) + tanh(0.0) + tanh(-0.5)), and the change says
+        nothing: there eps times the largest intermediate |value| stands in, the rounding of
+        such a cancellation near the point.
     """
     ops, args, out = plan.ops, plan.args, plan.out
     f0 = np.asarray(f0, dtype=np.float64)
     change = np.zeros(f0.shape)
+    scale = 0.0   # the largest finite |value| of an operation's result
     with np.errstate(all="ignore"):
         for alternate in range(PROBE_SIGNS):
             sign = 1.0
@@ -363,9 +368,13 @@ def rounding_noise(plan: Plan, values: list, f0) -> np.ndarray:
                     continue
                 v = PRIMAL[op](*[values[i] for i in a])
                 if np.asarray(v).dtype.kind == "f":  # (masks and indices stay exact)
+                    if not alternate and np.size(v):
+                        size = np.abs(v)
+                        scale = max(scale, float(np.max(size, initial=0.0,
+                                                        where=np.isfinite(size))))
                     v = v * (1.0 + sign * EPS * (_checkerboard(np.shape(v)) if alternate
                                                  else 1.0))
                     sign = -sign if alternate else sign
                 values[slot] = v
             change = np.maximum(change, np.abs(np.asarray(values[out], np.float64) - f0))
-    return change
+    return np.where(change == 0.0, EPS * scale, change)
