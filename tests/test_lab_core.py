@@ -292,3 +292,24 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     assert sorted(ids) == sorted(expected)            # every cell exactly once
     assert ids[:len(before)] == [r["cell_id"] for r in before]  # finished rows untouched
     assert load_meta(run.path)["resumed"] and load_meta(run.path)["end_time"]
+
+
+def test_the_tree_is_dirty_for_source_changes_not_for_the_generated_report(tmp_path):
+    from difflab.lab.machine import git_info
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args],
+                       cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "report.md").write_text("old\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("commit", "-qm", "first")
+    clean = git_info(tmp_path)
+    assert clean["dirty"] is False and len(clean["commit"]) == 40
+    (tmp_path / "reports" / "report.md").write_text("rewritten by a report run\n")
+    assert git_info(tmp_path)["dirty"] is False   # the report run's own output
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_info(tmp_path)["dirty"] is True    # a source change

@@ -53,7 +53,8 @@ def versions() -> dict[str, str | None]:
 
 
 def git_info(directory: str | os.PathLike | None = None) -> dict:
-    """The commit of the source tree and whether tracked files differ from it.
+    """The commit of the source tree and whether tracked files differ from it (the generated
+    ``reports/`` aside: a report run rewrites it, so it would mark every second run dirty).
 
     Args:
         directory: inside the repository (default: this package's source tree).
@@ -71,7 +72,8 @@ def git_info(directory: str | os.PathLike | None = None) -> dict:
         return done.stdout.strip() if done.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                 ":(exclude)reports") if commit else None
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
