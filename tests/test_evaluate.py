@@ -119,3 +119,37 @@ def test_shape_errors_name_the_op_and_both_shapes():
         dl.evaluate(dl.parse("A @ B"), {"A": np.ones((2, 3)), "B": np.ones((4, 5))})
     with pytest.raises(ValueError, match=r"add: shapes \(2,\) and \(3,\) do not broadcast"):
         dl.evaluate(dl.parse("a + b"), {"a": np.ones(2), "b": np.ones(3)})
+
+
+def test_run_value_drops_intermediates_after_their_last_use():
+    import tracemalloc
+
+    from difflab.core.evaluate import bind, run, run_value
+    from difflab.core.plan import compile_plan
+
+    # an unrolled recurrence over a large array: run keeps one array per node, run_value only
+    # the live ones, and both give the same value, bit for bit
+    x = dl.variable("x")
+    y = x
+    for _ in range(60):
+        y = dl.sin(y) * 0.5 + y
+    plan = compile_plan(y)
+    point = {"x": np.linspace(-1.0, 1.0, 50_000)}
+    np.testing.assert_array_equal(run_value(plan, bind(plan, point)),
+                                  run(plan, bind(plan, point))[plan.out])
+    values = bind(plan, point)
+    run_value(plan, values)
+    kept = [s for s, a in enumerate(plan.args) if a and values[s] is not None]
+    assert kept == [plan.out]  # the leaves are still bound, every other result is gone
+    peaks = []
+    for fn in (run_value, lambda p, v: run(p, v)[p.out]):
+        tracemalloc.start()
+        fn(plan, bind(plan, point))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    array = point["x"].nbytes
+    assert peaks[0] < 6 * array < 20 * array < peaks[1]  # 180 nodes: ~180 arrays kept by run
+    # a failure still names the op and its shapes
+    bad = compile_plan(dl.parse("v @ w"))
+    with pytest.raises(ValueError, match=r"matmul: \(2, 3\) @ \(4,\)"):
+        run_value(bad, bind(bad, {"v": np.ones((2, 3)), "w": np.ones(4)}))

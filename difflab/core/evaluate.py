@@ -123,6 +123,49 @@ def run(plan: Plan, values: list) -> list:
     return values
 
 
+def _last_uses(plan: Plan) -> tuple:
+    """Per slot, the computed slots whose last reader it is (cached on the plan): after that
+    step their values are never read again. The output and the leaves are kept."""
+    frees = plan.memo.get("frees")
+    if frees is None:
+        last = [-1] * plan.size
+        for slot, a in enumerate(plan.args):
+            for i in a:
+                last[i] = slot
+        dying: list = [[] for _ in range(plan.size)]
+        for i, reader in enumerate(last):
+            if reader >= 0 and plan.args[i] and i != plan.out:
+                dying[reader].append(i)
+        frees = plan.memo["frees"] = tuple(tuple(d) for d in dying)
+    return frees
+
+
+def run_value(plan: Plan, values: list):
+    """The plan's output (``run(plan, values)[plan.out]``), dropping each intermediate result
+    after its last use: memory holds the live values only, not one array per node (an
+    unrolled loop over large arrays stays in cache instead of page-faulting gigabytes).
+    ``values`` keeps the leaves and the output; the other slots are left empty."""
+    ops, args, frees = plan.ops, plan.args, _last_uses(plan)
+    slot = 0
+    try:
+        with np.errstate(all="ignore"):
+            for slot, op in enumerate(ops):
+                a = args[slot]
+                if len(a) == 1:
+                    values[slot] = PRIMAL[op](values[a[0]])
+                elif len(a) == 2:
+                    values[slot] = PRIMAL[op](values[a[0]], values[a[1]])
+                elif a:
+                    values[slot] = PRIMAL[op](*[values[i] for i in a])
+                else:
+                    continue
+                for i in frees[slot]:
+                    values[i] = None
+    except (ValueError, TypeError) as err:
+        raise ValueError(describe_failure(plan, slot, values, err)) from None
+    return values[plan.out]
+
+
 def as_result(value):
     """A float for a scalar result, an ndarray otherwise."""
     if np.ndim(value) == 0:
@@ -146,4 +189,4 @@ def evaluate(expr: Expr, point: Mapping):
     plan = compile_plan(expr)
     point = clean_point(plan, point)
     infer_shapes(plan, point_shapes(point))  # an index or a shape that does not fit: named
-    return as_result(run(plan, bind(plan, point))[plan.out])
+    return as_result(run_value(plan, bind(plan, point)))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import api, jax_ref
-from ..core.evaluate import bind, run
+from ..core.evaluate import bind, run_value
 from ..core.expr import Expr
 from ..core.plan import compile_plan
 from ..core.shapes import infer_shapes
@@ -88,7 +88,7 @@ def prepare_primal(expr: Expr, shapes: Mapping[str, tuple], method: str) -> Call
 
     def primal(point: Mapping):
         with np.errstate(all="ignore"):
-            return run(plan, bind(plan, point))[plan.out]
+            return run_value(plan, bind(plan, point))
 
     return primal
 

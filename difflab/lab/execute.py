@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.evaluate import bind, clean_point, run
+from ..core.evaluate import bind, clean_point, run_value
 from ..core.plan import compile_plan
 from .accuracy import all_finite, compare_gradients, tolerance
 from .cell import Cell
@@ -147,7 +147,7 @@ def _primal(method: str, expr, plan, point: Mapping, shapes: Mapping):
 
         f = jax_ref.function(expr, shapes)
         return lambda: f(point)
-    return lambda: run(plan, bind(plan, point))
+    return lambda: run_value(plan, bind(plan, point))
 
 
 def execute(cell: Cell, settings: Settings | None = None) -> dict:

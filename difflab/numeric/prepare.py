@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..core.evaluate import bind, clean_point, run
+from ..core.evaluate import bind, clean_point, run_value
 from ..core.expr import Expr
 from ..core.plan import Plan, compile_plan
 from ..core.shapes import infer_shapes
@@ -68,8 +68,10 @@ class _Perturbed:
             else:
                 saved.append((slot, index, old.flat[index]))
                 old.flat[index] = t
-        (run_complex if self.complex_step else run)(self.plan, values)
-        out = np.array(values[self.plan.out])  # a copy: the output may alias an input
+        if self.complex_step:
+            out = np.array(run_complex(self.plan, values)[self.plan.out])
+        else:  # (a copy: the output may alias an input)
+            out = np.array(run_value(self.plan, values))
         for slot, index, old in reversed(saved):
             if index is None:
                 values[slot] = old

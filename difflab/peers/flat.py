@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..core.evaluate import bind, run
+from ..core.evaluate import bind, run_value
 from ..core.expr import Expr
 from ..core.plan import compile_plan
 from ..core.shapes import infer_shapes
@@ -64,12 +64,12 @@ class Flat:
     def function(self, point: Mapping) -> Callable[[np.ndarray], object]:
         """f(x): a float for a scalar expression, else the flat output (m,)."""
         fixed = dict(point)
-        plan, out = self.plan, self.plan.out
+        plan = self.plan
         scalar = self.out_shape == ()
 
         def f(x) -> object:
             x = np.asarray(x, dtype=np.float64).ravel()
-            value = run(plan, bind(plan, {**fixed, **self.unflatten(x)}))[out]
+            value = run_value(plan, bind(plan, {**fixed, **self.unflatten(x)}))
             return float(value) if scalar else np.ravel(np.asarray(value, dtype=np.float64))
         return f
 

@@ -50,8 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .. import numeric, reverse
-from ..core.evaluate import bind, clean_point
-from ..core.evaluate import run as run_plan
+from ..core.evaluate import bind, clean_point, run_value
 from ..core.metrics import size
 from ..core.plan import compile_plan
 from ..lab import Cell, Run, Settings, Worker, run_sweep
@@ -150,7 +149,7 @@ def f_timings(config: dict, n: int, settings: Settings,
         return {"tape": measure(lambda: program.record(point), **timing).min,
                 "levels": measure(lambda: levels.evaluate(point), **timing).min
                 if levels is not None else None,
-                "plan": measure(lambda: run_plan(plan, bind(plan, point)), **timing).min
+                "plan": measure(lambda: run_value(plan, bind(plan, point)), **timing).min
                 if with_plan else None}
 
 

@@ -33,8 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .. import api
-from ..core.evaluate import bind
-from ..core.evaluate import run as run_plan
+from ..core.evaluate import bind, run_value
 from ..core.plan import compile_plan
 from ..lab import Cell, Run, Settings, run_sweep
 from ..lab.families import mlp_parameters, sample_mlp_loss
@@ -171,7 +170,7 @@ def train(expr, point: dict, wrt, gradient, optimizer: str, lr: float, steps: in
     losses, grad_s, f_s = [], [], []
     for t in range(1, steps + 2):
         t0 = time.perf_counter()
-        losses.append(float(run_plan(plan, bind(plan, point))[plan.out]))  # same f for all
+        losses.append(float(run_value(plan, bind(plan, point))))  # same f for all
         f_s.append(time.perf_counter() - t0)
         if t > steps:
             break
