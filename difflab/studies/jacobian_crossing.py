@@ -1,6 +1,6 @@
 """Which of two Jacobian modes wins at which shape: the time ratio per shape n/m, each
-shape's verdict (one method faster when the two medians' intervals are apart, else a tie) and
-the crossover.
+shape's verdict (one method faster where the ratio's bootstrap interval lies beyond 1, else a
+tie) and the crossover.
 
 A crossover is reported only where the intervals resolve one: between the last shape where
 the forward-like method is faster and the first where the reverse-like one is. The interpolated
@@ -14,10 +14,12 @@ the median time ``t`` and its interval ``t_lo``..``t_hi``, and the repeats ``sam
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
-from ..lab.intervals import NAN, Interval
+from ..lab.intervals import DRIFT, NAN, Interval, bootstrap
 from ..lab.repeats import bootstrap_cells
 
 
@@ -120,10 +122,18 @@ def aspect_label(a: float) -> str:
 def ratio_intervals(d: pd.DataFrame, fwd: str, rev: str) -> pd.DataFrame:
     """t(rev)/t(fwd) per common aspect, with its bootstrap interval over the repeats."""
     common, a, b = _pair(d, fwd, rev)
+    key = tuple((x, tuple(a.loc[x, "samples"]), tuple(b.loc[x, "samples"])) for x in common)
+    return _ratios(key).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _ratios(key: tuple) -> pd.DataFrame:
+    """``ratio_intervals`` of ((aspect, fwd's repeats, rev's repeats), ...): the table, the
+    verdicts, the crossover's span, the figure and the summary all read it, and the
+    bootstrap (seeded) gives the same intervals every time, so each is computed once."""
     rows = []
-    for aspect in common:
-        pair = pd.DataFrame([a.loc[aspect], b.loc[aspect]])
-        iv = bootstrap_cells(lambda med: med[1] / med[0], pair)
+    for aspect, fwd, rev in key:
+        iv = bootstrap(lambda med: med[1] / med[0], [fwd, rev], drift=DRIFT)
         rows.append({"aspect": aspect, "ratio": iv.value, "lo": iv.lo, "hi": iv.hi})
     return pd.DataFrame(rows, columns=["aspect", "ratio", "lo", "hi"])
 
