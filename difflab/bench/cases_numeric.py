@@ -23,7 +23,7 @@ import numpy as np
 
 import difflab as dl
 
-from ..core.evaluate import bind, run
+from ..core.evaluate import bind, run_value
 from ..core.plan import compile_plan
 from ..lab.accuracy import rho
 from ..lab.scalar_suite import SCALAR_CASES
@@ -59,8 +59,7 @@ def _numdifftools_gradient(expr, counter: list) -> Callable[[dict], dict]:
         counter[0] += 1
         values = bind(plan, {n: float(v) for n, v in zip(names, np.atleast_1d(vector),
                                                          strict=True)})
-        run(plan, values)
-        return float(values[plan.out])
+        return float(run_value(plan, values))
 
     def gradient(point: dict) -> dict:
         x = np.array([point[n] for n in names])

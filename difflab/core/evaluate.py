@@ -106,38 +106,7 @@ def _short(err: Exception) -> str:
 
 def run(plan: Plan, values: list) -> list:
     """Fill every non-leaf slot of ``values`` in order; returns ``values``."""
-    ops, args = plan.ops, plan.args
-    slot = 0
-    try:
-        with np.errstate(all="ignore"):
-            for slot, op in enumerate(ops):
-                a = args[slot]
-                if len(a) == 1:
-                    values[slot] = PRIMAL[op](values[a[0]])
-                elif len(a) == 2:
-                    values[slot] = PRIMAL[op](values[a[0]], values[a[1]])
-                elif a:
-                    values[slot] = PRIMAL[op](*[values[i] for i in a])
-    except (ValueError, TypeError) as err:
-        raise ValueError(describe_failure(plan, slot, values, err)) from None
-    return values
-
-
-def _last_uses(plan: Plan) -> tuple:
-    """Per slot, the computed slots whose last reader it is (cached on the plan): after that
-    step their values are never read again. The output and the leaves are kept."""
-    frees = plan.memo.get("frees")
-    if frees is None:
-        last = [-1] * plan.size
-        for slot, a in enumerate(plan.args):
-            for i in a:
-                last[i] = slot
-        dying: list = [[] for _ in range(plan.size)]
-        for i, reader in enumerate(last):
-            if reader >= 0 and plan.args[i] and i != plan.out:
-                dying[reader].append(i)
-        frees = plan.memo["frees"] = tuple(tuple(d) for d in dying)
-    return frees
+    return _execute(plan, values, _keep_all(plan))
 
 
 def run_value(plan: Plan, values: list):
@@ -145,7 +114,13 @@ def run_value(plan: Plan, values: list):
     after its last use: memory holds the live values only, not one array per node (an
     unrolled loop over large arrays stays in cache instead of page-faulting gigabytes).
     ``values`` keeps the leaves and the output; the other slots are left empty."""
-    ops, args, frees = plan.ops, plan.args, _last_uses(plan)
+    return _execute(plan, values, _last_uses(plan))[plan.out]
+
+
+def _execute(plan: Plan, values: list, frees: tuple) -> list:
+    """The one evaluation loop: each computed slot in order, then the slots ``frees[slot]``
+    says are read no more are dropped."""
+    ops, args = plan.ops, plan.args
     slot = 0
     try:
         with np.errstate(all="ignore"):
@@ -163,7 +138,32 @@ def run_value(plan: Plan, values: list):
                     values[i] = None
     except (ValueError, TypeError) as err:
         raise ValueError(describe_failure(plan, slot, values, err)) from None
-    return values[plan.out]
+    return values
+
+
+def _keep_all(plan: Plan) -> tuple:
+    """``frees`` for ``run``: nothing is dropped (cached on the plan)."""
+    keep = plan.memo.get("keep_all")
+    if keep is None:
+        keep = plan.memo["keep_all"] = ((),) * plan.size
+    return keep
+
+
+def _last_uses(plan: Plan) -> tuple:
+    """Per slot, the computed slots whose last reader it is (cached on the plan): after that
+    step their values are never read again. The output and the leaves are kept."""
+    frees = plan.memo.get("frees")
+    if frees is None:
+        last = [-1] * plan.size
+        for slot, a in enumerate(plan.args):
+            for i in a:
+                last[i] = slot
+        dying: list = [[] for _ in range(plan.size)]
+        for i, reader in enumerate(last):
+            if reader >= 0 and plan.args[i] and i != plan.out:
+                dying[reader].append(i)
+        frees = plan.memo["frees"] = tuple(tuple(d) for d in dying)
+    return frees
 
 
 def as_result(value):

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..core.evaluate import bind, run
+from ..core.evaluate import bind, run_value
 from ..core.expr import Expr
 from ..protocol import Prepared, jvp_from_jacobian, shaped
 from .adaptive import adaptive_difference
@@ -97,8 +97,9 @@ def prepare_jvp(expr: Expr, wrt: Sequence[str], shapes: Mapping, **options) -> P
         def g(t):  # f(x + t v): the complex step passes a complex t
             for slot, x, d in zip(slots, x0, v, strict=True):
                 values[slot] = x + t * d
-            (run_complex if isinstance(t, complex) else run)(plan, values)
-            return np.array(values[plan.out])
+            if isinstance(t, complex):
+                return np.array(run_complex(plan, values)[plan.out])
+            return np.array(run_value(plan, values))
 
         if used == "adaptive":  # many steps in t, Richardson's tableau, the best estimate
             widest = step if step is not None else 2.0 * x_norm / v_norm
