@@ -60,6 +60,7 @@ converge to the one-sided or aliased value and the estimate does not see it.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from operator import mul
@@ -331,13 +332,16 @@ def _scalar_steps(f_at: Callable, x: float, f0: float, noise: float, h: float) -
 
 
 # ---- how far f is from its exact value ---------------------------------------------------
+@functools.lru_cache(maxsize=64)
 def _checkerboard(shape: tuple) -> np.ndarray | float:
     """+1 and -1 alternating along every axis (1.0 for a scalar): the alternating probe's
     signs within an array, so that entries which cancel exactly (a sum of tanh(0.5) and
     tanh(-0.5)) are not all scaled alike, which would keep their cancellation exact."""
     if not shape:
         return 1.0
-    return np.where(np.add.reduce(np.indices(shape)) % 2 == 1, -1.0, 1.0)
+    signs = np.where(np.add.reduce(np.indices(shape)) % 2 == 1, -1.0, 1.0)
+    signs.setflags(write=False)  # (cached per shape: one per call of the probe, not per op)
+    return signs
 
 
 def rounding_noise(plan: Plan, values: list, f0) -> np.ndarray:

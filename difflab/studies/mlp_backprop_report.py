@@ -369,7 +369,8 @@ def _training_findings(df: pd.DataFrame, table: pd.DataFrame, config: dict,
         least, most = least_evaluations(DEFAULT_SCHEME, n), evaluations(DEFAULT_SCHEME, n)
         count = f"{most} = {most // n}n" if least == most else f"{least} to {most}"
         num, rev = steps["numeric"], steps["reverse"]
-        ratio = _quotient(_steps(df)["reverse"], _steps(df)["numeric"], "x")
+        samples = _steps(df)
+        ratio = _quotient(samples["reverse"], samples["numeric"], "x")
         text += (f"; finite differences follow to "
                  f"{t.loc['numeric', 'loss curve max rel. diff. vs reverse']:.0e} but each "
                  f"gradient costs {num} ms against reverse mode's {rev} ms ({ratio}: "
