@@ -120,6 +120,13 @@ def test_mlp_step_cost_cells_start_where_training_starts():
     assert inst.expr is expr and set(inst.point) == set(point)
     for name, value in point.items():
         np.testing.assert_array_equal(inst.point[name], value)
+    # the regression task's data, not mlp_loss's sampled teacher: y = sin x, x sorted in ±pi
+    x = inst.point["X"][:, 0]
+    assert np.all(np.diff(x) >= 0) and np.all(np.abs(x) <= np.pi)
+    np.testing.assert_array_equal(inst.point["Y"][:, 0], np.sin(x))
+    assert not np.array_equal(
+        get_problem("mlp_loss").instance(mlp_backprop.training_params(config), seed=3)
+        .point["Y"], inst.point["Y"])
     loss, hand = mlp_backprop.hand_backprop(point, config["train_depth"], "tanh")
     assert set(inst.truth()) == set(wrt)
     np.testing.assert_array_equal(inst.truth()["W1"], hand["W1"])

@@ -24,7 +24,9 @@ reproducibility, stated; a cell whose repeats spread wider keeps its own interva
 reports the drift is larger but so are the cells' own spreads: in two consecutive ``make
 report`` runs on that machine, with nothing else running, the medians of the 261 timed cells
 behind the figures moved by 7.0% at the median and 38% at the 95th percentile, and every one
-of the 261 intervals overlapped its twin from the other run (as did all 37 summary figures).
+of the 261 intervals overlapped its twin from the other run (as did all 37 summary figures);
+a second pair gave 12.1% and 54%, and 260 of the 261 (one cell 0.073 (0.069–0.077) against
+0.10 (0.08–0.13) ms).
 
 A derived figure — a fitted slope, a crossover, a ratio of medians — gets its interval by the
 bootstrap over the repeats (``bootstrap``): each resample draws every cell's repeats with
