@@ -70,19 +70,23 @@ def _forward_over_reverse(expr: Expr, wrt: tuple, shapes: Mapping[str, Shape]) -
     # Only the slots the sweep reads smoothly (and what they are made of) carry tangents; the
     # others (k-means' distance matrix, read by min's mask only) are computed plainly
     dual = reads.tangent_slots(program)
-    steps = [(fn, s, i, j, s in dual) for fn, s, i, j in program.live_forward]
+    # and an array no rule reads by value is freed after its last use (``Program.drops``)
+    steps = [(fn, s, i, j, s in dual, drop)
+             for (fn, s, i, j), drop in zip(program.live_forward, program.drops, strict=True)]
 
     def record(point: Mapping) -> list:
         values = program.template.copy()
         for name, slot in program.plan.var_slots.items():
             value = point[name]
             values[slot] = np.float64(value) if type(value) is float else value
-        for fn, s, i, j, carried in steps:
+        for fn, s, i, j, carried, drop in steps:
             a = values[i] if carried else _value(values[i])
             if j < 0:
                 values[s] = fn(a)
             else:
                 values[s] = fn(a, values[j] if carried else _value(values[j]))
+            for slot, stand_in in drop:
+                values[slot] = stand_in
         return values
 
     def newton(point: Mapping) -> dict:

@@ -41,8 +41,9 @@ def _shift(fix, k: int, shape: Shape):
     """An unbroadcast fix (axes, reshape) for cotangents with a batch axis of k in front."""
     if fix is None:
         return None
-    axes, reshape = fix
-    return tuple(a + 1 for a in axes), (None if reshape is None else (k,) + tuple(shape))
+    axes, reshape = fix[:2]
+    return (tuple(a + 1 for a in axes), (None if reshape is None else (k,) + tuple(shape)),
+            *fix[2:])  # (sub's negate-after-summing flag, where there is one)
 
 
 def batched(program: Program, k: int) -> Program:

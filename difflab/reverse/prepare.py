@@ -57,7 +57,7 @@ def prepare(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape], **optio
 
     def gradient(point: Mapping) -> dict:
         with np.errstate(all="ignore"):
-            values = record(point, live_only=True)
+            values = record(point, lean=True)
             bars = sweep(program, values, _ONE, None, True)
             return {name: _finish(bars[slot], shape) for name, slot, shape in results}
 
@@ -113,7 +113,7 @@ def prepare_jacobian(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape]
 
     def jacobian(point: Mapping) -> dict:
         with np.errstate(all="ignore"):
-            rows = jacobian_rows(program, program.record(point, live_only=True))
+            rows = jacobian_rows(program, program.record(point, lean=True))
         return {name: shaped(row, out_shape + shape)
                 for (name, shape), row in zip(results, rows, strict=True)}
 
@@ -144,7 +144,7 @@ def prepare_vjp(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape],
     def vjp(point: Mapping, cotangent) -> dict:
         seed = np.array(cotangent, dtype=np.float64) if out_shape else np.float64(cotangent)
         with np.errstate(all="ignore"):
-            bars = sweep(program, program.record(point, live_only=True), seed, None, True)
+            bars = sweep(program, program.record(point, lean=True), seed, None, True)
             return {name: _finish(np.zeros(shape) if bars[slot] is None else bars[slot], shape)
                     for name, slot, shape in results}
 

@@ -26,7 +26,7 @@ from ..core.ops import COMPARISONS, ELEMENTWISE_BINARY, bind_param
 from ..core.plan import Plan, compile_plan, gc_paused
 from ..core.shapes import infer_shapes
 from ..protocol import Shape
-from .rules import FORWARD, vjp_rules
+from .rules import FORWARD, VALUE_READS, vjp_rules
 
 
 # ---- compiling: which slots need a cotangent, and the flat programs -----------------------
@@ -42,14 +42,19 @@ class Program:
     live_forward: list[tuple]            # the same, only slots whose value the sweep reads
     backward: list[tuple]                # (rule, slot, i, j, need, fix_i, fix_j), reversed
     template: list                       # slot values with constants filled in
+    drops: list[tuple] = field(default_factory=list)  # per live_forward step: (slot, stand-in)
     derived: dict = field(default_factory=dict)  # variants made on first use (batch.batched)
 
-    def record(self, point: Mapping, live_only: bool = False) -> list:
+    def record(self, point: Mapping, live_only: bool = False, lean: bool = False) -> list:
         """The primal value of every slot at a (validated) point: the tape's contents.
 
         Args:
             point: every variable -> float, array (or ``forward.Dual``).
             live_only: compute only the slots the backward sweep reads (and what they need).
+            lean: as ``live_only``, and keep only the arrays a rule reads by value
+                (``rules.VALUE_READS``): the others are freed after their last use in the
+                forward pass, a shape-only NaN stand-in left in their place. For one plain
+                sweep (a gradient, a VJP): the tape is then not for display.
         Returns:
             the value per slot (None for the slots skipped).
         """
@@ -57,6 +62,12 @@ class Program:
         for name, slot in self.plan.var_slots.items():
             value = point[name]
             values[slot] = np.float64(value) if type(value) is float else value
+        if lean:
+            for (fn, s, i, j), drop in zip(self.live_forward, self.drops, strict=True):
+                values[s] = fn(values[i]) if j < 0 else fn(values[i], values[j])
+                for slot, stand_in in drop:
+                    values[slot] = stand_in
+            return values
         for fn, s, i, j in self.live_forward if live_only else self.forward:
             values[s] = fn(values[i]) if j < 0 else fn(values[i], values[j])
         return values
@@ -160,7 +171,43 @@ def _compile(plan: Plan, wrt: tuple[str, ...], slot_shapes: list[Shape]) -> Prog
         elif ops[s] == "const":
             attr = plan.attrs[s]
             template[s] = np.float64(attr) if isinstance(attr, float) else attr
-    return Program(plan, wrt, slot_shapes, needed, forward, live_forward, backward, template)
+    drops = _drops(plan, live_forward, backward, slot_shapes)
+    return Program(plan, wrt, slot_shapes, needed, forward, live_forward, backward, template,
+                   drops=drops)
+
+
+def _drops(plan: Plan, live_forward: list, backward: list, slot_shapes: list) -> list:
+    """Per step of ``live_forward``, the arrays a lean forward pass may free after it: those no
+    later step reads and no backward rule reads by value, each with its stand-in (a read-only
+    zero-stride NaN array of its shape, so a rule that reads its shape or rank still can)."""
+    ops, n = plan.ops, plan.size
+    kept = [False] * n
+    for _rule, s, i, j, need, *_ in backward:
+        reads = VALUE_READS[ops[s]](need) if ops[s] in VALUE_READS else "aby"
+        for name, slot in (("a", i), ("b", j), ("y", s)):
+            if slot >= 0 and name in reads:
+                kept[slot] = True
+    last = {}
+    for p, (_fn, _s, i, j) in enumerate(live_forward):
+        last[i] = p
+        if j >= 0:
+            last[j] = p
+    stand_ins: dict = {}
+    drops = [()] * len(live_forward)
+    for p, (_fn, s, i, j) in enumerate(live_forward):
+        done = [a for a in {i, j, s} if a >= 0 and last.get(a, p) == p]
+        drop = tuple((a, _stand_in(slot_shapes[a], stand_ins)) for a in sorted(done)
+                     if not kept[a] and slot_shapes[a] and ops[a] not in ("var", "const"))
+        if drop:
+            drops[p] = drop
+    return drops
+
+
+def _stand_in(shape: Shape, made: dict):
+    """A read-only NaN array of ``shape`` taking no memory (one per shape)."""
+    if shape not in made:
+        made[shape] = np.broadcast_to(np.float64(np.nan), shape)
+    return made[shape]
 
 
 def _binary_entry(plan: Plan, s: int, slot_shapes: list[Shape], depends: list[bool]) -> tuple:
@@ -172,10 +219,13 @@ def _binary_entry(plan: Plan, s: int, slot_shapes: list[Shape], depends: list[bo
         return (lambda y_bar, a, b, y, need: rule(y_bar, a, b, param, y, need), s, i, j,
                 _NEED[depends[i], depends[j]], None, None)
     fix_i = fix_j = None
+    rule = vjp_rules[op]
     if op in ELEMENTWISE_BINARY:
         fix_i = _unbroadcast_fix(slot_shapes[i], slot_shapes[s])
         fix_j = _unbroadcast_fix(slot_shapes[j], slot_shapes[s])
-    return (vjp_rules[op], s, i, j, _NEED[depends[i], depends[j]], fix_i, fix_j)
+        if op == "sub" and fix_j is not None:  # a - b, b broadcast: sum y_bar, then negate
+            rule, fix_j = vjp_rules["add"], fix_j + (True,)  # the sum (one pass, not two)
+    return (rule, s, i, j, _NEED[depends[i], depends[j]], fix_i, fix_j)
 
 
 # The first argument a cotangent flows to, where not the first (a comparison: none, a select:
@@ -213,12 +263,23 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
     """
     bars = [None] * len(values)
     bars[program.plan.out] = seed
+    # owned[s]: bars[s] is a sum this sweep made (old + a_bar), which nothing else refers to,
+    # so later cotangents of s add into it in place. Every cotangent of s arrives before s's
+    # own step reads it (reverse topological order), so no reader ever sees it change. Rules'
+    # results are never added into: one may be a view of y_bar, of a primal or of the seed.
+    owned = [False] * len(values)
     for rule, s, i, j, need, fix_i, fix_j in program.backward:
         y_bar = bars[s]
         if j < 0:
             a_bar = rule(y_bar, values[i], values[s])
             old = bars[i]
-            bars[i] = a_bar if old is None else old + a_bar  # fan-out: cotangents add up
+            if old is None:
+                bars[i] = a_bar
+            elif owned[i] and type(a_bar) is np.ndarray and a_bar.shape == old.shape:
+                old += a_bar  # fan-out: cotangents add up (in place into the sweep's own sum)
+            else:
+                bars[i] = old = old + a_bar
+                owned[i] = type(old) is np.ndarray and old.dtype == np.float64
             if trace is not None:
                 trace.append((s, program.plan.ops[s], (i,), y_bar, (a_bar,)))
         else:
@@ -229,14 +290,28 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
                     if fix_i[1] is not None:
                         a_bar = np.reshape(a_bar, fix_i[1])
                 old = bars[i]
-                bars[i] = a_bar if old is None else old + a_bar
+                if old is None:
+                    bars[i] = a_bar
+                elif owned[i] and type(a_bar) is np.ndarray and a_bar.shape == old.shape:
+                    old += a_bar
+                else:
+                    bars[i] = old = old + a_bar
+                    owned[i] = type(old) is np.ndarray and old.dtype == np.float64
             if b_bar is not None:
                 if fix_j is not None:
                     b_bar = np.sum(b_bar, axis=fix_j[0])
                     if fix_j[1] is not None:
                         b_bar = np.reshape(b_bar, fix_j[1])
+                    if len(fix_j) > 2:  # sub's: negated after the sum
+                        b_bar = -b_bar
                 old = bars[j]
-                bars[j] = b_bar if old is None else old + b_bar
+                if old is None:
+                    bars[j] = b_bar
+                elif owned[j] and type(b_bar) is np.ndarray and b_bar.shape == old.shape:
+                    old += b_bar
+                else:
+                    bars[j] = old = old + b_bar
+                    owned[j] = type(old) is np.ndarray and old.dtype == np.float64
             if trace is not None:
                 trace.append((s, program.plan.ops[s], (i, j), y_bar, (a_bar, b_bar)))
         if free:

@@ -214,6 +214,29 @@ vjp_rules.update(ARRAY_VJP)
 # Leaves end the sweep: a variable's cotangent is the answer, a constant never needs one.
 vjp_rules["var"] = vjp_rules["const"] = None
 
+# What each rule reads of the primal values by *value*, given ``need``: "a" the first
+# argument, "b" the second, "y" the result (a unary rule's ``x`` is "a"). Everything else it
+# may read only for its shape or rank (sum's broadcast, index's scatter, concat's split), so a
+# gradient's forward pass keeps only these values and frees the others once the forward pass
+# is done with them (``program.py``: a shape-only placeholder stands in). An op not listed
+# reads all three (always correct, never leaner). tests/test_reverse_reads.py checks every
+# entry: the rule gives the same result with the unread values replaced by NaN placeholders.
+_READ_A, _READ_Y, _READ_NONE = (lambda need: "a"), (lambda need: "y"), (lambda need: "")
+VALUE_READS = {
+    **dict.fromkeys(("sin", "cos", "asin", "acos", "atan", "sinh", "cosh", "log", "log1p",
+                     "abs", "relu", "square", "logsumexp", "reduce_prod",
+                     "select", "select_not"), _READ_A),    # (select's "a" is its mask)
+    **dict.fromkeys(("tan", "tanh", "exp", "expm1", "sqrt", "sigmoid", "softplus",
+                     "softmax", "log_softmax"), _READ_Y),
+    **dict.fromkeys(("neg", "add", "sub", "sum", "mean", "transpose", "index", "reduce_sum",
+                     "reduce_mean", "reshape", "permute", "concat",
+                     "lt", "le", "gt", "ge", "eq", "ne"), _READ_NONE),
+    # y = a * b or a @ b: a's cotangent reads b, b's reads a
+    "mul": lambda need: ("b" if need[0] else "") + ("a" if need[1] else ""),
+    "matmul": lambda need: ("b" if need[0] else "") + ("a" if need[1] else ""),
+    "div": lambda need: "by" if need[1] else "b",           # y_bar / b, and -(y_bar / b) y
+}
+
 # The forward pass: PRIMAL's NumPy functions, with the arithmetic reached through Python's
 # operators (the same IEEE operations; for NumPy scalars they skip the ufunc dispatch, ~20x
 # faster). Scalars are kept as np.float64, never Python floats, so x / 0 is inf, not an error.
