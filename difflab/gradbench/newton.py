@@ -92,7 +92,7 @@ def _forward_over_reverse(expr: Expr, wrt: tuple, shapes: Mapping[str, Shape]) -
     def newton(point: Mapping) -> dict:
         def gradient(*x_wrt):
             values = record({**point, **dict(zip(wrt, x_wrt, strict=True))})
-            bars = reverse.sweep(program, values, 1.0)
+            bars = reverse.sweep(program, values, 1.0, None, True)  # (frees as it goes)
             return [0.0 * x if bars[s] is None else bars[s]
                     for x, s in zip(x_wrt, slots, strict=True)]
 

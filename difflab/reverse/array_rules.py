@@ -23,6 +23,7 @@ from ..core.axes import (
     softmax_weights,
     trailing,
 )
+from .onehot import of_extremum
 
 
 def _linear(fn):
@@ -84,20 +85,29 @@ def _reduce_prod_vjp(y_bar, x, p, y, need):
 def _reduce_extremum_vjp(y_bar, x, p, y, need):
     # JAX's rule: the cotangent shared equally among the elements equal to the result
     axes, keepdims = p.value
-    if type(x) is np.ndarray and x.ndim and type(y) is np.float64 and \
+    plain_x = type(x) is np.ndarray and x.ndim and x.dtype == np.float64
+    if plain_x and type(y) is np.float64 and \
             isinstance(y_bar, float):  # (np.float64 too) one max of a whole array, unbatched:
-        hit = x == y                   # y_bar times the 0/1 mask of the hits, over their count
-        count = np.count_nonzero(hit)
+        sparse = of_extremum(x, y, y_bar, tuple(range(x.ndim)))  # y_bar at the one hit
+        if sparse is not None:
+            return sparse, None
+        hit = x == y                   # ties: y_bar times the 0/1 mask, over their count
         weights = hit.astype(np.float64)
-        weights *= y_bar if count == 1 else y_bar / count
+        weights *= y_bar / np.count_nonzero(hit)
         return weights, None
+    ndim = np.ndim(plain(x))
+    if plain_x and type(y) is np.ndarray and type(y_bar) is np.ndarray and \
+            y_bar.ndim == y.ndim:      # partial, unbatched: y_bar at each group's one hit
+        reduced = normal_axes(axes, ndim, "max")
+        sparse = of_extremum(x, expand(y, axes, ndim, keepdims), y_bar, reduced)
+        if sparse is not None:
+            return sparse, None
     spread = _spread(y_bar, x, y, axes, keepdims)
     xv = plain(x)
     if not np.ndim(xv) or not isinstance(spread, np.ndarray | np.floating | float):
         return spread * extremum_weights(x, y, axes, keepdims), None  # (Duals, Jets, 0-d)
-    # Plain arrays: without ties (the usual case) each reduced group has one hit, which takes
-    # the whole cotangent: a compare, a 0/1 array scaled in place; no division
-    ndim = np.ndim(xv)
+    # Plain arrays with a tie (or a batch of cotangents): each group's hits share its
+    # cotangent: a compare, a 0/1 array scaled in place
     reduced = normal_axes(axes, ndim, "max")
     hit = xv == expand(plain(y), axes, ndim, keepdims)
     weights = hit.astype(np.float64)

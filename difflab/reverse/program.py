@@ -26,6 +26,7 @@ from ..core.ops import COMPARISONS, ELEMENTWISE_BINARY, bind_param
 from ..core.plan import Plan, compile_plan, gc_paused
 from ..core.shapes import infer_shapes
 from ..protocol import Shape
+from .onehot import OneHot
 from .rules import FORWARD, VALUE_READS, vjp_rules
 
 
@@ -43,6 +44,7 @@ class Program:
     backward: list[tuple]                # (rule, slot, i, j, need, fix_i, fix_j), reversed
     template: list                       # slot values with constants filled in
     drops: list[tuple] = field(default_factory=list)  # per live_forward step: (slot, stand-in)
+    sparse: bool = False                 # has a max/min reduction (OneHot cotangents)
     derived: dict = field(default_factory=dict)  # variants made on first use (batch.batched)
 
     def record(self, point: Mapping, live_only: bool = False, lean: bool = False) -> list:
@@ -173,7 +175,7 @@ def _compile(plan: Plan, wrt: tuple[str, ...], slot_shapes: list[Shape]) -> Prog
             template[s] = np.float64(attr) if isinstance(attr, float) else attr
     drops = _drops(plan, live_forward, backward, slot_shapes)
     return Program(plan, wrt, slot_shapes, needed, forward, live_forward, backward, template,
-                   drops=drops)
+                   drops=drops, sparse=any(op in _EXTREMA for op in plan.ops))
 
 
 def _drops(plan: Plan, live_forward: list, backward: list, slot_shapes: list) -> list:
@@ -242,6 +244,10 @@ def _zero_vjp(shape: Shape):
 # (transpose reads its result's rank, to keep a batch axis of cotangents in front.)
 _READS_NO_PRIMAL = frozenset({"neg", "add", "sub"})
 _NEED = {(p, q): (p, q) for p in (False, True) for q in (False, True)}  # shared tuples
+_EXTREMA = frozenset({"reduce_max", "reduce_min"})   # their cotangents may be OneHots
+# Rules that take a OneHot y_bar as it is (pass it on, or use its entries); the others get it
+# dense
+_SPARSE_AWARE = frozenset({vjp_rules["add"], vjp_rules["sub"], vjp_rules["matmul"]})
 
 
 
@@ -270,6 +276,8 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
     owned = [False] * len(values)
     for rule, s, i, j, need, fix_i, fix_j in program.backward:
         y_bar = bars[s]
+        if type(y_bar) is OneHot and rule not in _SPARSE_AWARE:
+            y_bar = y_bar.dense()
         if j < 0:
             a_bar = rule(y_bar, values[i], values[s])
             old = bars[i]
@@ -278,15 +286,17 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
             elif owned[i] and type(a_bar) is np.ndarray and a_bar.shape == old.shape:
                 old += a_bar  # fan-out: cotangents add up (in place into the sweep's own sum)
             else:
-                bars[i] = old = old + a_bar
-                owned[i] = type(old) is np.ndarray and old.dtype == np.float64
+                bars[i], owned[i] = _added(old, a_bar, owned[i])
             if trace is not None:
                 trace.append((s, program.plan.ops[s], (i,), y_bar, (a_bar,)))
         else:
             a_bar, b_bar = rule(y_bar, values[i], values[j], values[s], need)
+            if trace is not None:  # a trace shows arrays
+                a_bar, b_bar = _dense(a_bar), _dense(b_bar)
             if a_bar is not None:
                 if fix_i is not None:  # unbroadcast: sum over the axes a was stretched along
-                    a_bar = np.sum(a_bar, axis=fix_i[0])
+                    a_bar = a_bar.sum(fix_i[0]) if type(a_bar) is OneHot else \
+                        np.sum(a_bar, axis=fix_i[0])
                     if fix_i[1] is not None:
                         a_bar = np.reshape(a_bar, fix_i[1])
                 old = bars[i]
@@ -295,11 +305,11 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
                 elif owned[i] and type(a_bar) is np.ndarray and a_bar.shape == old.shape:
                     old += a_bar
                 else:
-                    bars[i] = old = old + a_bar
-                    owned[i] = type(old) is np.ndarray and old.dtype == np.float64
+                    bars[i], owned[i] = _added(old, a_bar, owned[i])
             if b_bar is not None:
                 if fix_j is not None:
-                    b_bar = np.sum(b_bar, axis=fix_j[0])
+                    b_bar = b_bar.sum(fix_j[0]) if type(b_bar) is OneHot else \
+                        np.sum(b_bar, axis=fix_j[0])
                     if fix_j[1] is not None:
                         b_bar = np.reshape(b_bar, fix_j[1])
                     if len(fix_j) > 2:  # sub's: negated after the sum
@@ -310,16 +320,42 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
                 elif owned[j] and type(b_bar) is np.ndarray and b_bar.shape == old.shape:
                     old += b_bar
                 else:
-                    bars[j] = old = old + b_bar
-                    owned[j] = type(old) is np.ndarray and old.dtype == np.float64
+                    bars[j], owned[j] = _added(old, b_bar, owned[j])
             if trace is not None:
                 trace.append((s, program.plan.ops[s], (i, j), y_bar, (a_bar, b_bar)))
         if free:
             bars[s] = values[s] = None
+    if program.sparse:  # a OneHot never leaves the sweep (freed: only variables' are left)
+        for slot in program.plan.var_slots.values() if free else range(len(bars)):
+            if type(bars[slot]) is OneHot:
+                bars[slot] = bars[slot].dense()
     for slot in program.plan.var_slots.values():
         if bars[slot] is None:  # reached only through comparisons (derivative 0), or not at all
             bars[slot] = 0.0
     return bars
+
+
+def _added(old, new, owned: bool) -> tuple:
+    """``old + new`` (either may be a OneHot) and whether the sum is the sweep's own array
+    (fresh, float64: later cotangents may be added into it in place)."""
+    if type(new) is OneHot or type(old) is OneHot:
+        sparse, other = (new, old) if type(new) is OneHot else (old, new)
+        if type(other) is OneHot:
+            other = other.dense()
+        elif not (type(other) is np.ndarray and owned and other.flags.c_contiguous):
+            if not isinstance(other, np.ndarray | float | np.floating):  # a Dual, a Jet
+                return other + sparse.dense(), False
+            other = np.array(np.broadcast_to(other, sparse.shape), dtype=np.float64)
+        if other.shape == sparse.shape and other.dtype == np.float64:
+            sparse.add_into(other)
+            return other, True
+        return other + sparse.dense(), False
+    total = old + new
+    return total, type(total) is np.ndarray and total.dtype == np.float64
+
+
+def _dense(bar):
+    return bar.dense() if type(bar) is OneHot else bar
 
 
 def _finish(bar, shape: Shape):

@@ -39,6 +39,7 @@ import numpy as np
 from ..core.ops import PRIMAL
 from ..protocol import Shape
 from .array_rules import ARRAY_VJP
+from .onehot import OneHot, matmul_parts
 
 # ---- the rules: one per op, next to its math ---------------------------------------------
 RULE_TABLES = ("vjp_rules",)
@@ -139,6 +140,10 @@ def _matmul_vjp(y_bar, a, b, y, need):
     # (on the left) or a column (on the right) that NumPy drops from the result's shape, so
     # its outer products are written with new trailing axes. np.matmul contracts the trailing
     # axes and broadcasts the rest, so a batch of cotangents in front passes through.
+    if type(y_bar) is OneHot:  # a max/min's cotangent: one entry per row or column
+        if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == b.ndim == 2:
+            return matmul_parts(y_bar, a, b, need)
+        y_bar = y_bar.dense()
     nd_a, nd_b = len(_shape(a)), len(_shape(b))
     if nd_a > 2 or nd_b > 2:
         return _stacked_matmul_vjp(y_bar, a, b, y, need)
