@@ -79,6 +79,8 @@ def of_extremum(x: np.ndarray, y_full, y_bar, reduced: tuple[int, ...]) -> OneHo
         reduced: the reduced axes (normalised, ascending).
     """
     if x.ndim == 1 or len(reduced) == x.ndim:        # one group: the whole array
+        if x.size < MIN_GROUP:
+            return None
         hit = x == y_full
         if np.count_nonzero(hit) != 1:
             return None
