@@ -85,9 +85,13 @@ def test_ties_nans_and_narrow_groups_are_left_to_the_dense_rule():
     assert of_extremum(x, x.max(axis=1, keepdims=True), np.ones(4), (1,)) is None
     x = _rng().uniform(size=(4, MIN_GROUP - 1))           # narrow groups: dense is cheaper
     assert of_extremum(x, x.max(axis=1, keepdims=True), np.ones(4), (1,)) is None
-    x = np.array([1.0, 3.0, 3.0])                         # a tie of the whole array
+    x = np.linspace(0.0, 1.0, W)
+    x[[4, 9]] = 3.0                                       # a tie of the whole array
     assert of_extremum(x, np.float64(3.0), 1.0, (0,)) is None
-    assert of_extremum(np.array([1.0, 3.0, 2.0]), np.float64(3.0), 2.0, (0,)).flat == 1
+    x[4] = 2.0
+    whole = of_extremum(x, np.float64(3.0), 2.0, (0,))
+    assert (whole.flat, whole.value) == (9, 2.0)
+    assert of_extremum(x[:MIN_GROUP - 1], np.float64(1.0), 1.0, (0,)) is None  # too small
 
 
 CASES = [
