@@ -190,18 +190,19 @@ def test_the_cli_subcommand_refuses_a_bad_method_and_a_bad_line_in_one_line():
 def test_the_tool_keeps_freed_memory_in_the_heap():
     # glibc serves a 4 MiB block by mmap (returned on free, faulted in again by the next run of a
     # timed function) until keep_freed_memory raises the threshold; then from the heap, below
-    # the program break. A fresh process, so the test runner's malloc is left alone.
+    # the program break; and a 64 MiB block too (past the 32 MiB cap of the mmap threshold:
+    # mmap is off). A fresh process, so the test runner's malloc is left alone.
     code = (
         "import ctypes\n"
         "libc = ctypes.CDLL('libc.so.6')\n"
         "libc.malloc.restype = libc.sbrk.restype = ctypes.c_void_p\n"
         "libc.sbrk.argtypes = [ctypes.c_long]\n"
         "heap = lambda p: p < libc.sbrk(0)\n"
-        "before = heap(libc.malloc(1 << 22))\n"
+        "before = heap(libc.malloc(1 << 22)), heap(libc.malloc(1 << 26))\n"
         "from difflab.gradbench.protocol import keep_freed_memory\n"
         "kept = keep_freed_memory()\n"
-        "print(before, kept, heap(libc.malloc(1 << 22)))\n")
+        "print(*before, kept, heap(libc.malloc(1 << 22)), heap(libc.malloc(1 << 26)))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": ROOT}, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["False", "True", "True"]
+    assert done.stdout.split() == ["False", "False", "True", "True", "True"]

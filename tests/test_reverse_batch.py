@@ -18,7 +18,8 @@ from difflab.lab.families import build_rosenbrock, sample_rosenbrock
 from difflab.reverse import batch, curvature
 from difflab.reverse.diagonal import Diagonal
 from difflab.reverse.jet import Jet
-from difflab.reverse.program import compile_program, sweep
+from difflab.reverse.program import compile_program
+from difflab.reverse.sweep import sweep
 
 TOL = 1e-12
 SEED = 20240615

@@ -17,8 +17,9 @@ import pytest
 
 import difflab as dl
 import difflab.numpy as dnp
-from difflab.reverse.program import compile_program, sweep
+from difflab.reverse.program import compile_program
 from difflab.reverse.rules import _ONE, VALUE_READS
+from difflab.reverse.sweep import sweep
 
 SEED = 4711
 SHAPES = {"v": (3, 4), "w": (3, 4)}

@@ -16,7 +16,8 @@ import numpy as np
 from ..core.evaluate import bind, clean_point, run
 from ..core.parser import parse
 from ..core.plan import compile_plan
-from ..reverse.program import compile_program, sweep
+from ..reverse.program import compile_program
+from ..reverse.sweep import sweep
 from .graph import MAX_NODES, picture, too_large
 from .svg import Drawing
 

@@ -79,17 +79,21 @@ def serve(tool: Tool, lines: Iterable[str], write: Callable[[str], None],
 # over 128 KiB at first, trimming the heap top); which happens depends on what the process did
 # before, and each returned page is faulted in again by the next run. GradBench times many runs
 # of the same function, whose temporaries (a tape's values, n x k matrices) are the same sizes
-# every run: keeping freed memory in the heap (mmap only past 32 MiB, never trimming below
-# 1 GiB) makes every run after the first reuse it, primal and derivative alike.
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3       # mallopt's parameter numbers (malloc.h)
+# every run: keeping freed memory in the heap (never mmap, never trimming below 1 GiB) makes
+# every run after the first reuse it, primal and derivative alike. (glibc caps the mmap
+# threshold at 32 MiB, so k-means' 80 MB n x k matrices were mapped and faulted in afresh
+# every run: its cost at k = 1000, n = 10,000, d = 16 took 42-47 ms that way, 26 ms from the
+# heap, as long as GradBench's JAX tool.)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -3, -4  # mallopt's parameters (malloc.h)
 
 
 def keep_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds for this process; False where there is no
-    glibc (the setting is then left to the system)."""
+    """Keep this process's freed memory in its heap for the next run: no mmap, a high trim
+    threshold. False where there is no glibc (the setting is then left to the system)."""
     try:
         libc = ctypes.CDLL("libc.so.6")
         return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 * 2 ** 20) and
+                    libc.mallopt(M_MMAP_MAX, 0) and
                     libc.mallopt(M_TRIM_THRESHOLD, 2 ** 30))
     except (OSError, AttributeError):
         return False

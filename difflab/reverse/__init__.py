@@ -25,8 +25,9 @@ from .prepare import (
     prepare_jacobian,
     prepare_vjp,
 )
-from .program import Program, compile_program, sweep
+from .program import Program, compile_program
 from .rules import RULE_TABLES, vjp_rules
+from .sweep import sweep
 from .tape import Step, Tape, summary
 
 __all__ = [

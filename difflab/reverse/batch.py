@@ -32,7 +32,8 @@ import numpy as np
 
 from ..protocol import Shape
 from .diagonal import Diagonal, materialise
-from .program import Program, sweep
+from .program import Program
+from .sweep import sweep
 
 COTANGENT_BUDGET = 2 ** 22  # floats in one slot's batch of cotangents (32 MiB); else chunks
 

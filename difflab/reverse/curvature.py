@@ -38,8 +38,9 @@ from ..core.plan import gc_paused
 from ..protocol import Shape
 from . import sparsity
 from .jet import Jet, binary, jet, unary
-from .program import _READS_NO_PRIMAL, Program, compile_program, sweep
+from .program import _READS_NO_PRIMAL, Program, compile_program
 from .rules import _ONE, vjp_rules
+from .sweep import sweep
 
 JET_BUDGET = 2 ** 22  # floats in one slot's tangents (k x its size); more directions: chunks
 JET_OPS = frozenset((

@@ -5,7 +5,7 @@ of k directions stacked along a leading axis: ``dot`` has the shape ``(k,) + val
 ``dot[j] = d value / d t_j``. Every operation applies the chain rule to all k at once with
 forward mode's rules (``forward.jvp_rules``, written for exactly this layout: they work on the
 trailing axes, a direction axis in front). Seed the wrt variables of a reverse program with
-Jets, run the forward pass and the unchanged backward sweep (``program.sweep``) on them, and
+Jets, run the forward pass and the unchanged backward sweep (``sweep.sweep``) on them, and
 the gradient comes back as Jets whose tangents are H @ directions: a whole Hessian (k = n,
 the identity) or a Hessian-vector product (k = 1) in one sweep.
 

@@ -23,8 +23,9 @@ from ..protocol import Prepared, Shape, shaped
 from .batch import jacobian_rows, rows_per_sweep
 from .curvature import Hessian
 from .levels import compile_levels
-from .program import Program, _finish, compile_program, sweep
+from .program import Program, compile_program
 from .rules import _ONE
+from .sweep import _finish, sweep
 
 
 # ---- the protocol ----------------------------------------------------------------------------

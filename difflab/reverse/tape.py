@@ -21,8 +21,9 @@ from ..core.evaluate import clean_point
 from ..core.expr import Expr
 from ..core.parser import as_expression
 from ..core.plan import compile_plan
-from .program import Program, _finish, compile_program, sweep
+from .program import Program, compile_program
 from .rules import _ONE
+from .sweep import _finish, sweep
 
 
 # ---- printing ------------------------------------------------------------------------------
