@@ -23,7 +23,7 @@ from ..core.axes import (
     softmax_weights,
     trailing,
 )
-from .onehot import of_extremum
+from .onehot import of_extremum, one_hit_each
 
 
 def _linear(fn):
@@ -109,10 +109,11 @@ def _reduce_extremum_vjp(y_bar, x, p, y, need):
     # Plain arrays with a tie (or a batch of cotangents): each group's hits share its
     # cotangent: a compare, a 0/1 array scaled in place
     reduced = normal_axes(axes, ndim, "max")
-    hit = xv == expand(plain(y), axes, ndim, keepdims)
+    yv = plain(y)
+    hit = xv == expand(yv, axes, ndim, keepdims)
     weights = hit.astype(np.float64)
-    count = np.sum(weights, axis=reduced, keepdims=True)  # (a float sum: faster than bools')
-    if not np.all(count == 1.0):
+    if not one_hit_each(hit, yv):  # ties (or a NaN): each group's hits share its cotangent
+        count = np.sum(weights, axis=reduced, keepdims=True)
         with np.errstate(all="ignore"):
             weights /= count
     if np.shape(spread) != weights.shape:  # a batch of cotangents in front

@@ -89,7 +89,7 @@ def of_extremum(x: np.ndarray, y_full, y_bar, reduced: tuple[int, ...]) -> OneHo
         return None
     axis = reduced[0]
     hit = x == y_full
-    if not np.all(np.count_nonzero(hit, axis=axis) == 1):
+    if not one_hit_each(hit, y_full):
         return None
     at = np.argmax(hit, axis=axis)                    # the hit's position in each group
     other = np.arange(x.shape[1 - axis])
@@ -98,6 +98,14 @@ def of_extremum(x: np.ndarray, y_full, y_bar, reduced: tuple[int, ...]) -> OneHo
     if value.size != other.size:
         value = np.broadcast_to(value, other.shape)
     return OneHot(x.shape, flat, value)
+
+
+def one_hit_each(hit: np.ndarray, y) -> bool:
+    """Whether every group of a max/min has exactly one hit (``hit``: x == the result, ``y``:
+    the result, one entry per group). A group's max is one of its entries unless it is NaN, so
+    with no NaN result each group has at least one hit, and as many hits as groups means one
+    each: a count over the whole mask, not a sum along short rows."""
+    return np.count_nonzero(hit) == np.size(y) and not np.isnan(y).any()
 
 
 def matmul_parts(y_bar: OneHot, a, b, need) -> tuple:

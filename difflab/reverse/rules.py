@@ -50,6 +50,14 @@ def _shape(x) -> Shape:
     return getattr(x, "shape", ())  # floats and NumPy scalars are 0-d
 
 
+def filled(value: float, shape: Shape) -> np.ndarray:
+    """A read-only array of ``shape`` with every entry ``value``, taking no memory (a
+    zero-stride view of one float, as ``np.broadcast_to`` makes, without its overhead)."""
+    out = np.ndarray(shape, np.float64, np.array(value, dtype=np.float64), 0, (0,) * len(shape))
+    out.flags.writeable = False
+    return out
+
+
 # unary: rule(y_bar, x, y) -> x_bar, with y = op(x)
 vjp_rules["neg"] = lambda y_bar, x, y: -y_bar
 vjp_rules["sin"] = lambda y_bar, x, y: y_bar * np.cos(x)
@@ -80,6 +88,8 @@ def _sum_vjp(y_bar, x, y):
         return y_bar
     lead = _shape(y_bar)
     if not lead:
+        if type(y_bar) is np.float64 or type(y_bar) is float:  # (np.broadcast_to: 5x slower)
+            return filled(y_bar, shape)
         return np.broadcast_to(y_bar, shape)
     return np.broadcast_to(np.reshape(y_bar, lead + (1,) * len(shape)), lead + shape)
 

@@ -71,8 +71,7 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
                 a_bar, b_bar = _dense(a_bar), _dense(b_bar)
             if a_bar is not None:
                 if fix_i is not None:  # unbroadcast: sum over the axes a was stretched along
-                    a_bar = a_bar.sum(fix_i[0]) if type(a_bar) is OneHot else \
-                        np.sum(a_bar, axis=fix_i[0])
+                    a_bar = _summed(a_bar, fix_i[0])
                     if fix_i[1] is not None:
                         a_bar = np.reshape(a_bar, fix_i[1])
                 old = bars[i]
@@ -86,8 +85,7 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
                     bars[i], owned[i] = _added(old, a_bar, owned[i])
             if b_bar is not None:
                 if fix_j is not None:
-                    b_bar = b_bar.sum(fix_j[0]) if type(b_bar) is OneHot else \
-                        np.sum(b_bar, axis=fix_j[0])
+                    b_bar = _summed(b_bar, fix_j[0])
                     if fix_j[1] is not None:
                         b_bar = np.reshape(b_bar, fix_j[1])
                     if len(fix_j) > 2:  # sub's: negated after the sum
@@ -138,6 +136,14 @@ def _added(old, new, owned: bool) -> tuple:
         return other + sparse.dense(), False
     total = old + new
     return total, type(total) is np.ndarray and total.dtype == np.float64
+
+
+def _summed(bar, axes: tuple[int, ...]):
+    """``bar`` summed over ``axes`` (an unbroadcast): a OneHot's entries binned, a plain
+    array's reduced by the ufunc (without np.sum's dispatch), anything else by np.sum."""
+    if type(bar) is np.ndarray:
+        return np.add.reduce(bar, axis=axes)
+    return bar.sum(axes) if type(bar) is OneHot else np.sum(bar, axis=axes)
 
 
 def _dense(bar):
