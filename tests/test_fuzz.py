@@ -183,6 +183,23 @@ def test_the_fuzzer_catches_a_planted_bug_shrinks_it_and_prints_a_reproducer(mon
     assert again and again[0].max_rho > 1e-10
 
 
+def test_a_method_off_jax_but_on_the_truth_is_not_a_finding():
+    # make fuzz FUZZ_SEED=20261209: sum(softmax(u, axis)) is 1 for every x, so its Hessian is
+    # 0. JAX gave 1.76e-9 (u reaches 1200; its rounding), symbolic, forward and reverse 1e-12
+    # or less; the 50-digit truth (over the reference's budget, within the arbiter's) 7e-24.
+    # (The planted-bug test above is the other side: a method off both is still found.)
+    expr = dl.parse("sum(softmax(square(2 * square(x @ transpose(1.7 * x))), axis=-2))")
+    point = {"x": np.array([[-0.004077306066123221, 0.05110060698069874],
+                            [-0.9972564635559262, -1.0673974498884502],
+                            [-0.9511514811432282, 1.242424907464648]])}
+    case = fuzz.Case(expr, point, "hessian")
+    jax_h = dl.hessian(expr, point, method="jax")["x"]["x"]
+    assert np.abs(jax_h).max() > 1e-10                     # JAX is off the exact 0 ...
+    stats = fuzz.Stats()
+    assert fuzz.check(case, ["symbolic", "forward", "reverse"], stats=stats) == []
+    assert stats.skipped == {"jax off the truth, the method on it": 3}  # ... and they are not
+
+
 def test_an_exception_on_valid_input_is_a_finding(monkeypatch):
     honest = fuzz.cross_check._derivative
 

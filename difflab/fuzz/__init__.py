@@ -2,6 +2,7 @@
 checked against the 50-digit truth or JAX (``cross_check``); ``python -m difflab.fuzz``.
 """
 
+from .cli import main
 from .cross_check import (
     FUZZ_METHODS,
     Case,
@@ -10,7 +11,6 @@ from .cross_check import (
     check,
     fuzz,
     inside,
-    main,
     random_round,
     reference,
     shrink,

@@ -15,7 +15,9 @@ where every exact method must do what JAX does. Then it asks every method for
 and compares each with the reference: the 50-digit truth (``difflab.truth``) when every
 variable is a scalar, JAX when some are arrays (JAX itself is then checked against the truth
 on one case in ``JAX_TRUTH_EVERY``). A method passes when every component's rho is within
-``difflab.lab.accuracy.tolerance(method, kind)``. Finite differences are not asked near a kink
+``difflab.lab.accuracy.tolerance(method, kind)``; one that fails against JAX is asked again
+against the truth (with a larger budget), and passes if it agrees with that: JAX's rounding,
+not the method's error. Finite differences are not asked near a kink
 (``kink_distance`` below ``KINK_GAP``): there they straddle it and are wrong by design. A
 method (or the reference) that refuses with its budget ("too slow for symbolic", "too large
 for jax": what the lab records as "unsupported") is counted as a skip, not a disagreement.
@@ -27,7 +29,6 @@ reproducer: the expression's text, the point, and both values. ``python -m diffl
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -190,6 +191,7 @@ def check(case: Case, methods: Sequence[str] = FUZZ_METHODS, ref: tuple | None =
     if not all_finite(want):  # outside the domain after all: nothing to agree on
         _skip(stats, "reference not finite")
         return []
+    truth = None  # made when a method disagrees with JAX (``_truth_of``)
     near_kink = kink_distance(case.expr, case.point) < KINK_GAP
     f_finite = bool(np.all(np.isfinite(evaluate(case.expr, case.point))))
     found = []
@@ -212,10 +214,33 @@ def check(case: Case, methods: Sequence[str] = FUZZ_METHODS, ref: tuple | None =
                                       None, want, f"{type(err).__name__}: {err}"))
             continue
         verdict = compare_gradients(got, want, tol)
+        if verdict["outcome"] != "ok" and ref_name == "jax":
+            truth = _truth_of(case, truth)
+            if truth is not None and compare_gradients(got, truth[1], tol)["outcome"] == "ok":
+                _skip(stats, "jax off the truth, the method on it")  # (JAX's rounding)
+                continue
         if verdict["outcome"] != "ok":
             found.append(Disagreement(case, method, ref_name, verdict["outcome"],
                                       verdict["max_rho"], tol, got, want, verdict["message"]))
     return found
+
+
+ARBITER_TREE, ARBITER_SECONDS = 400_000, 60.0  # its budget (3.5 s on that case's 119,000)
+
+
+def _truth_of(case: Case, known: tuple | None) -> tuple | None:
+    """The 50-digit truth of an array case, arbitrating a method that disagrees with JAX (once
+    per case; None over its budget). JAX can be off by its rounding where terms cancel: the
+    Hessian of sum(softmax(u, axis)), 0, was 1.8e-9 from JAX, 1e-12 or less from the others."""
+    if known is not None:
+        return known
+    from .. import truth
+    fn = getattr(truth, {"grad": "gradient"}.get(case.kind, case.kind))
+    try:  # (a larger tree than the reference's own budget: this is rare, and it decides)
+        return "truth", fn(case.expr, case.point, max_tree=ARBITER_TREE,
+                           time_budget=ARBITER_SECONDS)
+    except Exception:  # noqa: BLE001 - no truth in budget: the disagreement stands
+        return None
 
 
 def shrink(found: Disagreement) -> Disagreement:
@@ -359,22 +384,3 @@ def _jax_against_truth(case: Case, stats: Stats) -> list[Disagreement]:
 
 def _skip(stats: Stats, reason: str) -> None:
     stats.skipped[reason] = stats.skipped.get(reason, 0) + 1
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m difflab.fuzz --seconds 600``: exit status 1 when anything disagrees."""
-    parser = argparse.ArgumentParser(prog="python -m difflab.fuzz", description=__doc__
-                                     .split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=600.0, help="time budget (600)")
-    parser.add_argument("--rounds", type=int, default=None, help="stop after this many")
-    parser.add_argument("--seed", type=int, default=None, help="default: from the clock")
-    parser.add_argument("--methods", nargs="+", default=list(FUZZ_METHODS))
-    args = parser.parse_args(argv)
-    seed = args.seed if args.seed is not None else int(time.time())
-    print(f"fuzz: seed {seed}, {args.seconds:g} s, methods {', '.join(args.methods)}",
-          flush=True)
-    stats = fuzz(args.seconds, args.rounds, seed, args.methods,
-                 log=lambda s: print(s, flush=True))
-    print(stats.summary(), flush=True)
-    return 1 if stats.disagreements else 0
-
