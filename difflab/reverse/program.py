@@ -51,6 +51,7 @@ class Program:
     backward: list[tuple]                # (rule, slot, i, j, need, fix_i, fix_j), reversed
     template: list                       # slot values with constants filled in
     drops: list[tuple] = field(default_factory=list)  # per live_forward step: (slot, stand-in)
+    #                                    (or [] when nothing can be freed)
     sparse: bool = False                 # has a max/min reduction (OneHot cotangents)
     derived: dict = field(default_factory=dict)  # variants made on first use (batch.batched)
 
@@ -71,7 +72,7 @@ class Program:
         for name, slot in self.plan.var_slots.items():
             value = point[name]
             values[slot] = np.float64(value) if type(value) is float else value
-        if lean:
+        if lean and self.drops:
             for (fn, s, i, j), drop in zip(self.live_forward, self.drops, strict=True):
                 values[s] = fn(values[i]) if j < 0 else fn(values[i], values[j])
                 for slot, stand_in in drop:
@@ -209,7 +210,7 @@ def _drops(plan: Plan, live_forward: list, backward: list, slot_shapes: list) ->
                      if not kept[a] and slot_shapes[a] and ops[a] not in ("var", "const"))
         if drop:
             drops[p] = drop
-    return drops
+    return drops if any(drops) else []  # (none: a lean pass is the live pass)
 
 
 def _stand_in(shape: Shape, made: dict):

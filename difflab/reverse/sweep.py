@@ -61,6 +61,9 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
                     owned[i] = _owns(a_bar, y_bar, owned[s])
             elif owned[i] and type(a_bar) is np.ndarray and a_bar.shape == old.shape:
                 old += a_bar  # fan-out: cotangents add up (in place into the sweep's own sum)
+            elif type(a_bar) is not OneHot and type(old) is not OneHot:
+                bars[i] = old = old + a_bar
+                owned[i] = type(old) is np.ndarray and old.dtype == _F8
             else:
                 bars[i], owned[i] = _added(old, a_bar, owned[i])
             if trace is not None:
@@ -81,6 +84,9 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
                         owned[i] = _owns(a_bar, y_bar, owned[s])
                 elif owned[i] and type(a_bar) is np.ndarray and a_bar.shape == old.shape:
                     old += a_bar
+                elif type(a_bar) is not OneHot and type(old) is not OneHot:
+                    bars[i] = old = old + a_bar
+                    owned[i] = type(old) is np.ndarray and old.dtype == _F8
                 else:
                     bars[i], owned[i] = _added(old, a_bar, owned[i])
             if b_bar is not None:
@@ -97,6 +103,9 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
                         owned[j] = _owns(b_bar, y_bar, owned[s])
                 elif owned[j] and type(b_bar) is np.ndarray and b_bar.shape == old.shape:
                     old += b_bar
+                elif type(b_bar) is not OneHot and type(old) is not OneHot:
+                    bars[j] = old = old + b_bar
+                    owned[j] = type(old) is np.ndarray and old.dtype == _F8
                 else:
                     bars[j], owned[j] = _added(old, b_bar, owned[j])
             if trace is not None:
