@@ -78,7 +78,7 @@ class Program:
                 for slot, stand_in in drop:
                     values[slot] = stand_in
             return values
-        for fn, s, i, j in self.live_forward if live_only else self.forward:
+        for fn, s, i, j in self.live_forward if live_only or lean else self.forward:
             values[s] = fn(values[i]) if j < 0 else fn(values[i], values[j])
         return values
 
