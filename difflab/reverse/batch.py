@@ -39,12 +39,11 @@ COTANGENT_BUDGET = 2 ** 22  # floats in one slot's batch of cotangents (32 MiB);
 
 
 def _shift(fix, k: int, shape: Shape):
-    """An unbroadcast fix (axes, reshape) for cotangents with a batch axis of k in front."""
+    """An unbroadcast fix (axes, reshape, sign) for cotangents with a batch axis of k in front."""
     if fix is None:
         return None
-    axes, reshape = fix[:2]
-    return (tuple(a + 1 for a in axes), (None if reshape is None else (k,) + tuple(shape)),
-            *fix[2:])  # (sub's negate-after-summing flag, where there is one)
+    axes, reshape, sign = fix
+    return tuple(a + 1 for a in axes), (None if reshape is None else (k,) + tuple(shape)), sign
 
 
 def batched(program: Program, k: int) -> Program:

@@ -83,15 +83,16 @@ class Program:
         return values
 
 
-def _unbroadcast_fix(shape: Shape, out: Shape):
-    """How to sum a cotangent of shape ``out`` back to ``shape``: (axes, reshape) or None."""
+def _unbroadcast_fix(shape: Shape, out: Shape, sign: float = 1.0):
+    """How to sum a cotangent of shape ``out`` back to ``shape``: (axes, reshape, sign) or
+    None (``sign`` multiplies the sum: -1 for sub's b, whose rule is then add's)."""
     if shape == out:
         return None
     lead = len(out) - len(shape)
     axes = tuple(range(lead)) + tuple(lead + k for k, n in enumerate(shape)
                                       if n == 1 and out[lead + k] != 1)
     summed = tuple(n for k, n in enumerate(out) if k not in axes)
-    return axes, (shape if summed != shape else None)
+    return axes, (shape if summed != shape else None), sign
 
 
 def compile_program(expr: Expr, wrt: Sequence[str], shapes: Mapping[str, Shape]) -> Program:
@@ -232,9 +233,9 @@ def _binary_entry(plan: Plan, s: int, slot_shapes: list[Shape], depends: list[bo
     rule = vjp_rules[op]
     if op in ELEMENTWISE_BINARY:
         fix_i = _unbroadcast_fix(slot_shapes[i], slot_shapes[s])
-        fix_j = _unbroadcast_fix(slot_shapes[j], slot_shapes[s])
-        if op == "sub" and fix_j is not None:  # a - b, b broadcast: sum y_bar, then negate
-            rule, fix_j = vjp_rules["add"], fix_j + (True,)  # the sum (one pass, not two)
+        fix_j = _unbroadcast_fix(slot_shapes[j], slot_shapes[s], -1.0 if op == "sub" else 1.0)
+        if op == "sub" and fix_j is not None:  # a - b, b broadcast: y_bar summed, then negated
+            rule = vjp_rules["add"]            # (one pass over y_bar, not two)
     return (rule, s, i, j, _NEED[depends[i], depends[j]], fix_i, fix_j)
 
 

@@ -54,60 +54,23 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
             y_bar = y_bar.dense()
         if j < 0:
             a_bar = rule(y_bar, values[i], values[s])
-            old = bars[i]
-            if old is None:
-                bars[i] = a_bar
-                if mine and type(a_bar) is np.ndarray:
-                    owned[i] = _owns(a_bar, y_bar, owned[s])
-            elif owned[i] and type(a_bar) is np.ndarray and a_bar.shape == old.shape:
-                old += a_bar  # fan-out: cotangents add up (in place into the sweep's own sum)
-            elif type(a_bar) is not OneHot and type(old) is not OneHot:
-                bars[i] = old = old + a_bar
-                owned[i] = type(old) is np.ndarray and old.dtype == _F8
-            else:
-                bars[i], owned[i] = _added(old, a_bar, owned[i])
+            _add_in(bars, owned, i, a_bar, y_bar, owned[s] if mine else None)
             if trace is not None:
                 trace.append((s, program.plan.ops[s], (i,), y_bar, (a_bar,)))
         else:
             a_bar, b_bar = rule(y_bar, values[i], values[j], values[s], need)
             if trace is not None:  # a trace shows arrays
                 a_bar, b_bar = _dense(a_bar), _dense(b_bar)
+            # (add passes one y_bar to both arguments: then neither may claim it)
+            claim = owned[s] if mine and a_bar is not b_bar else None
             if a_bar is not None:
-                if fix_i is not None:  # unbroadcast: sum over the axes a was stretched along
-                    a_bar = _summed(a_bar, fix_i[0])
-                    if fix_i[1] is not None:
-                        a_bar = np.reshape(a_bar, fix_i[1])
-                old = bars[i]
-                if old is None:
-                    bars[i] = a_bar
-                    if mine and type(a_bar) is np.ndarray and a_bar is not b_bar:
-                        owned[i] = _owns(a_bar, y_bar, owned[s])
-                elif owned[i] and type(a_bar) is np.ndarray and a_bar.shape == old.shape:
-                    old += a_bar
-                elif type(a_bar) is not OneHot and type(old) is not OneHot:
-                    bars[i] = old = old + a_bar
-                    owned[i] = type(old) is np.ndarray and old.dtype == _F8
-                else:
-                    bars[i], owned[i] = _added(old, a_bar, owned[i])
+                if fix_i is not None:
+                    a_bar = _unbroadcast(a_bar, fix_i)
+                _add_in(bars, owned, i, a_bar, y_bar, claim)
             if b_bar is not None:
                 if fix_j is not None:
-                    b_bar = _summed(b_bar, fix_j[0])
-                    if fix_j[1] is not None:
-                        b_bar = np.reshape(b_bar, fix_j[1])
-                    if len(fix_j) > 2:  # sub's: negated after the sum
-                        b_bar = -b_bar
-                old = bars[j]
-                if old is None:
-                    bars[j] = b_bar
-                    if mine and type(b_bar) is np.ndarray and a_bar is not b_bar:
-                        owned[j] = _owns(b_bar, y_bar, owned[s])
-                elif owned[j] and type(b_bar) is np.ndarray and b_bar.shape == old.shape:
-                    old += b_bar
-                elif type(b_bar) is not OneHot and type(old) is not OneHot:
-                    bars[j] = old = old + b_bar
-                    owned[j] = type(old) is np.ndarray and old.dtype == _F8
-                else:
-                    bars[j], owned[j] = _added(old, b_bar, owned[j])
+                    b_bar = _unbroadcast(b_bar, fix_j)
+                _add_in(bars, owned, j, b_bar, y_bar, claim)
             if trace is not None:
                 trace.append((s, program.plan.ops[s], (i, j), y_bar, (a_bar, b_bar)))
         if free:
@@ -122,10 +85,38 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
     return bars
 
 
-def _owns(bar: np.ndarray, y_bar, y_owned: bool) -> bool:
-    """Whether a rule's result ``bar``, arriving first at its slot, is the sweep's own: a fresh
-    float64 array (it owns its data), or y_bar passed on from a slot that owned it."""
-    return y_owned if bar is y_bar else bar.base is None and bar.dtype == _F8
+def _add_in(bars: list, owned: list, slot: int, bar, y_bar, claim: bool | None) -> None:
+    """Add the cotangent ``bar`` into ``bars[slot]`` (fan-out: cotangents add up).
+
+    In place where the sweep owns the sum there; a first arrival becomes the sweep's own when
+    ``claim`` is not None (the sweep frees as it goes and keeps no trace) and ``bar`` is a
+    fresh float64 array, or y_bar itself passed on from a slot that owned it (``claim``)."""
+    old = bars[slot]
+    if old is None:
+        bars[slot] = bar
+        if claim is not None and type(bar) is np.ndarray:
+            owned[slot] = claim if bar is y_bar else bar.base is None and bar.dtype == _F8
+    elif owned[slot] and type(bar) is np.ndarray and bar.shape == old.shape:
+        old += bar
+    elif type(bar) is not OneHot and type(old) is not OneHot:
+        bars[slot] = old = old + bar
+        owned[slot] = type(old) is np.ndarray and old.dtype == _F8
+    else:
+        bars[slot], owned[slot] = _added(old, bar, owned[slot])
+
+
+def _unbroadcast(bar, fix: tuple):
+    """A cotangent summed back to its operand's shape: over the axes it was stretched along
+    (a OneHot's entries binned, a plain array by the ufunc, without np.sum's dispatch), then
+    reshaped, and multiplied by the entry's sign (-1 for sub's b, negated after the sum)."""
+    axes, reshape, sign = fix
+    if type(bar) is np.ndarray:
+        bar = np.add.reduce(bar, axis=axes)
+    else:
+        bar = bar.sum(axes) if type(bar) is OneHot else np.sum(bar, axis=axes)
+    if reshape is not None:
+        bar = np.reshape(bar, reshape)
+    return bar if sign > 0 else -bar
 
 
 def _added(old, new, owned: bool) -> tuple:
@@ -145,14 +136,6 @@ def _added(old, new, owned: bool) -> tuple:
         return other + sparse.dense(), False
     total = old + new
     return total, type(total) is np.ndarray and total.dtype == np.float64
-
-
-def _summed(bar, axes: tuple[int, ...]):
-    """``bar`` summed over ``axes`` (an unbroadcast): a OneHot's entries binned, a plain
-    array's reduced by the ufunc (without np.sum's dispatch), anything else by np.sum."""
-    if type(bar) is np.ndarray:
-        return np.add.reduce(bar, axis=axes)
-    return bar.sum(axes) if type(bar) is OneHot else np.sum(bar, axis=axes)
 
 
 def _dense(bar):
