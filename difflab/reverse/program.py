@@ -34,7 +34,7 @@ from ..core.ops import COMPARISONS, ELEMENTWISE_BINARY, bind_param
 from ..core.plan import Plan, compile_plan, gc_paused
 from ..core.shapes import infer_shapes
 from ..protocol import Shape
-from .rules import FORWARD, VALUE_READS, vjp_rules
+from .rules import FORWARD, VALUE_READS, filled, vjp_rules
 
 
 # ---- compiling: which slots need a cotangent, and the flat programs -----------------------
@@ -217,7 +217,7 @@ def _drops(plan: Plan, live_forward: list, backward: list, slot_shapes: list) ->
 def _stand_in(shape: Shape, made: dict):
     """A read-only NaN array of ``shape`` taking no memory (one per shape)."""
     if shape not in made:
-        made[shape] = np.broadcast_to(np.float64(np.nan), shape)
+        made[shape] = filled(np.nan, shape)
     return made[shape]
 
 
