@@ -72,9 +72,7 @@ def _forward_over_reverse(expr: Expr, wrt: tuple, shapes: Mapping[str, Shape]) -
     dual = reads.tangent_slots(program)
     # and an array no rule reads by value is freed after its last use (``Program.drops``)
     steps = [(fn, s, i, j, s in dual, drop)
-             for (fn, s, i, j), drop in zip(program.live_forward,
-                                            program.drops or [()] * len(program.live_forward),
-                                            strict=True)]
+             for (fn, s, i, j), drop in zip(program.live_forward, program.drops, strict=True)]
 
     def record(point: Mapping) -> list:
         values = program.template.copy()

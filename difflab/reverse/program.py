@@ -51,7 +51,7 @@ class Program:
     backward: list[tuple]                # (rule, slot, i, j, need, fix_i, fix_j), reversed
     template: list                       # slot values with constants filled in
     drops: list[tuple] = field(default_factory=list)  # per live_forward step: (slot, stand-in)
-    #                                    (or [] when nothing can be freed)
+    frees: bool = False                  # some step of drops frees a slot
     sparse: bool = False                 # has a max/min reduction (OneHot cotangents)
     derived: dict = field(default_factory=dict)  # variants made on first use (batch.batched)
 
@@ -72,7 +72,7 @@ class Program:
         for name, slot in self.plan.var_slots.items():
             value = point[name]
             values[slot] = np.float64(value) if type(value) is float else value
-        if lean and self.drops:
+        if lean and self.frees:
             for (fn, s, i, j), drop in zip(self.live_forward, self.drops, strict=True):
                 values[s] = fn(values[i]) if j < 0 else fn(values[i], values[j])
                 for slot, stand_in in drop:
@@ -184,7 +184,7 @@ def _compile(plan: Plan, wrt: tuple[str, ...], slot_shapes: list[Shape]) -> Prog
             template[s] = np.float64(attr) if isinstance(attr, float) else attr
     drops = _drops(plan, live_forward, backward, slot_shapes)
     return Program(plan, wrt, slot_shapes, needed, forward, live_forward, backward, template,
-                   drops=drops, sparse=any(op in _EXTREMA for op in plan.ops))
+                   drops=drops, frees=any(drops), sparse=any(op in _EXTREMA for op in plan.ops))
 
 
 def _drops(plan: Plan, live_forward: list, backward: list, slot_shapes: list) -> list:
@@ -211,7 +211,7 @@ def _drops(plan: Plan, live_forward: list, backward: list, slot_shapes: list) ->
                      if not kept[a] and slot_shapes[a] and ops[a] not in ("var", "const"))
         if drop:
             drops[p] = drop
-    return drops if any(drops) else []  # (none: a lean pass is the live pass)
+    return drops
 
 
 def _stand_in(shape: Shape, made: dict):
