@@ -18,8 +18,8 @@ Memory. The tape need not hold every value: a rule reads only some of its operan
 (``rules.VALUE_READS``: mul's cotangent for a reads b, add's reads nothing), so a gradient's
 forward pass (``record(lean=True)``) frees each other array after its last forward use. An
 ODE solver's tape then holds the products' operands, about a sixth of its arrays. Fan-out
-sums are made in place once the sweep owns the sum, and a max/min's cotangent stays sparse
-(``onehot.py``).
+sums are made in place once the sweep owns the sum, and the cotangents of a max/min and of an
+index stay sparse (``onehot.py``, ``sliced.py``).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Program:
     template: list                       # slot values with constants filled in
     drops: list[tuple] = field(default_factory=list)  # per live_forward step: (slot, stand-in)
     frees: bool = False                  # some step of drops frees a slot
-    sparse: bool = False                 # has a max/min reduction (OneHot cotangents)
+    sparse: bool = False                 # has a max/min or an index (sparse cotangents)
     derived: dict = field(default_factory=dict)  # variants made on first use (batch.batched)
 
     def record(self, point: Mapping, live_only: bool = False, lean: bool = False) -> list:
@@ -184,7 +184,7 @@ def _compile(plan: Plan, wrt: tuple[str, ...], slot_shapes: list[Shape]) -> Prog
             template[s] = np.float64(attr) if isinstance(attr, float) else attr
     drops = _drops(plan, live_forward, backward, slot_shapes)
     return Program(plan, wrt, slot_shapes, needed, forward, live_forward, backward, template,
-                   drops=drops, frees=any(drops), sparse=any(op in _EXTREMA for op in plan.ops))
+                   drops=drops, frees=any(drops), sparse=any(op in _SPARSE for op in plan.ops))
 
 
 def _drops(plan: Plan, live_forward: list, backward: list, slot_shapes: list) -> list:
@@ -253,4 +253,4 @@ def _zero_vjp(shape: Shape):
 # (transpose reads its result's rank, to keep a batch axis of cotangents in front.)
 _READS_NO_PRIMAL = frozenset({"neg", "add", "sub"})
 _NEED = {(p, q): (p, q) for p in (False, True) for q in (False, True)}  # shared tuples
-_EXTREMA = frozenset({"reduce_max", "reduce_min"})   # their cotangents may be OneHots
+_SPARSE = frozenset({"reduce_max", "reduce_min", "index"})  # may send sparse cotangents

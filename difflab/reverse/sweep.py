@@ -3,9 +3,10 @@
 ``sweep(program, values, seed)`` visits the backward program's entries in reverse
 topological order. Each turns its slot's cotangent into its arguments' with the op's rule,
 sums it back over the axes an operand was broadcast along, and adds it into what the argument
-has already received (fan-out). Sums the sweep owns are added into in place; a max/min's
-cotangent may travel as a sparse ``OneHot`` (``onehot.py``), made dense before any rule that
-does not take one and before the sweep returns.
+has already received (fan-out). Sums the sweep owns are added into in place. Two sparse
+cotangents travel as they are: a max/min's ``OneHot`` (``onehot.py``) and an index's
+``Sliced`` (``sliced.py``), each made dense before any rule that does not take it and before
+the sweep returns.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from ..protocol import Shape
 from .onehot import OneHot
 from .program import Program
 from .rules import vjp_rules
+from .sliced import Sliced, of_index
 
 _F8 = np.dtype(np.float64)
-# Rules that take a OneHot y_bar as it is (pass it on, or use its entries); the others get it
-# dense
-_SPARSE_AWARE = frozenset({vjp_rules["add"], vjp_rules["sub"], vjp_rules["matmul"]})
+_INDEX = vjp_rules["index"]
+# Per sparse kind, the rules that take it as y_bar as it is (pass it on, or use its entries);
+# the others get it dense
+_TAKES = {OneHot: frozenset({vjp_rules["add"], vjp_rules["sub"], vjp_rules["matmul"]}),
+          Sliced: frozenset({vjp_rules["add"], vjp_rules["sub"], vjp_rules["mul"]})}
 
 
 def sweep(program: Program, values: list, seed, trace: list | None = None,
@@ -50,7 +54,7 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
     owned = [False] * len(values)
     for rule, s, i, j, need, fix_i, fix_j in program.backward:
         y_bar = bars[s]
-        if type(y_bar) is OneHot and rule not in _SPARSE_AWARE:
+        if type(y_bar) in _TAKES and rule not in _TAKES[type(y_bar)]:
             y_bar = y_bar.dense()
         if j < 0:
             a_bar = rule(y_bar, values[i], values[s])
@@ -58,7 +62,12 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
             if trace is not None:
                 trace.append((s, program.plan.ops[s], (i,), y_bar, (a_bar,)))
         else:
-            a_bar, b_bar = rule(y_bar, values[i], values[j], values[s], need)
+            sliced = rule is _INDEX and trace is None and \
+                of_index(y_bar, values[i], values[j], values[s])
+            if sliced:
+                a_bar, b_bar = sliced, None
+            else:
+                a_bar, b_bar = rule(y_bar, values[i], values[j], values[s], need)
             if trace is not None:  # a trace shows arrays
                 a_bar, b_bar = _dense(a_bar), _dense(b_bar)
             # (add passes one y_bar to both arguments: then neither may claim it)
@@ -75,9 +84,9 @@ def sweep(program: Program, values: list, seed, trace: list | None = None,
                 trace.append((s, program.plan.ops[s], (i, j), y_bar, (a_bar, b_bar)))
         if free:
             bars[s] = values[s] = None
-    if program.sparse:  # a OneHot never leaves the sweep (freed: only variables' are left)
+    if program.sparse:  # a sparse cotangent never leaves the sweep (freed: only variables')
         for slot in program.plan.var_slots.values() if free else range(len(bars)):
-            if type(bars[slot]) is OneHot:
+            if type(bars[slot]) in _TAKES:
                 bars[slot] = bars[slot].dense()
     for slot in program.plan.var_slots.values():
         if bars[slot] is None:  # reached only through comparisons (derivative 0), or not at all
@@ -98,7 +107,7 @@ def _add_in(bars: list, owned: list, slot: int, bar, y_bar, claim: bool | None) 
             owned[slot] = claim if bar is y_bar else bar.base is None and bar.dtype == _F8
     elif owned[slot] and type(bar) is np.ndarray and bar.shape == old.shape:
         old += bar
-    elif type(bar) is not OneHot and type(old) is not OneHot:
+    elif type(bar) not in _TAKES and type(old) not in _TAKES:
         bars[slot] = old = old + bar
         owned[slot] = type(old) is np.ndarray and old.dtype == _F8
     else:
@@ -110,6 +119,8 @@ def _unbroadcast(bar, fix: tuple):
     (a OneHot's entries binned, a plain array by the ufunc, without np.sum's dispatch), then
     reshaped, and multiplied by the entry's sign (-1 for sub's b, negated after the sum)."""
     axes, reshape, sign = fix
+    if type(bar) is Sliced:
+        bar = bar.dense()
     if type(bar) is np.ndarray:
         bar = np.add.reduce(bar, axis=axes)
     else:
@@ -120,11 +131,11 @@ def _unbroadcast(bar, fix: tuple):
 
 
 def _added(old, new, owned: bool) -> tuple:
-    """``old + new`` (either may be a OneHot) and whether the sum is the sweep's own array
-    (fresh, float64: later cotangents may be added into it in place)."""
-    if type(new) is OneHot or type(old) is OneHot:
-        sparse, other = (new, old) if type(new) is OneHot else (old, new)
-        if type(other) is OneHot:
+    """``old + new`` (either may be sparse: a OneHot, a Sliced) and whether the sum is the
+    sweep's own array (fresh, float64: later cotangents may be added into it in place)."""
+    if type(new) in _TAKES or type(old) in _TAKES:
+        sparse, other = (new, old) if type(new) in _TAKES else (old, new)
+        if type(other) in _TAKES:
             other = other.dense()
         elif not (type(other) is np.ndarray and owned and other.flags.c_contiguous):
             if not isinstance(other, np.ndarray | float | np.floating):  # a Dual, a Jet
@@ -139,7 +150,7 @@ def _added(old, new, owned: bool) -> tuple:
 
 
 def _dense(bar):
-    return bar.dense() if type(bar) is OneHot else bar
+    return bar.dense() if type(bar) in _TAKES else bar
 
 
 def _finish(bar, shape: Shape):
