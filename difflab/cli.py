@@ -212,7 +212,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .lab.experiments import ORDER
     from .lab.report import write_report
 
-    path = write_report(args.runs or None, out=args.out, results=args.results, order=ORDER)
+    path = write_report(args.runs or None, out=args.out, results=args.results, order=ORDER,
+                        studies=args.study)
     print(f"wrote {path}")
     return 0
 
@@ -275,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run directories (default: the newest run of each experiment)")
     p.add_argument("--out", default="reports", help="output directory (default reports/)")
     p.add_argument("--results", default="results", help="where runs are found (default results/)")
+    p.add_argument("--study", action="append", default=[], metavar="STUDY",
+                   help="a study of your own (a .py file or a module) whose runs' sections to "
+                        "build; repeatable. difflab's studies need no naming, and a study that "
+                        "a run's meta.json names is never imported by itself")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("list", help="list problems, methods and experiments",

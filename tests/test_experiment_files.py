@@ -291,3 +291,46 @@ def test_the_register_block_of_contributing_runs_as_written(tmp_path, monkeypatc
     finally:
         method_table.unregister_method("fixed_central")
         sys.modules.pop("my_methods", None)
+
+
+def test_a_results_folder_cannot_make_the_report_run_code(tmp_path, monkeypatch):
+    # A run's meta.json is data: the study it names is built only if it is one of difflab's
+    # or the command names it itself (the report of `difflab run FILE` is the run's own).
+    example = ROOT / "docs" / "example_study.py"
+    results = tmp_path / "results"
+    assert cli.main(["run", str(example), "--quick", "--results", str(results),
+                     "--report", str(tmp_path / "own")]) == 0
+    assert "## Example: error against nesting depth" in (tmp_path / "own/report.md").read_text()
+    (run_dir,) = results.iterdir()
+    meta_file = run_dir / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    assert meta["study"] == str(example.resolve())
+    marker = tmp_path / "RAN"
+    code = f"open({str(marker)!r}, 'w').write('ran')\n"
+    (tmp_path / "evil.py").write_text(code)
+    (tmp_path / "evil_module.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for spec in (str(tmp_path / "evil.py"), "evil_module", str(example.resolve())):
+        meta_file.write_text(json.dumps({**meta, "study": spec}))
+        out = tmp_path / "report"
+        assert cli.main(["report", str(run_dir), "--out", str(out)]) == 0
+        text = (out / "report.md").read_text()
+        assert "UntrustedStudy: meta.json names the study" in text
+        assert f"difflab report --study {spec}" in text and "Traceback" not in text
+        assert not marker.exists(), spec
+    # named on the command line, the example study builds the section from the stored run
+    assert cli.main(["report", str(run_dir), "--out", str(out), "--study", str(example)]) == 0
+    text = (out / "report.md").read_text()
+    assert "## Example: error against nesting depth" in text and "UntrustedStudy" not in text
+
+
+def test_listing_a_directory_runs_only_the_files_that_define_experiments(user_dir, capsys):
+    marker = user_dir / "RAN"
+    (user_dir / "notes.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    (user_dir / "broken.py").write_text("CONFIG = {\n")
+    assert cli.main(["list", "experiments", str(user_dir)]) == 0
+    listed = capsys.readouterr().out
+    assert not marker.exists()
+    assert "notes" not in listed
+    assert "broken               (does not run: SyntaxError: '{' was never closed" in listed
+    assert "my_experiment        How close" in listed

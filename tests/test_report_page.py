@@ -147,7 +147,7 @@ def test_report_has_contents_captions_alt_text_and_bullets(tmp_path, monkeypatch
         "beta": Section("beta", "Beta <study>", "", [], pd.DataFrame(), "Nothing 7 measured."),
     }
     monkeypatch.setattr("difflab.lab.report.build_section",
-                        lambda run, figdir: sections[Path(run).name])
+                        lambda run, figdir, trusted=None: sections[Path(run).name])
     write_report([_run(tmp_path, "alpha"), _run(tmp_path, "beta")], out=out,
                  order=["alpha", "beta"])
     html = (out / "report.html").read_text()

@@ -21,6 +21,7 @@ experiment with the same config (the message says what differs).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import sys
@@ -74,6 +75,27 @@ def experiment_files(paths=()) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
+def _defines_an_experiment(path: Path) -> bool:
+    """Whether a file assigns CONFIG or STUDY, or defines a study's run and section, at its
+    top level: read from its syntax tree, so that listing a directory runs only those files.
+
+    Raises:
+        ValueError: a file that cannot be read or parsed (its listing says why).
+    """
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ValueError(f"{type(err).__name__}: {err}") from None
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) else []
+        names.update(t.id for t in targets if isinstance(t, ast.Name))
+        if isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+    return bool(names & {"CONFIG", "STUDY"}) or {"run", "section"} <= names
+
+
 def listing(paths=()) -> list[tuple[str, Path, object | None, str]]:
     """(name, file, study or None, the question or why it is not an experiment) per file of
     ``experiment_files(paths)``: a file with a CONFIG that names no study is listed with the
@@ -81,11 +103,11 @@ def listing(paths=()) -> list[tuple[str, Path, object | None, str]]:
     rows = []
     for path in experiment_files(paths):
         try:
+            if not _defines_an_experiment(path):  # (read, not run: a script beside them)
+                continue
             found = load_experiment(str(path))
             rows.append((found.name, path, found.study, found.study.QUESTION))
         except NoStudy:
-            if not hasattr(load_file(path), "CONFIG"):
-                continue
             rows.append((path.stem, path, None, "(names no study, so `difflab run` leaves it "
                          "out: add STUDY = \"<a study>\"; see CONTRIBUTING.md)"))
         except (ValueError, TypeError, OSError) as err:
@@ -328,8 +350,7 @@ def run_experiments(names: list[str] | None = None, quick: bool = False,
     names = names or list(available())
     if resume and len(names) != 1:
         raise ValueError("--resume takes a single experiment's run")
-    for name in names:  # every config checked before the first experiment runs
-        checked(name, quick)
+    found = [checked(name, quick) for name in names]  # every config, before the first runs
     writable_dir(results, "results directory")  # both before hours of work, not after
     if report_dir is not None:
         writable_dir(report_dir, "report directory")
@@ -338,7 +359,8 @@ def run_experiments(names: list[str] | None = None, quick: bool = False,
         # The report covers every experiment: these runs, and the newest of the others.
         newest = {load_meta(r).get("experiment"): r for r in newest_runs(results)}
         newest.update({load_meta(r).get("experiment"): r for r in runs})
-        path = write_report(list(newest.values()), out=report_dir, order=ORDER)
+        path = write_report(list(newest.values()), out=report_dir, order=ORDER,
+                            trusted={e.study_spec: e.study for e in found})  # (its own)
         print(f"report: {path} and {Path(path).with_suffix('.html')}")
     return runs
 

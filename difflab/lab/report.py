@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import importlib
 import traceback
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ import pandas as pd
 from . import page
 from .page import fmt
 from .store import atomic_write, load, load_meta, writable_dir
-from .study import load_study
+from .study import builtin_studies, load_study
 
 BASE_METHODS = ("symbolic", "numeric", "forward", "reverse", "jax")
 
@@ -84,17 +85,20 @@ def newest_runs(results: str | Path = "results") -> list[Path]:
     return [path for _, path in best.values()]
 
 
-def build_section(run_path: Path, figdir: Path) -> Section:
-    """Load a run and let its study write the section (a failure becomes a section too)."""
+def build_section(run_path: Path, figdir: Path, trusted: Mapping[str, object] | None = None) \
+        -> Section:
+    """Load a run and let its study write the section (a failure becomes a section too).
+
+    Args:
+        run_path: the run directory.
+        figdir: where the section's figures go.
+        trusted: studies this command loaded itself, by the name meta.json gives them (the
+            experiments it ran, the ``--study`` files and modules it was given).
+    """
     meta = load_meta(run_path)
     name = meta.get("experiment", run_path.name)
     try:
-        spec = meta.get("study")
-        if not spec and not (isinstance(name, str) and name.isidentifier()):
-            raise ValueError(f"meta.json names the experiment {str(name)[:60]!r}, which is not "
-                             f"a study of difflab.studies")  # (a study's name, never a path)
-        study = load_study(spec)[0] if spec else \
-            importlib.import_module(f"difflab.studies.{name}")
+        study = study_of_run(meta, trusted or {})
         own = getattr(study, "NAME", name) == name
         if not own:  # another experiment of the same study: figures of its own
             figdir = Path(figdir) / name
@@ -104,10 +108,36 @@ def build_section(run_path: Path, figdir: Path) -> Section:
             section.title = f"{section.title} ({name})"
         return section
     except Exception as err:  # one broken section must not lose the others
-        tb = traceback.format_exc(limit=3)
+        tb = "" if isinstance(err, UntrustedStudy) else \
+            f"\n\n```\n{traceback.format_exc(limit=3)}```"
         return Section(name, name, "", [], pd.DataFrame(),
-                       f"The section could not be built: {type(err).__name__}: {err}\n\n"
-                       f"```\n{tb}```")
+                       f"The section could not be built: {type(err).__name__}: {err}{tb}")
+
+
+class UntrustedStudy(ValueError):
+    """A run whose study is not difflab's, and was not named by this command."""
+
+
+def study_of_run(meta: dict, trusted: Mapping[str, object]):
+    """The study that writes a run's section: one of difflab's, named in meta.json, or one
+    this command loaded itself (``trusted``). meta.json is data: a file or module it names is
+    never imported, so a results folder from elsewhere cannot run code.
+
+    Raises:
+        UntrustedStudy: a study that is neither (the message says how to name it yourself).
+        ValueError: meta.json names no study.
+    """
+    spec = meta.get("study") or meta.get("experiment")
+    if not isinstance(spec, str) or not spec:
+        raise ValueError(f"meta.json names no study (study = {spec!r})")
+    if spec in trusted:
+        return trusted[spec]
+    if spec.isidentifier() and spec in builtin_studies():
+        return importlib.import_module(f"difflab.studies.{spec}")
+    raise UntrustedStudy(f"meta.json names the study {spec[:200]!r}, which is not one of "
+                     f"difflab's ({', '.join(builtin_studies())}). difflab does not run code "
+                     f"that a results folder names: to build this section, name the study "
+                     f"yourself: difflab report --study {spec[:200]}")
 
 
 def quick_line(metas: list[dict]) -> str:
@@ -160,7 +190,9 @@ def _summary(sections: list[Section]) -> pd.DataFrame:
 
 
 def write_report(runs: list[str | Path] | None = None, out: str | Path = "reports",
-                 results: str | Path = "results", order: list[str] | None = None) -> Path:
+                 results: str | Path = "results", order: list[str] | None = None,
+                 studies: Sequence[str] = (), trusted: Mapping[str, object] | None = None) \
+        -> Path:
     """Rebuild ``out/report.md`` and ``out/report.html`` (figures in ``out/figures``).
 
     Args:
@@ -168,11 +200,21 @@ def write_report(runs: list[str | Path] | None = None, out: str | Path = "report
         out: the report directory.
         results: where to look for runs when none are given.
         order: experiment names in the order their sections appear.
+        studies: studies of your own (files or modules) whose runs' sections to build;
+            difflab's own need no naming, and nothing meta.json names is imported.
+        trusted: studies already loaded, by the name meta.json gives them (``run`` passes
+            the experiments it ran).
     Returns:
         the path of the Markdown report.
+    Raises:
+        ValueError: a study in ``studies`` that does not load.
     """
     out = writable_dir(out, "report directory")  # before any section is built
     figdir = writable_dir(out / "figures", "figure directory")
+    trusted = dict(trusted or {})
+    for spec in studies:  # (the user's own: loaded as ``difflab run`` loads them)
+        module, canonical = load_study(spec, base=Path.cwd())
+        trusted[canonical] = module
     runs = [Path(r) for r in (runs or newest_runs(results))]
     if not runs:
         raise FileNotFoundError(f"no runs found in {results}/: run `difflab run` first")
@@ -180,7 +222,7 @@ def write_report(runs: list[str | Path] | None = None, out: str | Path = "report
     rank = {name: i for i, name in enumerate(order or [])}
     pairs = sorted(zip(metas, runs, strict=True),
                    key=lambda mr: rank.get(mr[0].get("experiment"), len(rank)))
-    sections = [build_section(run, figdir) for _, run in pairs]
+    sections = [build_section(run, figdir, trusted) for _, run in pairs]
     env = _environment([m for m, _ in pairs])
     summary = _summary(sections)
 
