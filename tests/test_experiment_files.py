@@ -334,3 +334,28 @@ def test_listing_a_directory_runs_only_the_files_that_define_experiments(user_di
     assert "notes" not in listed
     assert "broken               (does not run: SyntaxError: '{' was never closed" in listed
     assert "my_experiment        How close" in listed
+
+
+def test_a_run_refused_before_its_first_cell_leaves_no_run_behind(user_dir, capsys):
+    # a method object defined in the experiment file: no worker process can import it
+    (user_dir / "inline.py").write_text(textwrap.dedent('''
+        import difflab as dl
+        from my_methods import Central
+
+        class Inline(Central):
+            pass
+
+        dl.register_method("inline_central", Inline())
+        STUDY = "accuracy"
+        CONFIG = {"methods": ["inline_central"], "problems": ["squire_trapp"],
+                  "seeds": [0], "isolate": True}
+    '''))
+    from difflab import method_table
+    try:
+        assert cli.main(["run", "inline.py", "--quick", "--results", "results",
+                         "--report", "report"]) == 2
+    finally:
+        if "inline_central" in method_table.methods():
+            method_table.unregister_method("inline_central")
+    assert "register it by import path" in capsys.readouterr().err
+    assert list((user_dir / "results").iterdir()) == []

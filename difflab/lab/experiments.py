@@ -337,8 +337,13 @@ def run_experiment(name: str | os.PathLike, quick: bool = False,
         run = Run.create(results, run_id=run_id, config=config, seed=config.get("seed", 0),
                          experiment=name, quick=quick, study=found.study_spec)
     start = time.perf_counter()
-    with run:
-        found.study.run(config, run, settings or Settings())
+    try:
+        with run:
+            found.study.run(config, run, settings or Settings())
+    except BaseException:
+        if previous is None and not run.n_rows:  # refused before its first cell: no trace
+            run.discard()
+        raise
     print(f"[{name}] {run.n_rows} rows in {time.perf_counter() - start:.1f} s -> {run.path}")
     return run.path
 

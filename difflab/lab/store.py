@@ -242,6 +242,20 @@ class Run:
         self._rows.close()
         self._lock.close()
 
+    def discard(self) -> None:
+        """Close and remove a run that has no rows (its sweep stopped before the first cell:
+        a refused config leaves no unfinished run behind). A run with rows, or with files of
+        its own, is kept."""
+        self.close(finished=False)
+        if self.n_rows or read_rows(self.path / ROWS):
+            return
+        for name in (META, ROWS, LOCK):
+            (self.path / name).unlink(missing_ok=True)
+        try:
+            self.path.rmdir()
+        except OSError:  # something else in it: kept
+            pass
+
     def __enter__(self) -> Run:
         return self
 
