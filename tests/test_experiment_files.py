@@ -106,6 +106,9 @@ def test_an_experiment_file_outside_the_package_runs_and_is_listed(user_dir, cap
     assert mine["truth_source"].item() == "sympy" and mine["max_rho"].item() < 1e-8
     report = (user_dir / "report" / "report.md").read_text()
     assert "## Accuracy against the 50-digit truth (my_experiment)" in report
+    section = report.split("(my_experiment)", 1)[1]
+    assert "on this experiment's 3 functions?" in section and "42" not in section
+    assert " 0 eps" not in section
     capsys.readouterr()
     assert cli.main(["list", "experiments", str(user_dir)]) == 0
     listed = capsys.readouterr().out
