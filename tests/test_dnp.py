@@ -7,6 +7,7 @@ Tolerances: rtol 1e-12 for values (the same float64 arithmetic, at most reordere
 derivatives.
 """
 
+import itertools
 import math
 
 import jax
@@ -249,3 +250,31 @@ def test_stacking_scalar_variables_evaluates():
     for method in ("numeric", "numeric:complex", "forward", "reverse"):
         got = dl.grad(dnp.sum(dnp.stack([x, y * x])), {"x": 1.5, "y": 2.0}, method=method)
         assert got == pytest.approx({"x": 3.0, "y": 1.5}, rel=1e-8)
+
+
+@pytest.mark.parametrize("method", ["symbolic", "forward", "reverse", "jax"])
+def test_logaddexp_has_its_curvature_at_a_tie(method):
+    # max(a, b) + log1p(exp(-|a - b|)) gave d2/da2 = 0 at a == b, where it is 1/4 (the kinks
+    # of max and |.| cancel in the value, not in the second derivative); JAX's logaddexp is
+    # the reference. Points: a tie, near ties either side, and far apart.
+    def f(a, b):
+        return dnp.sum(dnp.logaddexp(a, b) ** 2)
+
+    a = np.array([1.0, 1.0, 0.3, -2.0])
+    b = np.array([1.0, 1.0 + 1e-9, 0.3 - 1e-9, 30.0])
+    H = dl.hessian(f, {"a": a, "b": b}, method=method)
+    want = jax.hessian(lambda a, b: jnp.sum(jnp.logaddexp(a, b) ** 2), argnums=(0, 1))(a, b)
+    for (i, u), (j, v) in itertools.product(enumerate("ab"), repeat=2):
+        np.testing.assert_allclose(H[u][v], want[i][j], rtol=1e-12, atol=1e-15)
+
+
+def test_logaddexp_values_keep_small_corrections_and_infinities():
+    # a tiny correction keeps its digits whichever argument is larger; equal infinities are
+    # their value (NumPy's), not nan
+    pairs = [(0.0, -40.0), (-40.0, 0.0), (np.inf, np.inf), (-np.inf, -np.inf),
+             (np.inf, -np.inf), (-1e308, 1e308), (1000.0, 999.0), (np.nan, 1.0)]
+    for a, b in pairs:
+        got = float(dl.evaluate(dnp.logaddexp(dl.variable("a"), dl.variable("b")),
+                                {"a": a, "b": b}))
+        want = float(np.logaddexp(a, b))
+        assert got == pytest.approx(want, rel=1e-15, nan_ok=True), (a, b)

@@ -86,8 +86,14 @@ def _sign(x: Expr) -> Expr:
 
 
 def _logaddexp(a: Expr, b: Expr) -> Expr:
-    # log(e^a + e^b) without overflow; at a == b max splits 1/2 each and |.|' is 0: exact
-    return E.max(a, b) + E.log1p(E.exp(-E.abs(a - b)))
+    # log(e^a + e^b) = a + softplus(b - a) = b + softplus(a - b): the larger plus the
+    # softplus of the (non-positive) difference, so nothing overflows and a tiny correction
+    # keeps its digits. Both branches are the same smooth function, so every derivative is
+    # exact at a tie too (d2/da2 = 1/4 at a == b; max(a, b) + log1p(exp(-|a - b|)) loses it
+    # there). Equal infinities make the difference nan: a + b is their value, as NumPy's.
+    d = a - b
+    smooth = A.where(A.greater_equal(d, 0.0), a + E.softplus(-d), b + E.softplus(d))
+    return A.where(A.not_equal(d, d), a + b, smooth)
 
 
 negative = _unary("negative", E.neg, "-x")
