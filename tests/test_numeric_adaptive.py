@@ -361,3 +361,16 @@ def test_terms_that_cancel_exactly_do_not_hide_the_rounding_of_f():
         np.testing.assert_allclose(
             dl.jacobian(f"sum({text})", {"m": m}, method="numeric")["m"],
             1.0 / np.cosh(m) ** 2, rtol=1e-10)
+
+
+def test_an_exact_tie_in_a_comparison_is_not_rounding_noise():
+    # The noise probe scales every result by 1 +- eps; a comparison's operands scaled apart
+    # split a tie that no evaluation of f splits (y != 1.0 * y), and the jump, taken for
+    # noise, stopped the steps wide: rho 2e-5 here, where f is smooth in x.
+    got = dl.grad("sin(3*x) + (y != y*1.0)", {"x": 0.7, "y": 1.3}, method="numeric",
+                  wrt=["x"])["x"]
+    assert rho(got, 3 * math.cos(2.1)) <= TOL
+    x = np.array([0.5, 0.2, -0.3, 0.6, 0.05])
+    got = dl.grad("sum((x >= 0.1) * x**2 + (x != x[0]) * x)", {"x": x}, method="numeric")["x"]
+    want = np.where(x >= 0.1, 2 * x, 0.0) + (x != x[0])
+    assert np.max(rho(got, want)) <= TOL

@@ -67,7 +67,7 @@ from operator import mul
 
 import numpy as np
 
-from ..core.ops import PRIMAL
+from ..core.ops import COMPARISONS, PRIMAL
 from ..core.plan import Plan
 
 EPS = float(np.finfo(np.float64).eps)
@@ -347,7 +347,9 @@ def _checkerboard(shape: tuple) -> np.ndarray | float:
 def rounding_noise(plan: Plan, values: list, f0) -> np.ndarray:
     """The rounding error of f at a bound point, measured: f re-run with every operation's
     result scaled by 1 + eps (then by 1 - eps and 1 + eps alternately, from operation to
-    operation and from entry to entry of an array), the largest change.
+    operation and from entry to entry of an array), the largest change. A comparison keeps
+    its unperturbed mask: its operands' scaled copies would split an exact tie (y != 1.0 * y)
+    that no evaluation of f near the point splits, and the jump would pass for noise.
 
     Args:
         plan: the compiled expression; values: its slots with the leaves bound (``bind``);
@@ -364,11 +366,15 @@ def rounding_noise(plan: Plan, values: list, f0) -> np.ndarray:
     change = np.zeros(f0.shape)
     scale = 0.0   # the largest finite |value| of an operation's result
     with np.errstate(all="ignore"):
+        masks = _masks(plan, list(values))
         for alternate in range(PROBE_SIGNS):
             sign = 1.0
             for slot, op in enumerate(ops):
                 a = args[slot]
                 if not a:
+                    continue
+                if slot in masks:
+                    values[slot] = masks[slot]
                     continue
                 v = PRIMAL[op](*[values[i] for i in a])
                 if np.asarray(v).dtype.kind == "f":  # (masks and indices stay exact)
@@ -382,3 +388,18 @@ def rounding_noise(plan: Plan, values: list, f0) -> np.ndarray:
                 values[slot] = v
             change = np.maximum(change, np.abs(np.asarray(values[out], np.float64) - f0))
     return np.where(change == 0.0, EPS * scale, change)
+
+
+def _masks(plan: Plan, values: list) -> dict:
+    """Every comparison's mask at the point, unperturbed (slot -> mask), from one plain pass
+    over ``values`` (a copy: the caller's list is the probes')."""
+    if not any(op in COMPARISONS for op in plan.ops):
+        return {}
+    masks = {}
+    for slot, op in enumerate(plan.ops):
+        a = plan.args[slot]
+        if a:
+            values[slot] = PRIMAL[op](*[values[i] for i in a])
+            if op in COMPARISONS:
+                masks[slot] = values[slot]
+    return masks
