@@ -211,6 +211,17 @@ def test_step_rule():
             assert (x + h) - x == h > 0
             assert 0.7 < h / (c * max(1.0, abs(x))) < 1.42  # rounded to a power of two
     assert nm.step_size(5.0, "complex") == 1e-20
+    assert nm.step_size(0.0, "complex") == 1e-20
+    assert nm.step_size(-1e-5, "complex") == pytest.approx(1e-25, rel=1e-15)  # relative below 1
+    assert nm.step_size(1e-320, "complex") == 2.0 ** -1064                   # (its floor)
+
+
+@pytest.mark.parametrize("x", [1e-300, 1e-150, 1e-8, 0.3])
+def test_the_complex_step_stays_small_next_to_a_tiny_x(x):
+    # a fixed h = 1e-20 at x = 1e-300 sampled sqrt 1e280 times x away: 7.07e9 for 5e149
+    got = dl.grad("sqrt(x) + x * log(x)", {"x": x}, method="numeric:complex")["x"]
+    want = 0.5 / math.sqrt(x) + math.log(x) + 1.0
+    assert got == pytest.approx(want, rel=1e-14)
     assert nm.step_size(1.0, "central", step=0.1) == (1.0 + 0.1) - 1.0
 
 

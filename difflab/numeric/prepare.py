@@ -151,7 +151,8 @@ def _prepare_columns(expr, wrt, shapes, scheme, step, fallback, levels, max_work
     check_budget("Jacobian" if not scalar_only else "gradient", least, size, max_work,
                  per_input)
     if step is None:
-        step_rule = COMPLEX_STEP if used == "complex" else f"{STEP_FACTOR[used]:.3g} * max(1, |x|)"
+        step_rule = f"{COMPLEX_STEP:g} * min(1, |x|)" if used == "complex" else \
+            f"{STEP_FACTOR[used]:.3g} * max(1, |x|)"
     else:
         step_rule = step
     if used == "adaptive":

@@ -11,8 +11,9 @@ trades truncation error (h^p for a scheme of order p) against rounding (eps |f| 
     central4   (8 (f(x+h) - f(x-h)) - (f(x+2h) - f(x-2h))) / 12h    O(h^4), 4n
     richardson central differences at h, h/2, h/4 extrapolated to h -> 0 (Richardson's
                tableau), with an error estimate;             O(h^6), 6n (levels=3)
-    complex    Im f(x + ih) / h with h = 1e-20: no subtraction, so no cancellation;
-               exact to rounding, n evaluations in complex arithmetic, analytic f only.
+    complex    Im f(x + ih) / h with h = 1e-20 min(1, |x|): no subtraction, so no
+               cancellation; exact to rounding, n evaluations in complex arithmetic, analytic
+               f only.
     adaptive   central differences at h, h/2, h/4, ... (5 to 30 steps per input), Richardson's
                tableau over them, and per component the entry with the smallest error
                estimate (``adaptive``); about 16n evaluations, with an error estimate.
@@ -67,6 +68,19 @@ STEP_FACTOR = {
     "complex": COMPLEX_STEP,           # absolute: no cancellation, so any tiny h works
     "adaptive": FIRST_STEP,            # the widest step; then halved, 5 to 30 times
 }
+# The complex step's floor: 2^-1064 (5e-321) keeps h / |x| under 1e-15 down to |x| = 5e-306
+COMPLEX_FLOOR = 2.0 ** -1064
+
+
+def complex_step(x: float) -> float:
+    """The complex step at x: 1e-20 where |x| >= 1 or x = 0, else 1e-20 |x| (at least
+    ``COMPLEX_FLOOR``). Its truncation error is (h/x)^2 relative at the scale of x, so a
+    fixed 1e-20 at x = 1e-300 sampled sqrt far from x (7e9 for 5e149)."""
+    if not math.isfinite(x) or x == 0.0 or abs(x) >= 1.0:
+        return COMPLEX_STEP
+    return max(COMPLEX_STEP * abs(x), COMPLEX_FLOOR)
+
+
 # A step given by the user may be at most this times max(1, |x|): the adaptive scheme's own
 # widest step. Beyond it the formula samples f far from the point.
 MAX_STEP_FACTOR = FIRST_STEP
@@ -152,8 +166,8 @@ def step_size(x: float, scheme: str = DEFAULT_SCHEME, step: float | None = None,
                          f"{MAX_STEP_FACTOR:g} max(1, |x|) = "
                          f"{MAX_STEP_FACTOR * max(1.0, abs(x)):g} there (the step is absolute, "
                          f"the same for every input; a wider one samples f far from x)")
-    if scheme == "complex" and factor is None:
-        return step if step is not None else COMPLEX_STEP  # x + ih never rounds
+    if scheme == "complex" and factor is None:  # x + ih never rounds
+        return step if step is not None else complex_step(x)
     if scheme == "adaptive" and factor is None:  # the widest step, as a power of two
         if not math.isfinite(x):
             return FIRST_STEP
