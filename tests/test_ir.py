@@ -59,6 +59,11 @@ def test_variable_names_are_checked():
         dl.variable("sin")
     with pytest.raises(ValueError, match="function or constant"):
         dl.variable("pi")
+    for name in ("where", "clip", "concatenate", "softmax", "reshape", "outer"):
+        with pytest.raises(ValueError, match="function or constant"):  # the grammar's too:
+            dl.variable(name)                      # its text would parse as a call
+    with pytest.raises(ValueError, match="Python reads it as 'fi'"):
+        dl.variable("\ufb01")                      # the ligature fi: text parses as fi
     with pytest.raises(TypeError, match="string"):
         dl.variable(3)
     assert [v.attr for v in dl.variables("x, y  z")] == ["x", "y", "z"]

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import itertools
 import keyword
+import unicodedata
 from collections.abc import Iterable
 
 from .graph import FLOAT_BYTES, LEAF_SALT, leaf_bytes, structurally_equal, toposort
-from .ops import CONSTANTS, FUNCTIONS
+from .ops import ARRAY_FUNCTIONS, CONSTANTS, FUNCTIONS
 from .params import Param, axes_param, index_param, perm_param, shape_param
 from .printer import _SYMBOL, summary, to_text
 from .reals import constant_value, describe
@@ -232,7 +233,12 @@ def variable(name: str) -> Expr:
         raise TypeError(f"a variable name must be a string, got {type(name).__name__}")
     if not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"invalid variable name {name!r}: it must be a Python identifier")
-    if name in FUNCTIONS or name in CONSTANTS:
+    normal = unicodedata.normalize("NFKC", name)
+    if normal != name:  # (Python, and so the parser, reads the name as its NFKC form)
+        raise ValueError(f"invalid variable name {name!r}: Python reads it as {normal!r} "
+                         f"(Unicode NFKC), so its text would name another variable; use "
+                         f"{normal!r}")
+    if name in FUNCTIONS or name in ARRAY_FUNCTIONS or name in CONSTANTS:
         raise ValueError(f"invalid variable name {name!r}: it is a function or constant name")
     return Expr("var", (), name)
 
