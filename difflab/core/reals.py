@@ -27,7 +27,7 @@ _REPR = reprlib.Repr()
 _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxtuple = 40, 60, 6, 6
 _REPR.maxdict, _REPR.maxset, _REPR.maxlevel = 4, 6, 3
 _BOOLS = (bool, np.bool_)
-_NOT_NUMBERS = (str, bytes, bytearray)
+_NOT_NUMBERS = (str, bytes, bytearray, memoryview)
 
 
 def is_expression(value) -> bool:
@@ -154,7 +154,7 @@ def constant_value(value) -> float | np.ndarray:
         TypeError: not a real number or array (a string, a bool, complex, ...), naming it.
         ValueError: a number beyond float64's range.
     """
-    if isinstance(value, bool) or value is None or isinstance(value, str | bytes):
+    if isinstance(value, bool) or value is None or isinstance(value, _NOT_NUMBERS):
         raise TypeError(f"cannot use {describe(value)} as a constant: expected a real number "
                         f"or array")
     try:
