@@ -206,3 +206,18 @@ def test_the_tool_keeps_freed_memory_in_the_heap():
                           env={**os.environ, "PYTHONPATH": ROOT}, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False", "True", "True", "True"]
+
+
+@pytest.mark.parametrize("message, phrase", [
+    ({"id": 0, "kind": [1]}, "kind must be a string, got a list"),
+    ({"id": 0, "kind": {"a": 1}}, "kind must be a string, got an object"),
+    ({"id": 0, "kind": "define", "module": ["lse"]}, "module must be a string, got a list"),
+    (evaluate(0, ["lse"], "primal", {"x": [1.0]}), "module must be a string, got a list"),
+    (evaluate(0, "lse", {"f": 1}, {"x": [1.0]}), "function must be a string, got an object"),
+])
+def test_a_list_where_a_string_belongs_is_success_false_and_the_session_goes_on(message,
+                                                                               phrase):
+    status, answers, _ = session([message, {"id": 1, "kind": "start"}])
+    assert status == 0 and [a["id"] for a in answers] == [0, 1]
+    assert answers[0]["success"] is False and phrase in answers[0]["error"]
+    assert answers[1]["tool"] == "difflab"

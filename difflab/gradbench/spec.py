@@ -72,6 +72,16 @@ class InputError(ValueError):
     """A GradBench input that does not fit the eval (a missing field, a ragged array)."""
 
 
+def kind_of(value: object) -> str:
+    """What a JSON value is, for a message: "a string", "a boolean", "null", "a list" ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool | np.bool_):
+        return "a boolean"
+    return {str: "a string", dict: "an object", list: "a list", tuple: "a list"}.get(
+        type(value), f"a {type(value).__name__}")
+
+
 def field_of(input: JSON, name: str) -> JSON:
     """``input[name]``, or an InputError naming the missing field."""
     if not isinstance(input, Mapping):

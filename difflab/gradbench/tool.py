@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from .. import __version__, api
 from .compute import CACHE_SIZE, LRU, prepare
 from .evals import EVALS
-from .spec import InputError
+from .spec import InputError, kind_of
 
 TOOL = "difflab"
 
@@ -81,8 +81,20 @@ class Tool:
         self._prepared = LRU()
 
     def handle(self, message: Mapping) -> dict | None:
-        """The answer to one message (without its id), or None for ``end`` (no answer)."""
+        """The answer to one message (without its id), or None for ``end`` (no answer).
+        Nothing raises out of it: a failure is ``success: false`` with the reason."""
+        try:
+            return self._handle(message)
+        except Exception as err:  # noqa: BLE001 - every failure is an answer, never a crash
+            return {"success": False, "error": _error(err)}
+
+    def _handle(self, message: Mapping) -> dict | None:
         kind = message.get("kind")
+        if not isinstance(kind, str):
+            self.log(f"difflab gradbench: warning: message {message.get('id')} has a kind "
+                     f"that is {kind_of(kind)}, not a string; answered with success false")
+            return {"success": False, "error": f"the message's kind must be a string, got "
+                                               f"{kind_of(kind)}"}
         if kind == "end":  # sent by an eval that does not wait for an answer
             return None
         handler = {"start": self.start, "define": self.define, "evaluate": self.evaluate,
@@ -102,6 +114,9 @@ class Tool:
     def define(self, message: Mapping) -> dict:
         """success true for a module difflab implements; false, with the reason, otherwise."""
         module = message.get("module")
+        if not isinstance(module, str):
+            return {"success": False, "error": f"the define message's module must be a string, "
+                                               f"got {kind_of(module)}"}
         if module in EVALS:
             return {"success": True}
         return {"success": False, "error": f"difflab implements no module {module!r}; its "
@@ -116,6 +131,10 @@ class Tool:
 
     def _evaluate(self, message: Mapping) -> dict:
         module, function = message.get("module"), message.get("function")
+        for name, value in (("module", module), ("function", function)):
+            if not isinstance(value, str):
+                raise InputError(f"the evaluate message's {name} must be a string, got "
+                                 f"{kind_of(value)}")
         if module not in EVALS:
             raise KeyError(f"difflab implements no module {module!r}; its modules: "
                            f"{', '.join(EVALS)}")
