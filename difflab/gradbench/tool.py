@@ -22,7 +22,6 @@ failure is an answer with ``success: false`` and the reason.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -30,23 +29,19 @@ from collections.abc import Callable, Mapping
 from .. import __version__, api
 from .compute import CACHE_SIZE, LRU, prepare
 from .evals import EVALS
-from .spec import InputError, kind_of
+from .spec import InputError, integer, kind_of, number
 
 TOOL = "difflab"
 
 
 def _runs(input, runs: bool) -> tuple[int, float]:
-    """(min_runs, min_seconds) from an input (1 and 0 where the eval sends none)."""
+    """(min_runs, min_seconds) from an input (1 and 0 where the eval sends none); an
+    InputError names either one that is not a number in its range."""
     if not runs or not isinstance(input, Mapping):
         return 1, 0.0
-    min_runs, min_seconds = input.get("min_runs", 1), input.get("min_seconds", 0.0)
-    if isinstance(min_runs, bool) or not isinstance(min_runs, int | float) or min_runs < 0 \
-            or min_runs != int(min_runs):
-        raise InputError(f"min_runs must be a non-negative integer, got {min_runs!r}")
-    if isinstance(min_seconds, bool) or not isinstance(min_seconds, int | float) or \
-            not math.isfinite(min_seconds) or min_seconds < 0:
-        raise InputError(f"min_seconds must be a non-negative number, got {min_seconds!r}")
-    return int(min_runs), float(min_seconds)
+    min_runs = integer(input, "min_runs", 0) if "min_runs" in input else 1
+    min_seconds = number(input, "min_seconds", 0.0) if "min_seconds" in input else 0.0
+    return min_runs, min_seconds
 
 
 def repeat(fn: Callable[[], object], min_runs: int, min_seconds: float,

@@ -34,7 +34,7 @@ WORKLOADS = [{"k": k, "n": n, "d": d} for k, n, d in sorted(
 
 def sizes(input: JSON) -> tuple:
     """(n, k, d)."""
-    P, C = array(input, "points", 2), array(input, "centroids", 2)
+    P, C = array(input, "points", 2, nonempty=True), array(input, "centroids", 2, nonempty=True)
     if P.shape[1:] != C.shape[1:]:
         raise InputError(f"points {P.shape} and centroids {C.shape} differ in dimension")
     return (P.shape[0], C.shape[0], C.shape[1])

@@ -32,7 +32,7 @@ WORKLOADS = [{"n": n, "s": s} for n, s in sorted(
 
 def sizes(input: JSON) -> tuple:
     """(n, s)."""
-    return (len(array(input, "x", 1)), integer(input, "s", 1))
+    return (len(array(input, "x", 1, nonempty=True)), integer(input, "s", 1))
 
 
 def point(input: JSON, sizes: tuple) -> dict:
