@@ -276,3 +276,28 @@ def test_a_bad_field_is_refused_naming_it(module, function, input, phrase, monke
     if isinstance(input, str):  # JSON's Infinity and NaN, as Python's json writes them
         input = json.loads(input)
     _refused(evaluate(0, module, function, input), [phrase], monkeypatch)
+
+
+@pytest.mark.parametrize("module, function, input, phrases", [
+    ("det", "primal", {"ell": 24, "A": [0.5] * 576}, ["'ell'", "at most 18", "DET_WORK"]),
+    ("det", "gradient", {"ell": 100, "A": [0.5] * 10000}, ["'ell'", "at most 18"]),
+    ("ode", "primal", {"x": [0.5] * 4, "s": 1_000_000_000}, ["'s'", "at most 10,000"]),
+    ("ode", "gradient", {"x": [0.5] * 4, "s": 100_000}, ["'s'", "MAX_STEPS"]),
+    ("ode", "primal", {"x": [0.5] * 100_000, "s": 10_000}, ["'s'", "ODE_WORK"]),
+    ("lse", "primal", {"x": [1.0], "min_runs": 1_000_000_000},
+     ["'min_runs'", "at most 1,000,000"]),
+    ("lse", "primal", {"x": [1.0], "min_seconds": 1e9}, ["'min_seconds'", "to 3600"]),
+    ("llsq", "primal", {"x": [0.5] * 128, "n": 10 ** 9}, ["'n'", "LLSQ_WORK"]),
+    ("ba", "objective", {"n": 1, "m": 1, "p": 10 ** 12, "cam": [0.0] * 11, "x": [0.0] * 3,
+                         "w": 1.0, "feat": [0.0] * 2}, ["'p'", "BA_WORK"]),
+    ("kmeans", "cost", {"points": [[0.5]] * 100_000, "centroids": [[0.5]] * 10_000},
+     ["'points'", "'centroids'", "KMEANS_WORK"]),
+    ("gmm", "objective", {"d": 1, "k": 10 ** 5, "n": 10 ** 5, "m": 0, "gamma": 1.0},
+     ["'k'", "'n'", "GMM_WORK"]),
+    ("lstm", "objective", {"main_params": [[0.0] * 4] * 400, "extra_params": [[0.0]] * 3,
+                           "state": [[0.0]] * 400, "sequence": [[0.0]] * 1000},
+     ["main_params", "sequence", "LSTM_STEPS"]),
+])
+def test_one_message_asking_for_unbounded_work_is_refused_at_once(module, function, input,
+                                                                  phrases, monkeypatch):
+    _refused(evaluate(0, module, function, input), phrases, monkeypatch)

@@ -155,13 +155,17 @@ def array(input: JSON, name: str, ndim: int, nonempty: bool = False) -> np.ndarr
     return arr
 
 
-def integer(input: JSON, name: str, low: int = 0) -> int:
-    """Field ``name`` as an int >= ``low`` (15.0 is 15), or an InputError naming the field."""
+def integer(input: JSON, name: str, low: int = 0, high: int | None = None,
+            bound: str = "") -> int:
+    """Field ``name`` as an int >= ``low`` (15.0 is 15) and <= ``high`` (``bound`` says why),
+    or an InputError naming the field."""
     value = field_of(input, name)
     if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer):
         raise InputError(f"field {name!r} must be an integer >= {low}, got {kind_of(value)}")
     if isinstance(value, float) and not value.is_integer() or value < low:  # nan, inf, 1.5
         raise InputError(f"field {name!r} must be an integer >= {low}, got {shown(value)}")
+    if high is not None and value > high:
+        raise InputError(f"field {name!r} must be at most {high:,}{bound}, got {shown(value)}")
     return int(value)
 
 
@@ -189,6 +193,13 @@ def integers(input: JSON, name: str) -> tuple[int, ...]:
             what = shown(entry) if isinstance(entry, float) else kind_of(entry)
             raise InputError(f"field {name!r}: {name}[{i}] is {what}, not an integer")
     return tuple(int(entry) for entry in value)
+
+
+def within(work: int, limit: int, what: str, budget: str) -> None:
+    """An InputError when an input's work estimate ``work`` exceeds ``limit``: ``what`` names
+    the estimate and its fields, ``budget`` the constant that holds the limit."""
+    if work > limit:
+        raise InputError(f"{what} is {work:,}, over difflab's budget {budget} = {limit:,}")
 
 
 def floats(value: object) -> JSON:

@@ -11,7 +11,8 @@ for one answer per message, with the same ``id``:
     any other -> {} (logged on stderr)
 
 ``evaluate`` runs the function at least ``min_runs`` times and until the runs add up to at
-least ``min_seconds`` (GradBench's ``Runs``), and answers one ``{"name": "evaluate",
+least ``min_seconds`` (GradBench's ``Runs``; at most ``MAX_RUNS`` and ``MAX_SECONDS``, and
+each eval bounds the work one input may ask for), and answers one ``{"name": "evaluate",
 "nanoseconds": N}`` per run. Converting the JSON input into arrays and the result back into
 JSON is not timed. A ``{"name": "prepare", ...}`` timing says how long this message spent
 building the IR and the method's preparation (the first message of a function and input
@@ -34,13 +35,19 @@ from .spec import InputError, integer, kind_of, number
 TOOL = "difflab"
 
 
+MAX_RUNS = 10 ** 6        # an evaluate's min_runs at most (GradBench asks for 1 by default)
+MAX_SECONDS = 3600.0      # and its min_seconds (GradBench's default: 0)
+
+
 def _runs(input, runs: bool) -> tuple[int, float]:
     """(min_runs, min_seconds) from an input (1 and 0 where the eval sends none); an
     InputError names either one that is not a number in its range."""
     if not runs or not isinstance(input, Mapping):
         return 1, 0.0
-    min_runs = integer(input, "min_runs", 0) if "min_runs" in input else 1
-    min_seconds = number(input, "min_seconds", 0.0) if "min_seconds" in input else 0.0
+    min_runs = integer(input, "min_runs", 0, MAX_RUNS, " (difflab's bound: MAX_RUNS in "
+                       "difflab.gradbench.tool)") if "min_runs" in input else 1
+    min_seconds = number(input, "min_seconds", 0.0, MAX_SECONDS) \
+        if "min_seconds" in input else 0.0
     return min_runs, min_seconds
 
 
