@@ -218,3 +218,13 @@ def test_ht(method, hand):
         close(jac[:, :2], expected["u"])
     else:
         assert jac.shape == (15, 26)
+
+
+def test_every_default_workload_is_within_the_tools_bounds():
+    # the bounds on work (DET_WORK, MAX_STEPS, ODE_WORK, ...) refuse only what is well past
+    # GradBench's own workloads: each eval's sizes accept every one of them
+    from difflab.gradbench.evals import EVALS
+    from difflab.gradbench.workloads import WITH_WORKLOADS, inputs
+    for mod in WITH_WORKLOADS:
+        for _, input in inputs(mod):
+            EVALS[mod.NAME].sizes(input)  # raises an InputError if over a bound

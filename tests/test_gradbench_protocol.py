@@ -206,3 +206,98 @@ def test_the_tool_keeps_freed_memory_in_the_heap():
                           env={**os.environ, "PYTHONPATH": ROOT}, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False", "True", "True", "True"]
+
+
+@pytest.mark.parametrize("message, phrase", [
+    ({"id": 0, "kind": [1]}, "kind must be a string, got a list"),
+    ({"id": 0, "kind": {"a": 1}}, "kind must be a string, got an object"),
+    ({"id": 0, "kind": "define", "module": ["lse"]}, "module must be a string, got a list"),
+    (evaluate(0, ["lse"], "primal", {"x": [1.0]}), "module must be a string, got a list"),
+    (evaluate(0, "lse", {"f": 1}, {"x": [1.0]}), "function must be a string, got an object"),
+])
+def test_a_list_where_a_string_belongs_is_success_false_and_the_session_goes_on(message,
+                                                                               phrase):
+    status, answers, _ = session([message, {"id": 1, "kind": "start"}])
+    assert status == 0 and [a["id"] for a in answers] == [0, 1]
+    assert answers[0]["success"] is False and phrase in answers[0]["error"]
+    assert answers[1]["tool"] == "difflab"
+
+
+def _refused(message, phrases, monkeypatch):
+    """The tool's answer to ``message``, which must be refused before anything is prepared
+    or run (a prepare here fails the test instead of taking minutes and gigabytes)."""
+    import difflab.gradbench.tool as tool_module
+
+    def prepare(*args):
+        raise AssertionError("prepared: the input was not refused")
+
+    monkeypatch.setattr(tool_module, "prepare", prepare)
+    status, answers, _ = session([message, {"id": 1, "kind": "start"}])
+    assert status == 0 and answers[1]["tool"] == "difflab"
+    assert answers[0]["success"] is False, answers[0]
+    for phrase in phrases:
+        assert phrase in answers[0]["error"], answers[0]["error"]
+    return answers[0]
+
+
+def _hand(**model):
+    from difflab.gradbench.evals import ht
+    input = ht.draw(np.random.default_rng(0), {"N": 3, "V": 10, "complicated": True})
+    input = json.loads(json.dumps(input, default=lambda a: np.asarray(a).tolist()))
+    input["data"]["model"].update(model)
+    return input
+
+
+@pytest.mark.parametrize("module, function, input, phrase", [
+    ("ode", "primal", '{"x": [0.5], "s": Infinity}', "field 's' must be an integer >= 1, got inf"),
+    ("ode", "primal", '{"x": [0.5], "s": NaN}', "field 's' must be an integer >= 1, got nan"),
+    ("lse", "primal", '{"x": [0.5], "min_runs": Infinity}', "field 'min_runs' must be an int"),
+    ("lse", "primal", '{"x": [0.5], "min_runs": NaN}', "field 'min_runs' must be an int"),
+    ("lse", "primal", '{"x": [0.5], "min_seconds": Infinity}', "field 'min_seconds' must be"),
+    ("lse", "primal", {"x": [0.5], "min_runs": "3"}, "field 'min_runs' must be an integer >= "
+                                                     "0, got a string"),
+    ("lse", "primal", {"x": []}, "field 'x' must not be empty"),
+    ("kmeans", "cost", {"points": [], "centroids": []}, "field 'points' must not be empty"),
+    ("lstm", "objective", {"main_params": [], "extra_params": [], "state": [],
+                           "sequence": []}, "main_params must be (2l, 4b), got shape (0, 0)"),
+    ("ht", "objective", _hand(parents=["a"] * 22), "parents[0] is a string, not an integer"),
+    ("ht", "objective", _hand(parents=[1.5] * 22), "parents[0] is 1.5, not an integer"),
+    ("ht", "objective", _hand(triangles=[[0, 1, 99]]), "triangles[0] = [0, 1, 99] is not"),
+    ("hello", "square", 10 ** 400, "a float64 can hold, got an integer of 401 digits"),
+    ("lse", "primal", {"x": ["1", "2"]}, "field 'x': x[0] is a string, not a number"),
+    ("lse", "primal", {"x": [1.0, True]}, "field 'x': x[1] is a boolean, not a number"),
+    ("lse", "primal", {"x": [None, 1.0]}, "field 'x': x[0] is null, not a number"),
+    ("lse", "primal", {"x": {"a": 1}}, "field 'x' must be an array of numbers, got an object"),
+    ("kmeans", "cost", {"points": [[1.0, "2"]], "centroids": [[1.0, 2.0]]},
+     "points[0][1] is a string, not a number"),
+    ("lse", "primal", {"x": [10 ** 400]}, "field 'x' holds an integer too large for a float64"),
+])
+def test_a_bad_field_is_refused_naming_it(module, function, input, phrase, monkeypatch):
+    if isinstance(input, str):  # JSON's Infinity and NaN, as Python's json writes them
+        input = json.loads(input)
+    _refused(evaluate(0, module, function, input), [phrase], monkeypatch)
+
+
+@pytest.mark.parametrize("module, function, input, phrases", [
+    ("det", "primal", {"ell": 24, "A": [0.5] * 576}, ["'ell'", "at most 18", "DET_WORK"]),
+    ("det", "gradient", {"ell": 100, "A": [0.5] * 10000}, ["'ell'", "at most 18"]),
+    ("ode", "primal", {"x": [0.5] * 4, "s": 1_000_000_000}, ["'s'", "at most 10,000"]),
+    ("ode", "gradient", {"x": [0.5] * 4, "s": 100_000}, ["'s'", "MAX_STEPS"]),
+    ("ode", "primal", {"x": [0.5] * 100_000, "s": 10_000}, ["'s'", "ODE_WORK"]),
+    ("lse", "primal", {"x": [1.0], "min_runs": 1_000_000_000},
+     ["'min_runs'", "at most 1,000,000"]),
+    ("lse", "primal", {"x": [1.0], "min_seconds": 1e9}, ["'min_seconds'", "to 3600"]),
+    ("llsq", "primal", {"x": [0.5] * 128, "n": 10 ** 9}, ["'n'", "LLSQ_WORK"]),
+    ("ba", "objective", {"n": 1, "m": 1, "p": 10 ** 12, "cam": [0.0] * 11, "x": [0.0] * 3,
+                         "w": 1.0, "feat": [0.0] * 2}, ["'p'", "BA_WORK"]),
+    ("kmeans", "cost", {"points": [[0.5]] * 100_000, "centroids": [[0.5]] * 10_000},
+     ["'points'", "'centroids'", "KMEANS_WORK"]),
+    ("gmm", "objective", {"d": 1, "k": 10 ** 5, "n": 10 ** 5, "m": 0, "gamma": 1.0},
+     ["'k'", "'n'", "GMM_WORK"]),
+    ("lstm", "objective", {"main_params": [[0.0] * 4] * 400, "extra_params": [[0.0]] * 3,
+                           "state": [[0.0]] * 400, "sequence": [[0.0]] * 1000},
+     ["main_params", "sequence", "LSTM_STEPS"]),
+])
+def test_one_message_asking_for_unbounded_work_is_refused_at_once(module, function, input,
+                                                                  phrases, monkeypatch):
+    _refused(evaluate(0, module, function, input), phrases, monkeypatch)

@@ -11,7 +11,8 @@ for one answer per message, with the same ``id``:
     any other -> {} (logged on stderr)
 
 ``evaluate`` runs the function at least ``min_runs`` times and until the runs add up to at
-least ``min_seconds`` (GradBench's ``Runs``), and answers one ``{"name": "evaluate",
+least ``min_seconds`` (GradBench's ``Runs``; at most ``MAX_RUNS`` and ``MAX_SECONDS``, and
+each eval bounds the work one input may ask for), and answers one ``{"name": "evaluate",
 "nanoseconds": N}`` per run. Converting the JSON input into arrays and the result back into
 JSON is not timed. A ``{"name": "prepare", ...}`` timing says how long this message spent
 building the IR and the method's preparation (the first message of a function and input
@@ -22,7 +23,6 @@ failure is an answer with ``success: false`` and the reason.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -30,23 +30,25 @@ from collections.abc import Callable, Mapping
 from .. import __version__, api
 from .compute import CACHE_SIZE, LRU, prepare
 from .evals import EVALS
-from .spec import InputError
+from .spec import InputError, integer, kind_of, number
 
 TOOL = "difflab"
 
 
+MAX_RUNS = 10 ** 6        # an evaluate's min_runs at most (GradBench asks for 1 by default)
+MAX_SECONDS = 3600.0      # and its min_seconds (GradBench's default: 0)
+
+
 def _runs(input, runs: bool) -> tuple[int, float]:
-    """(min_runs, min_seconds) from an input (1 and 0 where the eval sends none)."""
+    """(min_runs, min_seconds) from an input (1 and 0 where the eval sends none); an
+    InputError names either one that is not a number in its range."""
     if not runs or not isinstance(input, Mapping):
         return 1, 0.0
-    min_runs, min_seconds = input.get("min_runs", 1), input.get("min_seconds", 0.0)
-    if isinstance(min_runs, bool) or not isinstance(min_runs, int | float) or min_runs < 0 \
-            or min_runs != int(min_runs):
-        raise InputError(f"min_runs must be a non-negative integer, got {min_runs!r}")
-    if isinstance(min_seconds, bool) or not isinstance(min_seconds, int | float) or \
-            not math.isfinite(min_seconds) or min_seconds < 0:
-        raise InputError(f"min_seconds must be a non-negative number, got {min_seconds!r}")
-    return int(min_runs), float(min_seconds)
+    min_runs = integer(input, "min_runs", 0, MAX_RUNS, " (difflab's bound: MAX_RUNS in "
+                       "difflab.gradbench.tool)") if "min_runs" in input else 1
+    min_seconds = number(input, "min_seconds", 0.0, MAX_SECONDS) \
+        if "min_seconds" in input else 0.0
+    return min_runs, min_seconds
 
 
 def repeat(fn: Callable[[], object], min_runs: int, min_seconds: float,
@@ -81,8 +83,20 @@ class Tool:
         self._prepared = LRU()
 
     def handle(self, message: Mapping) -> dict | None:
-        """The answer to one message (without its id), or None for ``end`` (no answer)."""
+        """The answer to one message (without its id), or None for ``end`` (no answer).
+        Nothing raises out of it: a failure is ``success: false`` with the reason."""
+        try:
+            return self._handle(message)
+        except Exception as err:  # noqa: BLE001 - every failure is an answer, never a crash
+            return {"success": False, "error": _error(err)}
+
+    def _handle(self, message: Mapping) -> dict | None:
         kind = message.get("kind")
+        if not isinstance(kind, str):
+            self.log(f"difflab gradbench: warning: message {message.get('id')} has a kind "
+                     f"that is {kind_of(kind)}, not a string; answered with success false")
+            return {"success": False, "error": f"the message's kind must be a string, got "
+                                               f"{kind_of(kind)}"}
         if kind == "end":  # sent by an eval that does not wait for an answer
             return None
         handler = {"start": self.start, "define": self.define, "evaluate": self.evaluate,
@@ -102,6 +116,9 @@ class Tool:
     def define(self, message: Mapping) -> dict:
         """success true for a module difflab implements; false, with the reason, otherwise."""
         module = message.get("module")
+        if not isinstance(module, str):
+            return {"success": False, "error": f"the define message's module must be a string, "
+                                               f"got {kind_of(module)}"}
         if module in EVALS:
             return {"success": True}
         return {"success": False, "error": f"difflab implements no module {module!r}; its "
@@ -116,6 +133,10 @@ class Tool:
 
     def _evaluate(self, message: Mapping) -> dict:
         module, function = message.get("module"), message.get("function")
+        for name, value in (("module", module), ("function", function)):
+            if not isinstance(value, str):
+                raise InputError(f"the evaluate message's {name} must be a string, got "
+                                 f"{kind_of(value)}")
         if module not in EVALS:
             raise KeyError(f"difflab implements no module {module!r}; its modules: "
                            f"{', '.join(EVALS)}")

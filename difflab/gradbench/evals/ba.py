@@ -37,7 +37,7 @@ import numpy as np
 from ...core.arrays import concatenate, not_equal, stack, where
 from ...core.expr import Expr, cos, reshape, sin, sqrt, square, variable
 from ...core.expr import sum as reduce_sum
-from ..spec import JSON, Derivative, Eval, InputError, array, field_of, integer
+from ..spec import JSON, Derivative, Eval, InputError, array, field_of, integer, within
 
 NAME = "ba"
 SEED = 31337
@@ -48,11 +48,17 @@ WORKLOADS = [{"n": n, "m": m, "p": p} for n, m, p in (
     (810, 88814, 393775), (1197, 126327, 563734), (1723, 156502, 678718),
     (253, 163691, 899155), (245, 198739, 1091386), (356, 226730, 1255268))]
 NAMES = ("cams", "X", "w", "feats")
+# The parameters and the Jacobian's entries, 11 n + 3 m + 15 p: 3.4 times those of the eval's
+# largest, ba14 (whose reverse Jacobian takes 8 s and 1.6 GB, the forward one 13 s and 2.3 GB)
+BA_WORK = 2 ** 26
 
 
 def sizes(input: JSON) -> tuple:
-    """(n, m, p), each at least 1."""
-    return tuple(integer(input, name, 1) for name in ("n", "m", "p"))
+    """(n, m, p), each at least 1, within BA_WORK."""
+    n, m, p = (integer(input, name, 1) for name in ("n", "m", "p"))
+    within(N_CAM * n + 3 * m + 15 * p, BA_WORK, "11 n + 3 m + 15 p (of fields 'n', 'm' and "
+           "'p')", "BA_WORK")
+    return (n, m, p)
 
 
 def point(input: JSON, sizes: tuple) -> dict:

@@ -31,11 +31,17 @@ from ..spec import JSON, Derivative, Eval, InputError, array, floats, integer
 NAME = "det"
 SEED = 31337      # np.random.seed(31337) once, then each workload in turn
 WORKLOADS = [{"ell": ell} for ell in range(5, 12)]
+# The minors take ell * 2^(ell - 1) multiplications (and as many index entries in the IR): a
+# budget of 2^22 allows ell <= 18, 128 times the work of the eval's largest, ell = 11 (the
+# reverse gradient at ell = 18 takes 6 s; each ell more doubles it and the memory)
+DET_WORK = 2 ** 22
+MAX_ELL = max(ell for ell in range(1, 64) if ell * 2 ** (ell - 1) <= DET_WORK)
 
 
 def sizes(input: JSON) -> tuple:
     """(ℓ,), checked against the length of A."""
-    ell = integer(input, "ell", 1)
+    ell = integer(input, "ell", 1, MAX_ELL, f" (difflab's bound: ell * 2^(ell - 1) "
+                  f"multiplications within DET_WORK = {DET_WORK:,})")
     n = len(array(input, "A", 1))
     if n != ell * ell:
         raise InputError(f"A has {n} entries, but ell = {ell} needs {ell * ell}")

@@ -32,7 +32,7 @@ import numpy as np
 from ...core.arrays import concatenate, logsumexp
 from ...core.expr import Expr, constant, exp, reshape, square, variable
 from ...core.expr import sum as reduce_sum
-from ..spec import JSON, Derivative, Eval, InputError, array, field_of, floats, integer
+from ..spec import JSON, Derivative, Eval, InputError, array, field_of, floats, integer, within
 
 NAME = "gmm"
 SEED = 31337      # default_rng(31337) afresh for every workload
@@ -41,12 +41,14 @@ WORKLOADS = [{"d": d, "k": k, "n": 1000} for d, k in sorted(
     [(d, k) for d in (2, 10, 20, 32, 64) for k in (5, 10, 25, 50, 100)],
     key=lambda v: v[0] * v[1])]
 WRT = ("alpha", "mu", "q", "l")
+GMM_WORK = 2 ** 26  # entries of Q_k x_i, (k, d, n): 10 times the eval's largest (64 x 100 x 1000)
 
 
 def sizes(input: JSON) -> tuple:
     """(n, k, d, m, gamma): the shapes and the prior's constants (they enter the IR)."""
     d, k, n, m = (integer(input, name, low) for name, low in
                   (("d", 1), ("k", 1), ("n", 1), ("m", 0)))
+    within(k * d * n, GMM_WORK, "k * d * n (of fields 'k', 'd' and 'n')", "GMM_WORK")
     gamma = field_of(input, "gamma")
     if isinstance(gamma, bool) or not isinstance(gamma, int | float) or not gamma > 0:
         raise InputError(f"gamma must be a positive number, got {gamma!r}")

@@ -8,9 +8,10 @@ are wired up.
 from __future__ import annotations
 
 import math
+import sys
 
 from ...core.expr import Expr, variable
-from ..spec import JSON, Derivative, Eval, InputError
+from ..spec import JSON, Derivative, Eval, InputError, kind_of, shown
 
 NAME = "hello"
 
@@ -21,10 +22,13 @@ def sizes(input: JSON) -> tuple:
 
 
 def point(input: JSON, sizes: tuple) -> dict:
-    """{"x": the number}; anything but a finite number is an InputError."""
-    if isinstance(input, bool) or not isinstance(input, int | float) or \
-            not math.isfinite(input):
-        raise InputError(f"hello takes a number, got {input!r}")
+    """{"x": the number}; anything but a finite number (of a float64) is an InputError."""
+    if isinstance(input, bool) or not isinstance(input, int | float):
+        raise InputError(f"hello takes a number, got {kind_of(input)}: {shown(input)}")
+    if isinstance(input, int) and abs(input) > sys.float_info.max:
+        raise InputError(f"hello takes a number a float64 can hold, got {shown(input)}")
+    if not math.isfinite(input):
+        raise InputError(f"hello takes a finite number, got {input!r}")
     return {"x": float(input)}
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from ...core.arrays import concatenate, less, stack, where
 from ...core.expr import Expr, constant, cos, reshape, sin, sqrt, square, variable
 from ...core.expr import sum as reduce_sum
-from ..spec import JSON, Derivative, Eval, InputError, array, field_of
+from ..spec import JSON, Derivative, Eval, InputError, array, field_of, integers
 
 NAME = "ht"
 SEED = 31337
@@ -70,17 +70,42 @@ def _model(input) -> dict:
 def sizes(input: JSON) -> tuple:
     """(V, complicated, mirrored, parents, correspondences, triangles or ())."""
     data, model = field_of(input, "data"), _model(input)
-    parents = tuple(int(v) for v in field_of(model, "parents"))
+    parents = integers(model, "parents")
     if len(parents) != BONES or any(not -1 <= p < b for b, p in enumerate(parents)):
         raise InputError(f"ht needs {BONES} bones, each parent before its child; got "
                          f"parents {parents}")
-    corr = tuple(int(v) for v in field_of(data, "correspondences"))
+    corr = integers(data, "correspondences")
     us = field_of(input, "us")
+    if not isinstance(us, list | tuple | np.ndarray):
+        raise InputError(f"field 'us' must be a list (empty for the simple problem), got "
+                         f"{type(us).__name__}")
     complicated = len(us) > 0
-    triangles = tuple(tuple(int(v) for v in t) for t in field_of(model, "triangles")) \
-        if complicated else ()
-    V = len(field_of(model, "base_positions"))
+    V = len(array(model, "base_positions", 2))
+    triangles = _triangles(field_of(model, "triangles"), V) if complicated else ()
+    count = len(triangles) if complicated else V
+    bad = next((i for i, c in enumerate(corr) if not 0 <= c < count), None)
+    if bad is not None:
+        raise InputError(f"field 'correspondences': correspondences[{bad}] = {corr[bad]} is not "
+                         f"the index of one of the {count} "
+                         f"{'triangles' if complicated else 'vertices'}")
     return (V, complicated, bool(field_of(model, "is_mirrored")), parents, corr, triangles)
+
+
+def _triangles(value: JSON, V: int) -> tuple[tuple[int, ...], ...]:
+    """The model's triangles: three vertex indices each, below V."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, list | tuple):
+        raise InputError(f"field 'triangles' must be a list of triangles, got "
+                         f"{type(value).__name__}")
+    out = []
+    for i, corners in enumerate(value):
+        triangle = integers({f"triangles[{i}]": corners}, f"triangles[{i}]")
+        if len(triangle) != 3 or any(not 0 <= v < V for v in triangle):
+            raise InputError(f"field 'triangles': triangles[{i}] = {list(triangle)} is not "
+                             f"three indices of the {V} vertices")
+        out.append(triangle)
+    return tuple(out)
 
 
 def point(input: JSON, sizes: tuple) -> dict:

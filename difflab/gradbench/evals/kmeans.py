@@ -23,21 +23,25 @@ import numpy as np
 from ...core.expr import Expr, square, variable
 from ...core.expr import min as reduce_min
 from ...core.expr import sum as reduce_sum
-from ..spec import JSON, Derivative, Eval, InputError, array, floats
+from ..spec import JSON, Derivative, Eval, InputError, array, floats, within
 
 NAME = "kmeans"
 SEED = 31337      # np.random.seed(31337) once, then each workload in turn
 WORKLOADS = [{"k": k, "n": n, "d": d} for k, n, d in sorted(
     [(k, n, d) for k in (10, 100, 1000) for n in (1000, 10000) for d in (8, 16)],
     key=lambda v: v[0] * v[1] * v[2])]
+KMEANS_WORK = 2 ** 27  # entries of the (n, k) distances: 13 times the eval's largest (10^7)
 
 
 def sizes(input: JSON) -> tuple:
     """(n, k, d)."""
-    P, C = array(input, "points", 2), array(input, "centroids", 2)
+    P, C = array(input, "points", 2, nonempty=True), array(input, "centroids", 2, nonempty=True)
     if P.shape[1:] != C.shape[1:]:
         raise InputError(f"points {P.shape} and centroids {C.shape} differ in dimension")
-    return (P.shape[0], C.shape[0], C.shape[1])
+    n, k, d = P.shape[0], C.shape[0], C.shape[1]
+    within(n * k, KMEANS_WORK, "n * k (the rows of fields 'points' and 'centroids')",
+           "KMEANS_WORK")
+    return (n, k, d)
 
 
 def point(input: JSON, sizes: tuple) -> dict:

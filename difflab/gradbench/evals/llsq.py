@@ -20,18 +20,22 @@ import numpy as np
 
 from ...core.expr import Expr, constant, square, variable
 from ...core.expr import sum as reduce_sum
-from ..spec import JSON, Derivative, Eval, InputError, array, floats, integer
+from ..spec import JSON, Derivative, Eval, InputError, array, floats, integer, within
 
 NAME = "llsq"
 WORKLOADS = [{"n": n, "m": 128} for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096,
                                           8196, 16392)]
 SEED = 31337      # np.random.seed(31337) once, then each workload in turn
+LLSQ_WORK = 2 ** 25  # entries of the (n, m) monomials: 16 times the eval's largest (16392 x 128)
 
 
 def sizes(input: JSON) -> tuple:
     """(n, m)."""
     n = integer(input, "n", 2)
-    return (n, len(array(input, "x", 1)))
+    m = len(array(input, "x", 1, nonempty=True))
+    within(n * m, LLSQ_WORK, "n * m (field 'n' times x's length: the monomials' entries)",
+           "LLSQ_WORK")
+    return (n, m)
 
 
 def point(input: JSON, sizes: tuple) -> dict:

@@ -28,7 +28,7 @@ SEED = 31337      # np.random.seed(31337) once, then each workload in turn
 
 def sizes(input: JSON) -> tuple:
     """(n,)."""
-    return (len(array(input, "x", 1)),)
+    return (len(array(input, "x", 1, nonempty=True)),)
 
 
 def point(input: JSON, sizes: tuple) -> dict:

@@ -34,7 +34,7 @@ from ...core.arrays import stack
 from ...core.expr import Expr, log, reshape, sigmoid, tanh, variable
 from ...core.expr import exp as exp_
 from ...core.expr import sum as reduce_sum
-from ..spec import JSON, Derivative, Eval, InputError, array
+from ..spec import JSON, Derivative, Eval, InputError, array, within
 
 NAME = "lstm"
 SEED = 31337      # the lab's choice: the eval itself draws without a seed
@@ -42,6 +42,9 @@ BITS = 14         # GradBench's text has a character beyond 2^13 (’, U+2019)
 WORKLOADS = [{"l": l, "c": c} for l, c in sorted(
     [(l, c) for l in (2, 4, 6) for c in (1024, 4096, 8192)], key=lambda v: v[0] * v[1])]
 NAMES = ("main_params", "extra_params", "state", "sequence")
+# The recurrence is unrolled, l (c - 1) steps of ~17 nodes: 2.7 times the eval's largest, l = 6
+# and c = 8192 (whose reverse gradient takes 12 s and 850 MB)
+LSTM_STEPS = 2 ** 17
 
 
 def sizes(input: JSON) -> tuple:
@@ -52,6 +55,8 @@ def sizes(input: JSON) -> tuple:
     l, b, c = main.shape[0] // 2, main.shape[1] // 4, seq.shape[0]
     if c < 2:
         raise InputError(f"the sequence needs at least 2 characters, got {c}")
+    within(l * (c - 1), LSTM_STEPS, "l * (c - 1) (l from main_params (2l, 4b), c from "
+           "sequence (c, b))", "LSTM_STEPS")
     for name, shape in (("extra_params", (3, b)), ("state", (2 * l, b)), ("sequence", (c, b))):
         if array(input, name, 2).shape != shape:
             raise InputError(f"{name} must have shape {shape} for l = {l}, b = {b}, c = {c}; "

@@ -21,18 +21,27 @@ import numpy as np
 
 from ...core.arrays import concatenate
 from ...core.expr import Expr, constant, variable
-from ..spec import JSON, Derivative, Eval, array, floats, integer
+from ..spec import JSON, Derivative, Eval, array, floats, integer, within
 
 NAME = "ode"
 T_FINAL = 2.0
 SEED = 31337      # np.random.seed(31337) once, then each workload in turn
 WORKLOADS = [{"n": n, "s": s} for n, s in sorted(
     [(n, s) for n in (1000, 10000, 100000) for s in (1, 10, 100)], key=lambda v: v[0] * v[1])]
+# The s steps are unrolled into the IR (some 30 nodes a step) and each step's values are
+# arrays of n: s is bounded by MAX_STEPS (100 times the eval's largest; the reverse gradient
+# at s = 10^4 takes 7 s), n * s by ODE_WORK (13 times the largest, n = 10^5 and s = 100)
+MAX_STEPS = 10 ** 4
+ODE_WORK = 2 ** 27
 
 
 def sizes(input: JSON) -> tuple:
-    """(n, s)."""
-    return (len(array(input, "x", 1)), integer(input, "s", 1))
+    """(n, s), within MAX_STEPS and ODE_WORK."""
+    s = integer(input, "s", 1, MAX_STEPS, " (difflab's bound MAX_STEPS: the steps are "
+                "unrolled)")
+    n = len(array(input, "x", 1, nonempty=True))
+    within(n * s, ODE_WORK, "n * s (x's length times field 's')", "ODE_WORK")
+    return (n, s)
 
 
 def point(input: JSON, sizes: tuple) -> dict:
