@@ -353,7 +353,7 @@ def test_terms_that_cancel_exactly_do_not_hide_the_rounding_of_f():
     np.testing.assert_allclose(got, want, rtol=1e-10)
     assert (np.abs(got - want) <= prepared.info["error_estimate"]["v"]).all()
     plan = compile_plan(dl.parse("sum(tanh(v))"))
-    noise = nm.adaptive.rounding_noise(plan, bind(plan, {"v": v}), 0.0)
+    noise = nm.rounding_noise(plan, bind(plan, {"v": v}), 0.0)
     assert 1e-17 < noise < 1e-15  # about eps tanh(0.5), not 0
     # rows of a matrix that cancel along either axis, and a Jacobian's column
     m = np.array([[0.3, -0.3], [-0.3, 0.3]])

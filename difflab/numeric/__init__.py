@@ -11,9 +11,10 @@ beyond numeric's budget, ``prepare`` the protocol's side and the one-shot functi
 ``products`` the JVP (one directional difference) and HVP.
 """
 
-from .adaptive import adaptive_difference, rounding_noise
+from .adaptive import adaptive_difference
 from .budget import MAX_WORK, NumericTooLarge, plan_size
 from .complex_step import RULE_TABLES, complex_rules, non_analytic_op, run_complex
+from .noise import rounding_noise
 from .prepare import grad, grad_with_error, prepare, prepare_hessian, prepare_jacobian
 from .products import HVP_STEP_FACTOR, prepare_hvp, prepare_jvp
 from .schemes import (

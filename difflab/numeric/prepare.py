@@ -19,9 +19,10 @@ from ..core.expr import Expr
 from ..core.plan import Plan, compile_plan
 from ..core.shapes import infer_shapes
 from ..protocol import Prepared, shaped
-from .adaptive import adaptive_difference, rounding_noise
+from .adaptive import adaptive_difference
 from .budget import check_budget, check_max_work, plan_size
 from .complex_step import non_analytic_op, run_complex
+from .noise import rounding_noise
 from .schemes import (
     _FORMULA,
     COMPLEX_STEP,

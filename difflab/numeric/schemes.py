@@ -137,7 +137,7 @@ def least_evaluations(scheme: str, n: int, levels: int = RICHARDSON_LEVELS) -> i
 
 def _shared(scheme: str, n: int) -> int:
     """Evaluations once per call: f(x) for the one-sided schemes; f(x) and the two rounding
-    probes (``adaptive.rounding_noise``) for the adaptive scheme."""
+    probes (``noise.rounding_noise``) for the adaptive scheme."""
     if not n:
         return 0
     return {"forward": 1, "backward": 1, "adaptive": 3}.get(scheme, 0)
