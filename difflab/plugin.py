@@ -19,7 +19,10 @@ What the callable returns is checked and put in the protocol's format (floats fo
 variables, float64 arrays of the right shape): a missing name or a wrong shape is an error
 naming the method, the variable and the shapes, not a wrong number downstream. A kind the
 object does not provide raises NotImplementedError ("method 'mine' has no jacobian"), which the
-lab records as "unsupported".
+lab records as "unsupported". The products (``prepare_jvp``, ``prepare_vjp``, ``prepare_hvp``)
+are optional too: the object's own when it has them, else difflab.api builds them from its
+Jacobian or Hessian (so a method with ``prepare_jacobian`` has ``jvp`` and ``vjp``, one with
+``prepare_hessian`` has ``hvp``).
 """
 
 from __future__ import annotations
@@ -161,18 +164,17 @@ class MethodPlugin:
         return Prepared(call, info)
 
     def __getattr__(self, attr: str):
-        # A kind the lab knows but this wrapper does not (prepare_<kind>): the object's own,
-        # unchecked; else the same "has no" error.
+        # A kind this wrapper does not define (prepare_jvp, prepare_vjp, prepare_hvp, ...):
+        # the object's own, its results unchecked; an AttributeError when the object has none,
+        # so that ``getattr(plugin, attr, None)`` is None and difflab.api builds the product
+        # from this method's Jacobian or Hessian, as for a built-in method without one.
         if attr.startswith("prepare_") and "obj" in self.__dict__:
-            fn = getattr(self.obj, attr, None)
-            if fn is not None:
-                return fn
-            kind = attr.removeprefix("prepare_")
-
-            def missing(*_, **__):
-                raise NotImplementedError(f"method {self.name!r} has no {kind} (its object "
-                                          f"has no {attr})")
-            return missing
+            if getattr(self.obj, attr, None) is not None:
+                def own(expr, wrt, shapes, **options) -> Prepared:
+                    return Prepared(*self._prepared(attr, expr, wrt, shapes, options))
+                return own
+            raise AttributeError(f"method {self.name!r} has no {attr} of its own (its "
+                                 f"object has none)")
         raise AttributeError(attr)
 
     def _entries(self, result, wrt: tuple, row: str | None = None):

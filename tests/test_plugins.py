@@ -213,6 +213,102 @@ def test_the_peers_agree_with_jax_within_their_declared_tolerance(peer, kind, te
         assert rho(flat_got[label], value).max() <= tol, (label, flat_got[label], value)
 
 
+PRODUCT_CASES = [
+    ("sin(x) * exp(y) + x**2 * y", {"x": 1.0, "y": 0.5}),
+    ("tanh(A @ v) * w", {"A": np.arange(6.0).reshape(2, 3) / 5, "v": np.array([0.3, -0.2, 0.1]),
+                         "w": 1.5}),
+    ("sum(v ** 3) * w + sum(exp(v))", {"v": np.array([0.5, -1.0]), "w": 1.5}),
+]
+
+
+@pytest.mark.parametrize("peer", ["numdifftools", "scipy"])
+@pytest.mark.parametrize("text, point", PRODUCT_CASES, ids=lambda c: str(c)[:16])
+def test_the_peers_have_every_product_built_from_their_jacobian_and_hessian(peer, text, point):
+    """The peers have no prepare_jvp/vjp/hvp: api builds them from the peer's own Jacobian
+    (J v, v^T J) and Hessian (H v), judged against jax.jvp, jax.vjp and the jvp of jax.grad."""
+    expr = dl.parse(text)
+    names = sorted(point)
+    g = jax_function(expr, names)
+    args = [np.asarray(point[n], dtype=float) for n in names]
+    rng = np.random.default_rng(7)
+    v = {n: rng.normal(size=np.shape(point[n])) for n in names}
+    tol = tolerance(peer, "jacobian")
+    _, want = jax.jvp(g, tuple(args), tuple(v[n] for n in names))
+    got = dl.jvp(expr, point, {n: v[n] for n in names}, method=peer)
+    assert np.shape(got) == np.shape(want) and rho(got, want).max() <= tol
+    out, pullback = jax.vjp(g, *args)
+    u = rng.normal(size=np.shape(out))
+    got = dl.vjp(expr, point, u, method=peer)
+    for name, w in zip(names, pullback(u), strict=True):
+        assert np.shape(got[name]) == np.shape(point[name]) and rho(got[name], w).max() <= tol
+    assert dl.prepared("jvp", expr, None, {n: np.shape(point[n]) for n in names},
+                       peer).info["product"] == "J v from the Jacobian"
+    if np.shape(out) == ():
+        grad = jax.grad(g, argnums=tuple(range(len(names))))
+        _, want = jax.jvp(grad, tuple(args), tuple(v[n] for n in names))
+        got = dl.hvp(expr, point, v, method=peer)
+        for name, w in zip(names, want, strict=True):
+            assert rho(got[name], w).max() <= tolerance(peer, "hessian"), name
+
+
+class JacobianOnly:
+    """A user's method with a gradient and a Jacobian (forward mode's), no products."""
+
+    exact = True
+
+    def prepare(self, expr, wrt, shapes):
+        return dl.forward.prepare(expr, wrt, shapes)
+
+    def prepare_jacobian(self, expr, wrt, shapes):
+        return dl.forward.prepare_jacobian(expr, wrt, shapes)
+
+
+class HessianToo(JacobianOnly):
+    def prepare_hessian(self, expr, wrt, shapes):
+        return dl.reverse.prepare_hessian(expr, wrt, shapes)
+
+
+class OwnJvp(JacobianOnly):
+    def prepare_jvp(self, expr, wrt, shapes):  # a plain callable, not a Prepared
+        return lambda point, tangents: 42.0
+
+
+@pytest.mark.parametrize("name, obj", [("jac_only", JacobianOnly()), ("hess_too", HessianToo()),
+                                       ("own_jvp", OwnJvp())])
+def test_a_registered_method_has_the_products_its_jacobian_and_hessian_give(name, obj):
+    """sin(x) * y for x of shape (3,): J_x = diag(y cos x), J_y = sin x; and sum(x**3) * y:
+    H_xx = diag(6 x y), H_xy = 3 x**2, H_yy = 0 (by hand)."""
+    dl.register_method(name, obj)
+    try:
+        x, y = np.array([0.3, -1.2, 2.0]), 1.5
+        t, u = np.array([1.0, -2.0, 0.5]), np.array([0.25, 1.0, -3.0])
+        point = {"x": x, "y": y}
+        got = dl.jvp("sin(x) * y", point, {"x": t, "y": 2.0}, method=name)
+        want = 42.0 if name == "own_jvp" else y * np.cos(x) * t + np.sin(x) * 2.0
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+        got = dl.vjp("sin(x) * y", point, u, method=name)
+        np.testing.assert_allclose(got["x"], u * y * np.cos(x), rtol=1e-13)
+        assert got["y"] == pytest.approx(u @ np.sin(x), rel=1e-13)
+        if name != "hess_too":
+            with pytest.raises(NotImplementedError, match=f"method '{name}' has no hessian"):
+                dl.hvp("sum(x**3) * y", point, {"x": t}, method=name)
+            return
+        got = dl.hvp("sum(x**3) * y", point, {"x": t, "y": 2.0}, method=name)
+        np.testing.assert_allclose(got["x"], 6 * x * y * t + 3 * x**2 * 2.0, rtol=1e-13)
+        assert got["y"] == pytest.approx(3 * x**2 @ t, rel=1e-13)
+    finally:
+        method_table.unregister_method(name)
+
+
+def test_a_method_with_only_a_gradient_says_it_has_no_jacobian_for_a_product(mine):
+    with pytest.raises(NotImplementedError, match="method 'fixed_central' has no jacobian"):
+        dl.jvp(F, POINT, {"x": 1.0}, method=mine)
+    with pytest.raises(NotImplementedError, match="method 'fixed_central' has no jacobian"):
+        dl.vjp(F, POINT, 1.0, method=mine)
+    with pytest.raises(NotImplementedError, match="method 'fixed_central' has no hessian"):
+        dl.hvp(F, POINT, {"x": 1.0}, method=mine)
+
+
 def test_importing_difflab_reads_no_entry_points():
     import subprocess
     import sys
