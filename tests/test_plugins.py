@@ -174,6 +174,55 @@ def test_a_missing_kind_and_bad_results_are_named(mine):
             plugin(result).prepare(dl.parse("sum(v)"), ("v",), shapes)(point)
 
 
+def _returning(result):
+    """A method whose gradient is ``result`` whatever the point."""
+    return MethodPlugin("fixed", type("Fixed", (), {
+        "exact": True, "prepare": staticmethod(lambda e, w, s: lambda p: result)})())
+
+
+def test_a_result_must_have_the_variables_shape_and_be_real_numbers():
+    expr, shapes = dl.parse("sum(A) * s"), {"A": (2, 3), "s": ()}
+    point = {"A": np.ones((2, 3)), "s": 1.0}
+    good = np.arange(6.0).reshape(2, 3)
+    got = _returning({"A": good, "s": np.float64(2.5)}).prepare(expr, ("A", "s"), shapes)(point)
+    assert got["A"].dtype == np.float64 and np.array_equal(got["A"], good) and got["s"] == 2.5
+    for scalar in (2, 2.0, np.array(2.0), np.int64(2)):  # a scalar: any 0-d number
+        got = _returning({"A": good, "s": scalar}).prepare(expr, ("A", "s"), shapes)(point)
+        assert got["s"] == 2.0 and type(got["s"]) is float
+    ints = _returning({"A": np.arange(6).reshape(2, 3), "s": 1})
+    assert ints.prepare(expr, ("A", "s"), shapes)(point)["A"].dtype == np.float64
+    cases = [  # the same six numbers as a (3, 2) array would be scrambled by a reshape
+        ({"A": good.reshape(3, 2), "s": 1.0}, ValueError,
+         r"method 'fixed' returned shape \(3, 2\) for 'A', expected \(2, 3\)"),
+        ({"A": good.ravel(), "s": 1.0}, ValueError, r"returned shape \(6,\) for 'A'"),
+        ({"A": good, "s": np.ones(1)}, ValueError,
+         r"returned shape \(1,\) for 's', expected \(\) \(a float or a 0-d array"),
+        ({"A": good, "s": 1 + 5j}, TypeError,
+         r"method 'fixed' returned complex numbers \(complex128\) for 's'"),
+        ({"A": good + 0j, "s": 1.0}, TypeError, r"returned complex numbers .* for 'A'"),
+        ({"A": good > 2, "s": 1.0}, TypeError, r"returned ndarray of bool for 'A', not numbers"),
+        ({"A": good, "s": None}, TypeError, r"returned NoneType for 's', not numbers"),
+        ({"A": [[1.0], [2.0, 3.0]], "s": 1.0}, TypeError, r"returned list for 'A', not numbers"),
+    ]
+    for result, error, message in cases:
+        with pytest.raises(error, match=message):
+            _returning(result).prepare(expr, ("A", "s"), shapes)(point)
+
+
+def test_a_jacobian_and_a_hessian_are_checked_against_their_shapes_too():
+    wrong = {"v": {"v": np.eye(3)[:, :2]}}  # (3, 2) for a (3, 3) block
+    obj = type("Blocks", (), {
+        "exact": True, "prepare": staticmethod(lambda e, w, s: None),
+        "prepare_hessian": staticmethod(lambda e, w, s: lambda p: wrong),
+        "prepare_jacobian": staticmethod(lambda e, w, s: lambda p: {"v": np.ones((3, 2))})})()
+    plugin = MethodPlugin("blocks", obj)
+    with pytest.raises(ValueError, match=r"'blocks' returned shape \(3, 2\) for 'v,v', "
+                                         r"expected \(3, 3\)"):
+        plugin.prepare_hessian(dl.parse("sum(v * v)"), ("v",), {"v": (3,)})({"v": np.ones(3)})
+    with pytest.raises(ValueError, match=r"returned shape \(3, 2\) for 'v', expected \(2, 3\)"):
+        plugin.prepare_jacobian(dl.parse("v[:2]"), ("v",), {"v": (3,)})({"v": np.ones(3)})
+
+
 def _oracle(expr, point, kind):
     names = sorted(point)
     f = jax_function(expr, names)
