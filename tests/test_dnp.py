@@ -249,3 +249,40 @@ def test_stacking_scalar_variables_evaluates():
     for method in ("numeric", "numeric:complex", "forward", "reverse"):
         got = dl.grad(dnp.sum(dnp.stack([x, y * x])), {"x": 1.5, "y": 2.0}, method=method)
         assert got == pytest.approx({"x": 3.0, "y": 1.5}, rel=1e-8)
+
+
+# ---- a Python bool where a mask belongs: == between expressions compares structure -----------
+def test_a_python_bool_condition_is_refused_and_dnp_equal_gives_the_mask():
+    def w(x, y):  # x == y between expressions is one Python bool (False here: x is not y)
+        return dnp.sum(dnp.where(x == y, x * y, x - y))
+
+    point = {"x": np.array([1.0, 2.0]), "y": np.array([1.0, 3.0])}
+    with pytest.raises(TypeError, match=r"dnp.where: the condition is the Python bool False.* "
+                                        r"== and != .*compare their structure.*dnp.equal"):
+        dl.evaluate(w, point)
+    with pytest.raises(TypeError, match="compare their structure"):
+        dl.grad(w, point)
+    x, y = dl.variables("x y")
+    for refused in (lambda: dnp.where(x != y, x, y), lambda: dl.where(x == x, x, y),
+                    lambda: dnp.logical_and(x == y, x > 0), lambda: dnp.logical_or(x > 0, True),
+                    lambda: dnp.logical_not(x != y)):
+        with pytest.raises(TypeError, match="the condition is the Python bool .*dnp.not_equal"):
+            refused()
+
+    def ok(x, y):
+        return dnp.sum(dnp.where(dnp.equal(x, y), x * y, x - y))
+
+    def ok_jax(x, y):
+        return jnp.sum(jnp.where(jnp.equal(x, y), x * y, x - y))
+
+    args = (point["x"], point["y"])
+    assert dl.evaluate(ok, point) == float(ok_jax(*args)) == 0.0
+    want = jax.grad(ok_jax, argnums=(0, 1))(*args)
+    got = dl.grad(ok, point)
+    np.testing.assert_allclose(got["x"], want[0], rtol=1e-15)
+    np.testing.assert_allclose(got["y"], want[1], rtol=1e-15)
+    # NumPy's bools (an array, or a 0-d bool) are masks as before
+    mask = np.array([True, False])
+    close(value(dnp.where(mask, x, y), point), np.where(mask, *args))
+    close(value(dnp.where(np.bool_(True), x, 2.0), {"x": args[0]}), args[0])
+    close(value(dnp.logical_and(mask, x < y), point), [0.0, 0.0])
