@@ -342,3 +342,24 @@ def test_constructors_keep_numpys_values_for_good_arguments():
     close(value(dnp.full_like(x, 2.0 * x), {"x": X}), 2.0 * X)  # an expression: its values
     close(value(dnp.full_like(X, [1, 2, 3, 4])), np.full_like(X, [1, 2, 3, 4]))
 
+
+# ---- var with ddof >= n: NumPy divides by max(n - ddof, 0) -----------------------------------
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_var_with_ddof_at_least_n_gives_numpys_inf_or_nan():
+    def var(ddof, axis=None):
+        return lambda x: dnp.var(x, ddof=ddof, axis=axis)
+
+    for data in (V, np.full(4, 2.5), X):
+        n = data.size
+        for ddof in (n, n + 2, float(n), n - 0.5, 1):
+            close(value(dnp.var(data, ddof=ddof)), np.var(data, ddof=ddof))
+            close(dl.evaluate(var(ddof), {"x": data}), np.var(data, ddof=ddof))
+            close(dl.evaluate(lambda x, d=ddof: dnp.std(x, ddof=d), {"x": data}),
+                  np.std(data, ddof=ddof))
+    assert dl.evaluate(var(5), {"x": V}) == np.inf
+    assert math.isnan(dl.evaluate(var(4), {"x": np.ones(4)}))
+    for ddof in (3, 4):  # per axis: 3 rows, so ddof 3 divides by 0 along axis 0
+        close(dl.evaluate(var(ddof, 0), {"x": X}), np.var(X, axis=0, ddof=ddof))
+        close(dl.evaluate(var(ddof, 1), {"x": X}), np.var(X, axis=1, ddof=ddof))
+    with pytest.raises(TypeError, match="dnp.var: ddof must be a number, got str"):
+        dnp.var(X, ddof="1")
