@@ -300,6 +300,25 @@ def test_the_peers_have_every_product_built_from_their_jacobian_and_hessian(peer
             assert rho(got[name], w).max() <= tolerance(peer, "hessian"), name
 
 
+@pytest.mark.parametrize("peer", ["numdifftools", "scipy"])
+@pytest.mark.parametrize("text, point", [
+    ("x * 2", {"x": np.ones(0)}), ("x * y", {"x": np.ones((0, 2)), "y": 1.5}),
+    ("sum(x * x)", {"x": np.ones((0, 2))}),
+    ("sum(x * x) * y + y * y", {"x": np.ones(0), "y": 1.5})], ids=lambda c: str(c)[:12])
+def test_the_peers_give_empty_derivatives_for_zero_size_arrays(peer, text, point):
+    """numdifftools and scipy.differentiate fail on empty arrays; difflab does not ask them
+    (every derivative is empty, or 0 for the rest): the same as JAX's."""
+    expr = dl.parse(text)
+    kinds = ["jacobian"] + (["grad", "hessian"] if np.shape(dl.evaluate(expr, point)) == () else [])
+    for kind in kinds:
+        got, want = flatten(getattr(dl, kind)(expr, point, method=peer)), \
+            flatten(_oracle(expr, point, kind))
+        assert set(got) == set(want)
+        for label, value in want.items():
+            assert np.shape(got[label]) == np.shape(value), (kind, label)
+            assert rho(got[label], value).max(initial=0.0) <= tolerance(peer, kind), (kind, label)
+
+
 class JacobianOnly:
     """A user's method with a gradient and a Jacobian (forward mode's), no products."""
 
