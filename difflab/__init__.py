@@ -92,8 +92,8 @@ def compare(expr, point, methods=None, wrt=None):
     Args:
         expr: a scalar-valued expression, its text, or a Python function (``dl.trace``).
         point: every variable -> float or array.
-        methods: methods to run (default: all of ``METHODS``; ``dl.methods()`` adds the
-            registered ones).
+        methods: methods to run: a list of names or one name (default: all of ``METHODS``;
+            ``dl.methods()`` adds the registered ones); an empty list is a ValueError.
         wrt: variables (default: all).
     Returns:
         one row per method (the 50-digit truth first): derivatives, max rho and relative

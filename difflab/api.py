@@ -318,7 +318,8 @@ def jvp(expr, point: Mapping, tangents: Mapping, method: str = "forward", **opti
     """The Jacobian-vector product J v: how the output moves along the tangents.
 
     Args:
-        expr: any expression (or grammar text).
+        expr: any expression, grammar text, or a Python function (traced at the point's
+            shapes, as in ``grad``).
         point: every variable -> float or array.
         tangents: {name: tangent of that variable's shape}; the variables it leaves out are
             held fixed (tangent 0).
@@ -330,7 +331,7 @@ def jvp(expr, point: Mapping, tangents: Mapping, method: str = "forward", **opti
         PointError naming a tangent's unknown variable; ValueError/TypeError naming a
         tangent whose shape or type does not fit its variable.
     """
-    expr = _as_expr(expr)
+    expr = _as_expr(expr, point=point)  # a Python function: traced at the point's shapes
     plan = compile_plan(expr)
     clean = clean_point(plan, point)
     wrt, parts = _directions("tangent", plan, tangents, clean)
@@ -342,7 +343,7 @@ def vjp(expr, point: Mapping, cotangent, method: str = "reverse",
     """The vector-Jacobian product v^T J: the gradient of <v, output>.
 
     Args:
-        expr: any expression (or grammar text).
+        expr: any expression, grammar text, or a Python function (as in ``jvp``).
         point: every variable -> float or array.
         cotangent: a float or an array of the output's shape.
         method: one of ``METHODS`` (or ``numeric:<scheme>``); default reverse mode.
@@ -353,7 +354,7 @@ def vjp(expr, point: Mapping, cotangent, method: str = "reverse",
     Raises:
         ValueError naming both shapes when the cotangent does not have the output's shape.
     """
-    expr = _as_expr(expr)
+    expr = _as_expr(expr, point=point)  # a Python function: traced at the point's shapes
     plan = compile_plan(expr)
     clean = clean_point(plan, point)
     shapes = {name: np.shape(value) for name, value in clean.items()}
@@ -366,7 +367,7 @@ def hvp(expr, point: Mapping, vector: Mapping, method: str = "reverse", **option
     """The Hessian-vector product H v of a scalar expression.
 
     Args:
-        expr: a scalar-valued expression (or grammar text).
+        expr: a scalar-valued expression, grammar text, or a Python function (as in ``jvp``).
         point: every variable -> float or array.
         vector: {name: part of that variable's shape}; H is taken over the variables it
             names (the others are held fixed).
@@ -378,7 +379,7 @@ def hvp(expr, point: Mapping, vector: Mapping, method: str = "reverse", **option
         ValueError: the expression is not scalar-valued; a part that does not fit its
             variable (naming both shapes); PointError for an unknown name.
     """
-    expr = _as_expr(expr)
+    expr = _as_expr(expr, point=point)  # a Python function: traced at the point's shapes
     plan = compile_plan(expr)
     clean = clean_point(plan, point)
     wrt, parts = _directions("vector", plan, vector, clean)

@@ -16,10 +16,15 @@ rounding of the program); ``exact = False`` to the finite differences' (rho <= 1
 be anything callable; its ``info`` attribute (a ``Prepared`` has one) is reported too.
 
 What the callable returns is checked and put in the protocol's format (floats for scalar
-variables, float64 arrays of the right shape): a missing name or a wrong shape is an error
-naming the method, the variable and the shapes, not a wrong number downstream. A kind the
+variables, float64 arrays of the right shape): a missing name, a shape other than the expected
+one (never reshaped; a scalar takes a float or a 0-d array, not shape (1,)), or a value that
+is not real numbers (complex, bool, text) is an error naming the method, the variable and the
+shapes, not a wrong number downstream. A kind the
 object does not provide raises NotImplementedError ("method 'mine' has no jacobian"), which the
-lab records as "unsupported".
+lab records as "unsupported". The products (``prepare_jvp``, ``prepare_vjp``, ``prepare_hvp``)
+are optional too: the object's own when it has them, else difflab.api builds them from its
+Jacobian or Hessian (so a method with ``prepare_jacobian`` has ``jvp`` and ``vjp``, one with
+``prepare_hessian`` has ``hvp``).
 """
 
 from __future__ import annotations
@@ -161,18 +166,17 @@ class MethodPlugin:
         return Prepared(call, info)
 
     def __getattr__(self, attr: str):
-        # A kind the lab knows but this wrapper does not (prepare_<kind>): the object's own,
-        # unchecked; else the same "has no" error.
+        # A kind this wrapper does not define (prepare_jvp, prepare_vjp, prepare_hvp, ...):
+        # the object's own, its results unchecked; an AttributeError when the object has none,
+        # so that ``getattr(plugin, attr, None)`` is None and difflab.api builds the product
+        # from this method's Jacobian or Hessian, as for a built-in method without one.
         if attr.startswith("prepare_") and "obj" in self.__dict__:
-            fn = getattr(self.obj, attr, None)
-            if fn is not None:
-                return fn
-            kind = attr.removeprefix("prepare_")
-
-            def missing(*_, **__):
-                raise NotImplementedError(f"method {self.name!r} has no {kind} (its object "
-                                          f"has no {attr})")
-            return missing
+            if getattr(self.obj, attr, None) is not None:
+                def own(expr, wrt, shapes, **options) -> Prepared:
+                    return Prepared(*self._prepared(attr, expr, wrt, shapes, options))
+                return own
+            raise AttributeError(f"method {self.name!r} has no {attr} of its own (its "
+                                 f"object has none)")
         raise AttributeError(attr)
 
     def _entries(self, result, wrt: tuple, row: str | None = None):
@@ -188,18 +192,31 @@ class MethodPlugin:
         return [(n, result[n]) for n in wrt]
 
     def _shaped(self, value, label: str, shape: tuple):
+        """``value`` as a float (``shape == ()``) or a float64 array of exactly ``shape``: real
+        numbers only (ints become floats; complex, bool, strings and objects are refused), and
+        the shape as it is, never reshaped (a (3, 2) array for a (2, 3) variable would be
+        scrambled numbers). A scalar takes a float, an int, a NumPy scalar or a 0-d array, not
+        a shape (1,) array (as ``float(np.ones(1))`` is deprecated in NumPy)."""
         try:
             array = np.asarray(value)
-            if np.iscomplexobj(array):  # a complex step may hand back x + 0j
-                array = np.real_if_close(array, tol=1e6)
-            array = array.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"method {self.name!r} returned {type(value).__name__} for "
-                            f"{label!r}, not numbers") from None
-        if array.size != math.prod(shape):
+        except (TypeError, ValueError):  # a ragged list and the like
+            array = None
+        kind = "O" if array is None else array.dtype.kind
+        if kind == "c":
+            raise TypeError(f"method {self.name!r} returned complex numbers ({array.dtype}) for "
+                            f"{label!r}; derivatives here are real: return the real part "
+                            f"(.real, or .imag / h for a complex step) as floats")
+        if kind not in "iuf":
+            what = type(value).__name__ + (f" of {array.dtype}" if isinstance(value, np.ndarray)
+                                           else "")
+            raise TypeError(f"method {self.name!r} returned {what} for {label!r}, not numbers")
+        if array.shape != shape:
+            hint = " (a float or a 0-d array for a scalar)" if shape == () else ""
             raise ValueError(f"method {self.name!r} returned shape {array.shape} for "
-                             f"{label!r}, expected {shape}")
-        return float(array.reshape(())) if shape == () else array.reshape(shape)
+                             f"{label!r}, expected {shape}{hint}; the shape is not changed "
+                             f"for you (a reshape or transpose of the values is the method's "
+                             f"to make)")
+        return float(array) if shape == () else array.astype(np.float64)
 
 
 def _check_options(name: str, fn, options: Mapping) -> None:

@@ -420,3 +420,19 @@ def test_the_number_of_bad_inputs_tried():
     assert len(TEXT) >= len(MALFORMED) + 30
     assert n >= 80, n
     print(f"bad inputs tried: {n}")
+
+
+def test_compare_takes_one_method_by_name_and_refuses_an_empty_list():
+    table = dl.compare("x * x * y", {"x": 1.5, "y": 2.0}, methods="reverse")
+    assert list(table["method"]) == ["truth (sympy-50)", "reverse"]  # not r, e, v, e, r, s, e
+    row = table.set_index("method").loc["reverse"]
+    assert row["status"] == "ok" and row["d/dx"] == 6.0 and row["d/dy"] == 2.25  # 2xy, x**2
+    table = dl.compare("x * x * y", {"x": 1.5, "y": 2.0}, methods=("forward", "numeric"))
+    assert list(table["method"])[1:] == ["forward", "numeric"]
+    with pytest.raises(ValueError, match="compare: methods is empty; name at least one, or "
+                                         "pass None for all of symbolic, numeric"):
+        dl.compare("x * x", {"x": 1.0}, methods=[])
+    with pytest.raises(TypeError, match="compare: methods must hold method names, got 3"):
+        dl.compare("x * x", {"x": 1.0}, methods=["reverse", 3])
+    with pytest.raises(TypeError, match="compare: methods must be a method name or a list"):
+        dl.compare("x * x", {"x": 1.0}, methods=5)

@@ -278,3 +278,117 @@ def test_logaddexp_values_keep_small_corrections_and_infinities():
                                 {"a": a, "b": b}))
         want = float(np.logaddexp(a, b))
         assert got == pytest.approx(want, rel=1e-15, nan_ok=True), (a, b)
+
+
+# ---- a Python bool where a mask belongs: == between expressions compares structure -----------
+def test_a_python_bool_condition_is_refused_and_dnp_equal_gives_the_mask():
+    def w(x, y):  # x == y between expressions is one Python bool (False here: x is not y)
+        return dnp.sum(dnp.where(x == y, x * y, x - y))
+
+    point = {"x": np.array([1.0, 2.0]), "y": np.array([1.0, 3.0])}
+    with pytest.raises(TypeError, match=r"dnp.where: the condition is the Python bool False.* "
+                                        r"== and != .*compare their structure.*dnp.equal"):
+        dl.evaluate(w, point)
+    with pytest.raises(TypeError, match="compare their structure"):
+        dl.grad(w, point)
+    x, y = dl.variables("x y")
+    for refused in (lambda: dnp.where(x != y, x, y), lambda: dl.where(x == x, x, y),
+                    lambda: dnp.logical_and(x == y, x > 0), lambda: dnp.logical_or(x > 0, True),
+                    lambda: dnp.logical_not(x != y)):
+        with pytest.raises(TypeError, match="the condition is the Python bool .*dnp.not_equal"):
+            refused()
+
+    def ok(x, y):
+        return dnp.sum(dnp.where(dnp.equal(x, y), x * y, x - y))
+
+    def ok_jax(x, y):
+        return jnp.sum(jnp.where(jnp.equal(x, y), x * y, x - y))
+
+    args = (point["x"], point["y"])
+    assert dl.evaluate(ok, point) == float(ok_jax(*args)) == 0.0
+    want = jax.grad(ok_jax, argnums=(0, 1))(*args)
+    got = dl.grad(ok, point)
+    np.testing.assert_allclose(got["x"], want[0], rtol=1e-15)
+    np.testing.assert_allclose(got["y"], want[1], rtol=1e-15)
+    # NumPy's bools (an array, or a 0-d bool) are masks as before
+    mask = np.array([True, False])
+    close(value(dnp.where(mask, x, y), point), np.where(mask, *args))
+    close(value(dnp.where(np.bool_(True), x, 2.0), {"x": args[0]}), args[0])
+    close(value(dnp.logical_and(mask, x < y), point), [0.0, 0.0])
+
+
+# ---- constructors read their arguments as the API reads numbers ------------------------------
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: dnp.full((2,), 1j), TypeError, r"dnp.full: fill_value: expected real numbers, "
+     r"got complex128"),
+    (lambda: dnp.full((2,), "1.5"), TypeError, r"dnp.full: fill_value: .*got '1.5'"),
+    (lambda: dnp.full(2, "abc"), TypeError, r"dnp.full: fill_value: .*got 'abc'"),
+    (lambda: dnp.full(2, True), TypeError, r"dnp.full: fill_value: .*got True"),
+    (lambda: dnp.full((2,), [1.0, 2.0, 3.0]), ValueError,
+     r"dnp.full: fill_value of shape \(3,\) does not broadcast to the shape \(2,\)"),
+    (lambda: dnp.full_like(dl.variable("x"), "7"), TypeError, r"dnp.full_like: fill_value: "
+     r".*got '7'"),
+    (lambda: dnp.full_like(X, 2 + 0j), TypeError, r"dnp.full_like: fill_value: .*complex"),
+    (lambda: dnp.zeros(-1), ValueError, r"dnp.zeros: shape must be non-negative, got -1"),
+    (lambda: dnp.ones((2, -3)), ValueError, r"dnp.ones: shape\[1\] must be non-negative"),
+    (lambda: dnp.zeros(2.0), TypeError, r"dnp.zeros: shape must be an int, got 2.0"),
+    (lambda: dnp.zeros("3"), TypeError, r"dnp.zeros: shape must be an int, got '3'"),
+    (lambda: dnp.eye("3"), TypeError, r"dnp.eye: N must be an int, got '3'"),
+    (lambda: dnp.eye(3, -1), ValueError, r"dnp.eye: M must be non-negative"),
+    (lambda: dnp.eye(3, 3, 0.5), TypeError, r"dnp.eye: k must be an int"),
+    (lambda: dnp.identity(True), TypeError, r"dnp.identity: n must be an int, got True"),
+    (lambda: dnp.arange("5"), TypeError, r"dnp.arange: stop: expected a real number, got '5'"),
+    (lambda: dnp.arange(0, 1, 0), ValueError, r"dnp.arange: step must not be zero"),
+    (lambda: dnp.arange(0, np.inf), ValueError, r"dnp.arange: stop must be finite"),
+    (lambda: dnp.arange(1j), TypeError, r"dnp.arange: stop: expected a real number"),
+    (lambda: dnp.arange(), TypeError, r"dnp.arange takes stop, or start, stop\[, step\]"),
+    (lambda: dnp.linspace(0, 1, -5), ValueError, r"dnp.linspace: num must be non-negative, "
+     r"got -5"),
+    (lambda: dnp.linspace(0, 1, 2.5), TypeError, r"dnp.linspace: num must be an int"),
+    (lambda: dnp.linspace("0", 1), TypeError, r"dnp.linspace: start: .*got '0'"),
+    (lambda: dnp.linspace([0.0, 1.0], [1.0, 2.0, 3.0]),
+     ValueError, r"dnp.linspace: start of shape \(2,\) and stop of shape \(3,\)"),
+])
+def test_constructors_refuse_bad_arguments_naming_the_function(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_constructors_keep_numpys_values_for_good_arguments():
+    close(value(dnp.full((2, 3), [1, 2, 3])), np.full((2, 3), [1, 2, 3], dtype=float))
+    close(value(dnp.full(np.int64(2), np.float32(0.5))), np.full(2, 0.5))
+    close(value(dnp.zeros((2, np.int64(0)))), np.zeros((2, 0)))
+    close(value(dnp.zeros([2, 3])), np.zeros((2, 3)))
+    close(value(dnp.arange(1.5)), np.arange(1.5))
+    close(value(dnp.arange(5, 0, -2)), np.arange(5, 0, -2, dtype=float))
+    close(value(dnp.arange(np.float64(0.25), 2, 0.5)), np.arange(0.25, 2, 0.5))
+    close(value(dnp.eye(np.int64(3), None, -1)), np.eye(3, k=-1))
+    close(value(dnp.linspace(0, 1, 0)), np.linspace(0, 1, 0))
+    close(value(dnp.linspace([0.0, 1.0], 2.0, 3, endpoint=False)),
+          np.linspace([0.0, 1.0], 2.0, 3, endpoint=False))
+    x = dl.variable("x")
+    close(value(dnp.full_like(x, np.array(7)), {"x": X}), np.full_like(X, 7.0))
+    close(value(dnp.full_like(x, 2.0 * x), {"x": X}), 2.0 * X)  # an expression: its values
+    close(value(dnp.full_like(X, [1, 2, 3, 4])), np.full_like(X, [1, 2, 3, 4]))
+
+
+# ---- var with ddof >= n: NumPy divides by max(n - ddof, 0) -----------------------------------
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_var_with_ddof_at_least_n_gives_numpys_inf_or_nan():
+    def var(ddof, axis=None):
+        return lambda x: dnp.var(x, ddof=ddof, axis=axis)
+
+    for data in (V, np.full(4, 2.5), X):
+        n = data.size
+        for ddof in (n, n + 2, float(n), n - 0.5, 1):
+            close(value(dnp.var(data, ddof=ddof)), np.var(data, ddof=ddof))
+            close(dl.evaluate(var(ddof), {"x": data}), np.var(data, ddof=ddof))
+            close(dl.evaluate(lambda x, d=ddof: dnp.std(x, ddof=d), {"x": data}),
+                  np.std(data, ddof=ddof))
+    assert dl.evaluate(var(5), {"x": V}) == np.inf
+    assert math.isnan(dl.evaluate(var(4), {"x": np.ones(4)}))
+    for ddof in (3, 4):  # per axis: 3 rows, so ddof 3 divides by 0 along axis 0
+        close(dl.evaluate(var(ddof, 0), {"x": X}), np.var(X, axis=0, ddof=ddof))
+        close(dl.evaluate(var(ddof, 1), {"x": X}), np.var(X, axis=1, ddof=ddof))
+    with pytest.raises(TypeError, match="dnp.var: ddof must be a number, got str"):
+        dnp.var(X, ddof="1")

@@ -48,6 +48,33 @@ def test_draw_refuses_adjoints_without_a_point_or_of_an_array():
         dl.draw("x * y", {"x": np.ones(2), "y": 1.0}, wrt="x")
 
 
+def test_draw_takes_a_python_function_as_grad_does_and_refuses_what_is_no_expression():
+    import difflab.numpy as dnp
+
+    def f(w, x, b, y):  # F written as a function
+        return dnp.sum(dl.sigmoid(w * x + b) * y + dnp.sin(x))
+
+    texts = _texts(dl.draw(f, P, wrt="w x b y", engine="grandalf").svg)
+    grad = dl.grad(F, P, method="jax")
+    for name in P:  # the same values and adjoints as the expression's (JAX's gradient)
+        k = texts.index(name)
+        assert texts[k + 1] == f"= {P[name]:.4g}" and texts[k + 2] == f"grad {grad[name]:.4g}"
+
+    def g(x):  # needs x's shape while tracing: traced at the point's, as dl.grad does
+        return dnp.sum(dnp.squeeze(x[None]) ** 2)
+
+    x = np.array([0.5, -1.0, 2.0])
+    texts = _texts(dl.draw(g, {"x": x}, wrt="x", engine="grandalf").svg)
+    assert texts[texts.index("x") + 2] == "grad [1, -2, 4]"  # d sum(x**2) = 2x, by hand
+    assert {"x", "mul"} <= set(_texts(dl.draw(lambda x: x * x).svg))  # no point: structure
+    with pytest.raises(TypeError, match=r"squeeze needs the shape.*give it in the point"):
+        dl.draw(g)
+    for bad in (5, None, [1.0], np.ones(2)):
+        with pytest.raises(TypeError, match="draw: expected an expression, grammar text or a "
+                                            "Python function, got"):
+            dl.draw(bad)
+
+
 def test_pictures_show_inline_in_jupyter_and_save_as_png(tmp_path):
     assert dl.parse(F)._repr_svg_().startswith("<svg")
     tape = reverse.Tape.record(dl.parse(F), P)

@@ -203,3 +203,56 @@ def test_empty_reductions_agree_with_numpy(generated):
                 g = edge_table.gradient(method, dl.parse(text), point)[name]
             assert np.shape(g) == arr.shape, (text, method, g)
             assert cells[method] == edge_table.fmt(g), (text, method, cells)
+
+
+# ---- zero-size inputs and outputs: empty derivatives of the right shapes, as JAX -------------
+ZERO_SIZE = [
+    ("x * 2", {"x": (0,)}),
+    ("x", {"x": (2, 0)}),
+    ("x * y", {"x": (0, 2), "y": ()}),
+    ("A @ v + y", {"A": (2, 0), "v": (0,), "y": ()}),
+    ("sum(x * x)", {"x": (0, 2)}),
+    ("sum(x * x) * y + sum(A @ v) + y * y", {"A": (2, 0), "v": (0,), "x": (0,), "y": ()}),
+]
+
+
+def _close(got, want, method):
+    assert np.shape(got) == np.shape(want), (np.shape(got), np.shape(want))
+    tol = 1e-8 if method.startswith("numeric") else 0.0
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("method", (*dl.METHODS, "numeric:central"))
+@pytest.mark.parametrize("text, shapes", ZERO_SIZE, ids=[c[0] for c in ZERO_SIZE])
+def test_zero_size_arrays_give_empty_derivatives_as_jax(method, text, shapes):
+    f = dl.parse(text)
+    names = list(f.variables)
+    point = {n: np.linspace(0.5, 1.5, int(np.prod(shapes[n]))).reshape(shapes[n])
+             if shapes[n] else 1.5 for n in names}
+    args = [np.asarray(point[n], dtype=float) for n in names]
+    g, argnums = jax_function(f, names), tuple(range(len(names)))
+    v = {n: np.full(shapes[n], -0.5) if shapes[n] else -0.5 for n in names}
+    out, pullback = jax.vjp(g, *args)
+    u = np.full(np.shape(out), 2.0)
+    jac = dl.jacobian(f, point, method=method)
+    for name, want in zip(names, jax.jacfwd(g, argnums=argnums)(*args), strict=True):
+        _close(jac[name], want, method)
+    _close(dl.jvp(f, point, v, method=method),
+           jax.jvp(g, tuple(args), tuple(np.asarray(v[n]) for n in names))[1], method)
+    got = dl.vjp(f, point, u if np.shape(out) else 2.0, method=method)
+    for name, want in zip(names, pullback(u), strict=True):
+        _close(got[name], want, method)
+    if np.shape(out) != ():
+        return
+    grad = dl.grad(f, point, method=method)
+    for name, want in zip(names, jax.grad(g, argnums=argnums)(*args), strict=True):
+        _close(grad[name], want, method)
+    hess = dl.hessian(f, point, method=method)
+    for a, row in zip(names, jax.hessian(g, argnums=argnums)(*args), strict=True):
+        for b, want in zip(names, row, strict=True):
+            _close(hess[a][b], want, method)
+    got = dl.hvp(f, point, v, method=method)
+    want = jax.jvp(jax.grad(g, argnums=argnums), tuple(args),
+                   tuple(np.asarray(v[n]) for n in names))[1]
+    for name, w in zip(names, want, strict=True):
+        _close(got[name], w, method)

@@ -174,6 +174,55 @@ def test_a_missing_kind_and_bad_results_are_named(mine):
             plugin(result).prepare(dl.parse("sum(v)"), ("v",), shapes)(point)
 
 
+def _returning(result):
+    """A method whose gradient is ``result`` whatever the point."""
+    return MethodPlugin("fixed", type("Fixed", (), {
+        "exact": True, "prepare": staticmethod(lambda e, w, s: lambda p: result)})())
+
+
+def test_a_result_must_have_the_variables_shape_and_be_real_numbers():
+    expr, shapes = dl.parse("sum(A) * s"), {"A": (2, 3), "s": ()}
+    point = {"A": np.ones((2, 3)), "s": 1.0}
+    good = np.arange(6.0).reshape(2, 3)
+    got = _returning({"A": good, "s": np.float64(2.5)}).prepare(expr, ("A", "s"), shapes)(point)
+    assert got["A"].dtype == np.float64 and np.array_equal(got["A"], good) and got["s"] == 2.5
+    for scalar in (2, 2.0, np.array(2.0), np.int64(2)):  # a scalar: any 0-d number
+        got = _returning({"A": good, "s": scalar}).prepare(expr, ("A", "s"), shapes)(point)
+        assert got["s"] == 2.0 and type(got["s"]) is float
+    ints = _returning({"A": np.arange(6).reshape(2, 3), "s": 1})
+    assert ints.prepare(expr, ("A", "s"), shapes)(point)["A"].dtype == np.float64
+    cases = [  # the same six numbers as a (3, 2) array would be scrambled by a reshape
+        ({"A": good.reshape(3, 2), "s": 1.0}, ValueError,
+         r"method 'fixed' returned shape \(3, 2\) for 'A', expected \(2, 3\)"),
+        ({"A": good.ravel(), "s": 1.0}, ValueError, r"returned shape \(6,\) for 'A'"),
+        ({"A": good, "s": np.ones(1)}, ValueError,
+         r"returned shape \(1,\) for 's', expected \(\) \(a float or a 0-d array"),
+        ({"A": good, "s": 1 + 5j}, TypeError,
+         r"method 'fixed' returned complex numbers \(complex128\) for 's'"),
+        ({"A": good + 0j, "s": 1.0}, TypeError, r"returned complex numbers .* for 'A'"),
+        ({"A": good > 2, "s": 1.0}, TypeError, r"returned ndarray of bool for 'A', not numbers"),
+        ({"A": good, "s": None}, TypeError, r"returned NoneType for 's', not numbers"),
+        ({"A": [[1.0], [2.0, 3.0]], "s": 1.0}, TypeError, r"returned list for 'A', not numbers"),
+    ]
+    for result, error, message in cases:
+        with pytest.raises(error, match=message):
+            _returning(result).prepare(expr, ("A", "s"), shapes)(point)
+
+
+def test_a_jacobian_and_a_hessian_are_checked_against_their_shapes_too():
+    wrong = {"v": {"v": np.eye(3)[:, :2]}}  # (3, 2) for a (3, 3) block
+    obj = type("Blocks", (), {
+        "exact": True, "prepare": staticmethod(lambda e, w, s: None),
+        "prepare_hessian": staticmethod(lambda e, w, s: lambda p: wrong),
+        "prepare_jacobian": staticmethod(lambda e, w, s: lambda p: {"v": np.ones((3, 2))})})()
+    plugin = MethodPlugin("blocks", obj)
+    with pytest.raises(ValueError, match=r"'blocks' returned shape \(3, 2\) for 'v,v', "
+                                         r"expected \(3, 3\)"):
+        plugin.prepare_hessian(dl.parse("sum(v * v)"), ("v",), {"v": (3,)})({"v": np.ones(3)})
+    with pytest.raises(ValueError, match=r"returned shape \(3, 2\) for 'v', expected \(2, 3\)"):
+        plugin.prepare_jacobian(dl.parse("v[:2]"), ("v",), {"v": (3,)})({"v": np.ones(3)})
+
+
 def _oracle(expr, point, kind):
     names = sorted(point)
     f = jax_function(expr, names)
@@ -211,6 +260,121 @@ def test_the_peers_agree_with_jax_within_their_declared_tolerance(peer, kind, te
     for label, value in flatten(want).items():
         assert np.shape(flat_got[label]) == np.shape(value), label
         assert rho(flat_got[label], value).max() <= tol, (label, flat_got[label], value)
+
+
+PRODUCT_CASES = [
+    ("sin(x) * exp(y) + x**2 * y", {"x": 1.0, "y": 0.5}),
+    ("tanh(A @ v) * w", {"A": np.arange(6.0).reshape(2, 3) / 5, "v": np.array([0.3, -0.2, 0.1]),
+                         "w": 1.5}),
+    ("sum(v ** 3) * w + sum(exp(v))", {"v": np.array([0.5, -1.0]), "w": 1.5}),
+]
+
+
+@pytest.mark.parametrize("peer", ["numdifftools", "scipy"])
+@pytest.mark.parametrize("text, point", PRODUCT_CASES, ids=lambda c: str(c)[:16])
+def test_the_peers_have_every_product_built_from_their_jacobian_and_hessian(peer, text, point):
+    """The peers have no prepare_jvp/vjp/hvp: api builds them from the peer's own Jacobian
+    (J v, v^T J) and Hessian (H v), judged against jax.jvp, jax.vjp and the jvp of jax.grad."""
+    expr = dl.parse(text)
+    names = sorted(point)
+    g = jax_function(expr, names)
+    args = [np.asarray(point[n], dtype=float) for n in names]
+    rng = np.random.default_rng(7)
+    v = {n: rng.normal(size=np.shape(point[n])) for n in names}
+    tol = tolerance(peer, "jacobian")
+    _, want = jax.jvp(g, tuple(args), tuple(v[n] for n in names))
+    got = dl.jvp(expr, point, {n: v[n] for n in names}, method=peer)
+    assert np.shape(got) == np.shape(want) and rho(got, want).max() <= tol
+    out, pullback = jax.vjp(g, *args)
+    u = rng.normal(size=np.shape(out))
+    got = dl.vjp(expr, point, u, method=peer)
+    for name, w in zip(names, pullback(u), strict=True):
+        assert np.shape(got[name]) == np.shape(point[name]) and rho(got[name], w).max() <= tol
+    assert dl.prepared("jvp", expr, None, {n: np.shape(point[n]) for n in names},
+                       peer).info["product"] == "J v from the Jacobian"
+    if np.shape(out) == ():
+        grad = jax.grad(g, argnums=tuple(range(len(names))))
+        _, want = jax.jvp(grad, tuple(args), tuple(v[n] for n in names))
+        got = dl.hvp(expr, point, v, method=peer)
+        for name, w in zip(names, want, strict=True):
+            assert rho(got[name], w).max() <= tolerance(peer, "hessian"), name
+
+
+@pytest.mark.parametrize("peer", ["numdifftools", "scipy"])
+@pytest.mark.parametrize("text, point", [
+    ("x * 2", {"x": np.ones(0)}), ("x * y", {"x": np.ones((0, 2)), "y": 1.5}),
+    ("sum(x * x)", {"x": np.ones((0, 2))}),
+    ("sum(x * x) * y + y * y", {"x": np.ones(0), "y": 1.5})], ids=lambda c: str(c)[:12])
+def test_the_peers_give_empty_derivatives_for_zero_size_arrays(peer, text, point):
+    """numdifftools and scipy.differentiate fail on empty arrays; difflab does not ask them
+    (every derivative is empty, or 0 for the rest): the same as JAX's."""
+    expr = dl.parse(text)
+    kinds = ["jacobian"] + (["grad", "hessian"] if np.shape(dl.evaluate(expr, point)) == () else [])
+    for kind in kinds:
+        got, want = flatten(getattr(dl, kind)(expr, point, method=peer)), \
+            flatten(_oracle(expr, point, kind))
+        assert set(got) == set(want)
+        for label, value in want.items():
+            assert np.shape(got[label]) == np.shape(value), (kind, label)
+            assert rho(got[label], value).max(initial=0.0) <= tolerance(peer, kind), (kind, label)
+
+
+class JacobianOnly:
+    """A user's method with a gradient and a Jacobian (forward mode's), no products."""
+
+    exact = True
+
+    def prepare(self, expr, wrt, shapes):
+        return dl.forward.prepare(expr, wrt, shapes)
+
+    def prepare_jacobian(self, expr, wrt, shapes):
+        return dl.forward.prepare_jacobian(expr, wrt, shapes)
+
+
+class HessianToo(JacobianOnly):
+    def prepare_hessian(self, expr, wrt, shapes):
+        return dl.reverse.prepare_hessian(expr, wrt, shapes)
+
+
+class OwnJvp(JacobianOnly):
+    def prepare_jvp(self, expr, wrt, shapes):  # a plain callable, not a Prepared
+        return lambda point, tangents: 42.0
+
+
+@pytest.mark.parametrize("name, obj", [("jac_only", JacobianOnly()), ("hess_too", HessianToo()),
+                                       ("own_jvp", OwnJvp())])
+def test_a_registered_method_has_the_products_its_jacobian_and_hessian_give(name, obj):
+    """sin(x) * y for x of shape (3,): J_x = diag(y cos x), J_y = sin x; and sum(x**3) * y:
+    H_xx = diag(6 x y), H_xy = 3 x**2, H_yy = 0 (by hand)."""
+    dl.register_method(name, obj)
+    try:
+        x, y = np.array([0.3, -1.2, 2.0]), 1.5
+        t, u = np.array([1.0, -2.0, 0.5]), np.array([0.25, 1.0, -3.0])
+        point = {"x": x, "y": y}
+        got = dl.jvp("sin(x) * y", point, {"x": t, "y": 2.0}, method=name)
+        want = 42.0 if name == "own_jvp" else y * np.cos(x) * t + np.sin(x) * 2.0
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+        got = dl.vjp("sin(x) * y", point, u, method=name)
+        np.testing.assert_allclose(got["x"], u * y * np.cos(x), rtol=1e-13)
+        assert got["y"] == pytest.approx(u @ np.sin(x), rel=1e-13)
+        if name != "hess_too":
+            with pytest.raises(NotImplementedError, match=f"method '{name}' has no hessian"):
+                dl.hvp("sum(x**3) * y", point, {"x": t}, method=name)
+            return
+        got = dl.hvp("sum(x**3) * y", point, {"x": t, "y": 2.0}, method=name)
+        np.testing.assert_allclose(got["x"], 6 * x * y * t + 3 * x**2 * 2.0, rtol=1e-13)
+        assert got["y"] == pytest.approx(3 * x**2 @ t, rel=1e-13)
+    finally:
+        method_table.unregister_method(name)
+
+
+def test_a_method_with_only_a_gradient_says_it_has_no_jacobian_for_a_product(mine):
+    with pytest.raises(NotImplementedError, match="method 'fixed_central' has no jacobian"):
+        dl.jvp(F, POINT, {"x": 1.0}, method=mine)
+    with pytest.raises(NotImplementedError, match="method 'fixed_central' has no jacobian"):
+        dl.vjp(F, POINT, 1.0, method=mine)
+    with pytest.raises(NotImplementedError, match="method 'fixed_central' has no hessian"):
+        dl.hvp(F, POINT, {"x": 1.0}, method=mine)
 
 
 def test_importing_difflab_reads_no_entry_points():

@@ -9,10 +9,11 @@ H v (central differences of central4 gradients: the gradient's ~1e-13 error over
 
 import numpy as np
 import pytest
-from jax_oracle import jax, jax_function
+from jax_oracle import jax, jax_function, jnp
 from rho import rho
 
 import difflab as dl
+import difflab.numpy as dnp
 
 EXACT = ("symbolic", "forward", "reverse", "jax")
 TOL = {**dict.fromkeys(EXACT, 1e-12), "numeric": 1e-8, "numeric:complex": 1e-12}
@@ -202,3 +203,43 @@ def test_bad_tangents_cotangents_and_vectors_are_named():
         dl.jvp(f, point, {"x": np.ones(3)}, method="nope")
     with pytest.raises(KeyError, match="missing variable 'y'"):
         dl.vjp(f, {"x": np.ones(3)}, np.ones(3))
+
+
+# ---- Python functions: traced at the point's shapes, as grad traces them ---------------------
+# Each body is written once against a NumPy-like module: difflab.numpy to trace, jax.numpy for
+# the reference. Every one needs the shape of x while tracing (squeeze, swapaxes, vstack, ...).
+SHAPED_FUNCTIONS = {
+    "squeeze": lambda np_, s, x: np_.sum(np_.squeeze(x[None]) ** 3) * s,
+    "dot with a scalar": lambda np_, s, x: np_.sum(np_.dot(s, x) * x),
+    "swapaxes": lambda np_, s, x: np_.sum(np_.swapaxes(x[None], 0, 1) * s) * np_.sum(x * x),
+    "vstack, hstack": lambda np_, s, x: np_.sum(np_.vstack([x, x * s]) ** 2)
+    + np_.sum(np_.hstack([x, s * x]) ** 3),
+    "diagonal, trace": lambda np_, s, x: np_.sum(np_.diagonal(np_.outer(x, x) * s))
+    + np_.trace(np_.outer(x, x * x)),
+    "var ddof=1": lambda np_, s, x: np_.var(x * s, ddof=1),
+    "norm ord=1": lambda np_, s, x: np_.linalg.norm(x * s - 1.0, ord=1) * s,
+}
+
+
+@pytest.mark.parametrize("name", SHAPED_FUNCTIONS)
+@pytest.mark.parametrize("method", ("forward", "reverse"))
+def test_products_of_a_python_function_trace_it_at_the_points_shapes(name, method):
+    body = SHAPED_FUNCTIONS[name]
+    point = {"s": 1.5, "x": np.array([0.5, 2.0, -1.25])}
+    args = (np.asarray(point["s"]), point["x"])
+    g = lambda s, x: body(jnp, s, x)  # noqa: E731
+    t = (0.5, np.array([1.0, -2.0, 0.25]))
+    got = dl.jvp(lambda s, x: body(dnp, s, x), point, {"s": t[0], "x": t[1]}, method=method)
+    assert rho(got, jax.jvp(g, args, (np.asarray(t[0]), t[1]))[1]) <= 1e-12
+    want = jax.vjp(g, *args)[1](np.asarray(2.0))
+    got = dl.vjp(lambda s, x: body(dnp, s, x), point, 2.0, method=method)
+    assert rho(got["s"], want[0]) <= 1e-12 and rho(got["x"], want[1]) <= 1e-12
+    hv = jax.jvp(jax.grad(g, argnums=(0, 1)), args, (np.asarray(t[0]), t[1]))[1]
+    got = dl.hvp(lambda s, x: body(dnp, s, x), point, {"s": t[0], "x": t[1]}, method=method)
+    assert rho(got["s"], hv[0]) <= 1e-12 and rho(got["x"], hv[1]) <= 1e-12
+
+
+def test_jvp_of_a_python_function_of_a_scalar_and_an_array_as_in_the_report():
+    f = lambda s, x: dnp.sum(dnp.dot(s, x))  # noqa: E731
+    # d/ds sum(s * x) = sum(x) = 3 (jax.jvp gives 3.0)
+    assert dl.jvp(f, {"s": 2.0, "x": np.ones(3)}, {"s": 1.0}) == 3.0

@@ -76,9 +76,24 @@ def log_softmax(a, axis=-1) -> Expr:
     return Expr("log_softmax", (_as_expr(a), _param(axis_param(axis))))
 
 
+def check_condition(value, function: str):
+    """``value``, unless it is a Python bool: then a TypeError naming ``function``. A bool
+    where a mask belongs is almost always ``x == y`` or ``x != y`` between expressions, which
+    compare the expressions' structure (one bool), not their values elementwise."""
+    if isinstance(value, bool):
+        raise TypeError(
+            f"{function}: the condition is the Python bool {value}, not a mask. Between "
+            f"expressions, == and != compare their structure (is it the same expression?), "
+            f"not their values; for an elementwise 0/1 mask use dnp.equal(a, b) or "
+            f"dnp.not_equal(a, b) (dl.equal, dl.not_equal)")
+    return value
+
+
 def where(condition, a, b) -> Expr:
     """``a`` where ``condition`` is nonzero, else ``b`` (each branch's cotangent goes
-    through its own mask; the condition's derivative is 0)."""
+    through its own mask; the condition's derivative is 0). A Python bool condition is a
+    TypeError (see ``check_condition``)."""
+    check_condition(condition, "dl.where")
     return Expr("where", (_as_expr(condition), _as_expr(a), _as_expr(b)))
 
 

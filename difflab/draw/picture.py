@@ -14,10 +14,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..core.evaluate import bind, clean_point, run
+from ..core.expr import Expr
 from ..core.parser import parse
 from ..core.plan import compile_plan
+from ..core.reals import describe
 from ..reverse.program import compile_program
 from ..reverse.sweep import sweep
+from ..tracer import traced
 from .graph import MAX_NODES, picture, too_large
 from .svg import Drawing
 
@@ -27,7 +30,8 @@ def draw(expr, point: Mapping | None = None, wrt: Sequence[str] | str | None = N
     """A picture of ``expr``'s graph (one box per distinct node).
 
     Args:
-        expr: an expression or its text.
+        expr: an expression, its text, or a Python function (traced as ``dl.grad`` traces
+            one: at the point's shapes, or with shapes unknown when no point is given).
         point: values of the variables: each box shows its value.
         wrt: variables to differentiate with respect to (needs ``point`` and a scalar
             expression): each box also shows its adjoint d expr / d node.
@@ -35,8 +39,16 @@ def draw(expr, point: Mapping | None = None, wrt: Sequence[str] | str | None = N
         engine: the layout: "dot" (graphviz), "grandalf" (pure Python) or "auto".
     Returns:
         a ``Drawing``: ``.svg`` text, ``.save(path)`` (.svg or .png), inline in Jupyter.
+    Raises:
+        TypeError: ``expr`` is none of these (a number, None ...).
     """
-    expr = parse(expr) if isinstance(expr, str) else expr
+    if isinstance(expr, str):
+        expr = parse(expr)
+    elif not isinstance(expr, Expr):
+        if not callable(expr):
+            raise TypeError(f"draw: expected an expression, grammar text or a Python "
+                            f"function, got {type(expr).__name__} {describe(expr)}")
+        expr = traced(expr, point=point)
     plan = compile_plan(expr)
     if plan.size > max_nodes:
         return Drawing(too_large(plan.size, "expression graph"), engine)

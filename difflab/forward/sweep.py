@@ -138,7 +138,8 @@ class Sweep:
         widest = builtins.max([math.prod(s) for s in active_shapes] or [1])
         if chunk is None:  # all directions in one pass, within the memory budget; a few
             # directions of a scalar expression go faster one by one on NumPy scalars
-            chunk = 1 if scalar_only and n <= SCALAR_PASSES else TANGENT_BUDGET // widest
+            chunk = 1 if scalar_only and n <= SCALAR_PASSES else \
+                TANGENT_BUDGET // builtins.max(widest, 1)  # (0 for zero-size slots only)
             # A pass seeds each input block its directions reach with a (chunk,) + shape
             # identity slice: chunk x (up to chunk + 2 blocks) floats. Many scalar inputs (a
             # 100,000-input sum) would otherwise seed n x n floats in one pass.

@@ -56,6 +56,28 @@ def _shapes(point: Mapping) -> dict:
     return {k: np.shape(v) for k, v in point.items()}
 
 
+def _methods(methods) -> tuple[str, ...]:
+    """The methods to run: all of ``METHODS`` for None, one for a string (not its letters),
+    else the list as given; an empty list is a ValueError (not "all"), a non-string a
+    TypeError."""
+    if methods is None:
+        return METHODS
+    if isinstance(methods, str):
+        return (methods,)
+    try:
+        methods = tuple(methods)
+    except TypeError:
+        raise TypeError(f"compare: methods must be a method name or a list of names, got "
+                        f"{type(methods).__name__}") from None
+    if not methods:
+        raise ValueError(f"compare: methods is empty; name at least one, or pass None for "
+                         f"all of {', '.join(METHODS)}")
+    for method in methods:
+        if not isinstance(method, str):
+            raise TypeError(f"compare: methods must hold method names, got {method!r}")
+    return methods
+
+
 def _cell(value):
     """A derivative for display: the float itself, or the array."""
     return float(value) if np.ndim(value) == 0 else np.asarray(value)
@@ -76,7 +98,8 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
     Args:
         expr: a scalar-valued expression, its text, or a Python function (``dl.trace``).
         point: every variable -> float or array.
-        methods: the methods to run (default: all of ``METHODS``).
+        methods: the methods to run: a list of names, or one name (default None: all of
+            ``METHODS``; an empty list is a ValueError).
         wrt: variables to differentiate with respect to (default: all).
         min_time: the timer's shortest measured batch, in seconds.
     Returns:
@@ -86,6 +109,7 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
         ``prepare [ms]`` and ``status`` (ok, wrong, nan, inf, or the error message; see the
         module docstring).
     """
+    methods = _methods(methods)
     expr = _as_expr(expr, point=point)  # text, or a Python function traced at the point
     point = clean_point(compile_plan(expr), point)
     wrt = _wrt(compile_plan(expr).variables, wrt)
@@ -97,7 +121,7 @@ def compare(expr, point: Mapping, methods: Sequence[str] | None = None,
              "time/call [us]": np.nan,
              "prepare [ms]": np.nan,
              "status": f"reference: {reference}" if reference else "reference"}]
-    for method in methods or METHODS:
+    for method in methods:
         row = {"method": method}
         try:
             start = time.perf_counter()

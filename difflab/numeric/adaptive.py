@@ -203,6 +203,8 @@ def adaptive_difference(f_at: Callable, x: float, f0, noise=0.0, step: float | N
     """
     f0 = np.asarray(f0, dtype=np.float64)
     shape, m = f0.shape, max(1, f0.size)
+    if f0.size == 0:  # an empty output: nothing to differentiate, no evaluation needed
+        return np.zeros(shape), np.zeros(shape), 0
     if not math.isfinite(x):
         nan = np.full(shape, np.nan)
         return (float(nan), np.inf, 0) if shape == () else (nan, np.full(shape, np.inf), 0)

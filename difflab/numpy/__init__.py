@@ -34,6 +34,18 @@ ddof ...) get it from a constant, or inside a function traced at a point.
 """
 
 from . import linalg
+from .constructors import (
+    arange,
+    eye,
+    full,
+    full_like,
+    identity,
+    linspace,
+    ones,
+    ones_like,
+    zeros,
+    zeros_like,
+)
 from .elementwise import (
     abs,
     absolute,
@@ -117,21 +129,13 @@ from .reductions import (
     var,
 )
 from .shaping import (
-    arange,
     concatenate,
     diagonal,
     diff,
     expand_dims,
-    eye,
-    full,
-    full_like,
     hstack,
-    identity,
-    linspace,
     moveaxis,
     ndim,
-    ones,
-    ones_like,
     ravel,
     reshape,
     shape,
@@ -143,8 +147,6 @@ from .shaping import (
     trace,
     transpose,
     vstack,
-    zeros,
-    zeros_like,
 )
 
 __all__ = [

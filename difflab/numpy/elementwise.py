@@ -141,12 +141,28 @@ greater = _binary("greater", A.greater, "1 where x1 > x2, else 0")
 greater_equal = _binary("greater_equal", A.greater_equal, "1 where x1 >= x2, else 0")
 equal = _binary("equal", A.equal, "1 where x1 == x2, else 0")
 not_equal = _binary("not_equal", A.not_equal, "1 where x1 != x2, else 0")
-logical_and = _binary("logical_and", lambda a, b: A.not_equal(a, 0.0) * A.not_equal(b, 0.0),
-                      "1 where both are nonzero, else 0")
-logical_or = _binary("logical_or",
-                     lambda a, b: E.max(A.not_equal(a, 0.0), A.not_equal(b, 0.0)),
-                     "1 where either is nonzero, else 0")
-logical_not = _unary("logical_not", lambda x: A.equal(x, 0.0), "1 where x is 0, else 0")
+
+
+def _of_conditions(function):
+    """``function`` refusing a Python bool argument (``x == y`` between expressions is one,
+    see ``core.arrays.check_condition``) before ``asarray`` would make it 0 or 1."""
+    def checked(*conditions) -> Expr:
+        for condition in conditions:
+            A.check_condition(condition, f"dnp.{function.__name__}")
+        return function(*conditions)
+    checked.__name__ = checked.__qualname__ = function.__name__
+    checked.__doc__ = function.__doc__ + " A Python bool argument is a TypeError."
+    return checked
+
+
+logical_and = _of_conditions(_binary(
+    "logical_and", lambda a, b: A.not_equal(a, 0.0) * A.not_equal(b, 0.0),
+    "1 where both are nonzero, else 0"))
+logical_or = _of_conditions(_binary(
+    "logical_or", lambda a, b: E.max(A.not_equal(a, 0.0), A.not_equal(b, 0.0)),
+    "1 where either is nonzero, else 0"))
+logical_not = _of_conditions(_unary("logical_not", lambda x: A.equal(x, 0.0),
+                                    "1 where x is 0, else 0"))
 isnan = _unary("isnan", lambda x: A.not_equal(x, x), "1 where x is nan, else 0")
 isinf = _unary("isinf", lambda x: A.equal(E.abs(x), inf), "1 where x is +-inf, else 0")
 isfinite = _unary("isfinite", lambda x: A.less(E.abs(x), inf), "1 where x is finite, else 0")
@@ -157,11 +173,14 @@ def where(condition, x=None, y=None) -> Expr:
     each branch's derivative goes through its own mask).
 
     Args:
-        condition: a mask (``x > 0``, a boolean array) or any array (nonzero is true).
+        condition: a mask (``x > 0``, ``dnp.equal(x, y)``, a NumPy array of bools) or any
+            array (nonzero is true); not a Python bool: ``x == y`` between expressions
+            compares their structure, giving one bool (a TypeError that says so).
         x, y: the values to choose between (broadcast together).
     Returns:
         the expression.
     """
+    A.check_condition(condition, "dnp.where")
     if x is None or y is None:
         raise TypeError("dnp.where(condition) alone (NumPy's nonzero) has no derivative; "
                         "give both branches: dnp.where(condition, x, y)")

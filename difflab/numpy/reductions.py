@@ -7,6 +7,8 @@ does, while ``dl.max(a, b)`` is elementwise; ``dnp.maximum(a, b)`` is NumPy's el
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 
 from ..core import arrays as A
@@ -59,22 +61,27 @@ def ptp(a, axis=None, keepdims: bool = False) -> Expr:
 
 
 def var(a, axis=None, ddof: int = 0, keepdims: bool = False) -> Expr:
-    """The variance over ``axis``: mean(|a - mean(a)|**2), times n / (n - ddof).
+    """The variance over ``axis``: sum(|a - mean(a)|**2) / max(n - ddof, 0), as NumPy's.
 
     Args:
         a: the values; axis: the axes (every axis by default); ddof: the "delta degrees of
-            freedom" (1 for the unbiased estimate; needs ``a``'s shape, known while a
-            function is traced at a point); keepdims: keep the reduced axes as 1s.
+            freedom", a real number (1 for the unbiased estimate; needs ``a``'s shape, known
+            while a function is traced at a point); keepdims: keep the reduced axes as 1s.
     Returns:
-        the expression.
+        the expression. With ``ddof >= n`` it divides by 0, as NumPy does: inf where the
+        deviations are not all 0, nan where they are (a RuntimeWarning at most, never an
+        exception; JAX gives nan for both).
     """
+    if isinstance(ddof, bool | np.bool_) or not isinstance(ddof, Real):
+        raise TypeError(f"dnp.var: ddof must be a number, got {type(ddof).__name__}")
     a = asarray(a)
     deviation = a - E.mean(a, axis=axis, keepdims=True)
-    out = E.mean(E.square(deviation), axis=axis, keepdims=keepdims)
-    if ddof:
-        n = _count(a, axis, "var")
-        out = out * (n / (n - ddof))
-    return out
+    if not ddof:
+        return E.mean(E.square(deviation), axis=axis, keepdims=keepdims)
+    n = _count(a, axis, "var")
+    if n - ddof <= 0:  # NumPy's max(n - ddof, 0): inf, or nan for all-equal values
+        return E.sum(E.square(deviation), axis=axis, keepdims=keepdims) / 0.0
+    return E.mean(E.square(deviation), axis=axis, keepdims=keepdims) * (n / (n - ddof))
 
 
 def std(a, axis=None, ddof: int = 0, keepdims: bool = False) -> Expr:

@@ -3,7 +3,7 @@
 Some of NumPy's functions need their operand's shape (``squeeze``, ``swapaxes``, ``hstack``,
 ``diagonal``...). An expression has one only while a Python function is traced at a point
 (``dl.grad(fn, point)``, ``dl.trace(fn, shapes)``), or when it is a constant; elsewhere these
-say so. The constructors (``zeros``, ``eye``, ``arange`` ...) make constant arrays.
+say so. (The constructors, ``zeros``, ``eye``, ``arange`` ..., are in ``constructors``.)
 """
 
 from __future__ import annotations
@@ -192,58 +192,3 @@ def _matrix(a, what: str) -> tuple[int, int]:
     if len(dims) != 2:
         raise ValueError(f"dnp.{what}: needs a 2-D array, got shape {dims}")
     return dims
-
-
-# ---- constructors: constant arrays ----------------------------------------------------------
-def zeros(shape) -> Expr:
-    """A constant array of zeros of ``shape`` (an int or tuple)."""
-    return E.constant(np.zeros(shape))
-
-
-def ones(shape) -> Expr:
-    """A constant array of ones of ``shape``."""
-    return E.constant(np.ones(shape))
-
-
-def full(shape, fill_value) -> Expr:
-    """A constant array of ``shape`` filled with ``fill_value``."""
-    return E.constant(np.full(shape, fill_value, dtype=np.float64))
-
-
-def full_like(a, fill_value) -> Expr:
-    """An array of ``a``'s shape filled with ``fill_value`` (derivative 0): a constant when
-    the shape is known, else ``fill_value + (a < a)`` (exactly that, for every ``a``)."""
-    try:
-        return full(_shape(a, "full_like"), fill_value)
-    except TypeError:
-        return asarray(fill_value) + A.less(a, a)
-
-
-def zeros_like(a) -> Expr:
-    """Zeros of ``a``'s shape (see ``full_like``)."""
-    return full_like(a, 0.0)
-
-
-def ones_like(a) -> Expr:
-    """Ones of ``a``'s shape (see ``full_like``)."""
-    return full_like(a, 1.0)
-
-
-def eye(N: int, M: int | None = None, k: int = 0) -> Expr:
-    """A constant N x M matrix with ones on the ``k``-th diagonal."""
-    return E.constant(np.eye(N, M, k))
-
-
-def identity(n: int) -> Expr:
-    """The constant n x n identity matrix."""
-    return E.constant(np.identity(n))
-
-
-def arange(*args) -> Expr:
-    """NumPy's ``arange(stop)`` / ``arange(start, stop[, step])`` as a constant (floats)."""
-    return E.constant(np.arange(*args, dtype=np.float64))
-
-
-def linspace(start, stop, num: int = 50, endpoint: bool = True) -> Expr:
-    """``num`` evenly spaced numbers from start to stop, as a constant."""
-    return E.constant(np.linspace(start, stop, num, endpoint=endpoint))

@@ -48,6 +48,17 @@ class Flat:
         """The number of scalar outputs."""
         return math.prod(self.out_shape)
 
+    @property
+    def empty(self) -> bool:
+        """No input (n = 0) or no output (m = 0): every derivative is an empty array."""
+        return self.n == 0 or self.m == 0
+
+    def zero(self, what: str) -> dict:
+        """``what`` ("gradient", "jacobian", "hessian") of zeros: for an ``empty`` f, whose
+        derivatives are empty arrays (numdifftools and scipy.differentiate fail on them)."""
+        flat = {"gradient": (self.n,), "jacobian": (self.m, self.n), "hessian": (self.n, self.n)}
+        return getattr(self, what)(np.zeros(flat[what]))
+
     def x0(self, point: Mapping) -> np.ndarray:
         """The point's ``wrt`` values as one float64 vector (n,)."""
         return np.concatenate([np.ravel(np.asarray(point[name], dtype=np.float64))

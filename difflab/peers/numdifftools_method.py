@@ -30,6 +30,8 @@ def _prepared(kind, unflatten: str, expr: Expr, wrt, shapes, options: dict) -> P
     flat = Flat(expr, wrt, shapes)
 
     def call(point):
+        if flat.empty:  # an empty array in or out: nothing for numdifftools to do
+            return flat.zero(unflatten)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", (UserWarning, RuntimeWarning))
             value = kind(flat.function(point), **options)(flat.x0(point))

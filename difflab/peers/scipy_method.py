@@ -51,6 +51,8 @@ class ScipyDifferentiate:
         flat = Flat(expr, wrt, shapes)
 
         def call(point):
+            if flat.empty:  # an empty array in or out: nothing for scipy to do
+                return flat.zero("gradient")
             result = differentiate.jacobian(_batched(flat.function(point), None),
                                             flat.x0(point), **options)
             return flat.gradient(result.df)
@@ -63,6 +65,8 @@ class ScipyDifferentiate:
         flat = Flat(expr, wrt, shapes)
 
         def call(point):
+            if flat.empty:  # an empty array in or out: nothing for scipy to do
+                return flat.zero("jacobian")
             result = differentiate.jacobian(_batched(flat.function(point), flat.m),
                                             flat.x0(point), **options)
             return flat.jacobian(result.df)
@@ -75,6 +79,8 @@ class ScipyDifferentiate:
         flat = Flat(expr, wrt, shapes)
 
         def call(point):
+            if flat.empty:  # an empty array in or out: nothing for scipy to do
+                return flat.zero("hessian")
             result = differentiate.hessian(_batched(flat.function(point), None),
                                            flat.x0(point), **options)
             return flat.hessian(result.ddf)

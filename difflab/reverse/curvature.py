@@ -349,7 +349,9 @@ class Hessian:
                 for (_, _, off, size, _), dot in zip(
                         self.blocks, self.slots.products(point, dots), strict=True):
                     if dot is not None:
-                        out[off:off + size, c0:c0 + step] = np.reshape(dot, (-1, size)).T
+                        # (k rows given: a zero-size block has no -1 to infer)
+                        out[off:off + size, c0:c0 + step] = np.reshape(
+                            dot, (part.shape[1], size)).T
         return out
 
     def info(self) -> dict:
