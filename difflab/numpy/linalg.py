@@ -61,7 +61,8 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Expr:  # noqa: A002 
     ``ord`` = 1, 2, inf, -inf over one integer ``axis`` (or a 1-D ``x``). Matrix norms other
     than Frobenius (spectral, nuclear) need decompositions the IR does not have.
 
-    The derivative at x = 0 is nan (sqrt at 0), as in JAX.
+    The derivative at x = 0 is 0 * inf = nan (sqrt at 0) in reverse mode, symbolic and JAX;
+    forward mode gives 0 there, as for sqrt(x * x) (docs/edge_cases.md).
     """
     x = asarray(x)
     if ord is None or ord == "fro":
