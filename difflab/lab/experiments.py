@@ -213,7 +213,7 @@ def check_experiment(name: str, config: dict, study, where: str | None = None) -
 
     where = where or f"experiments/{name}.py"
     extra = tuple(getattr(study, "EXTRA_METHODS", ()))
-    check_config(config, where, extra)
+    check_config(config, where, extra, values=getattr(study, "CONFIG_VALUES", None))
     if getattr(study, "NAME", name) != name:  # a study run from another file: typos matter
         own = experiments_dir() / f"{study.NAME}.py"
         also = getattr(load_file(own), "CONFIG", {}) if own.is_file() else {}
