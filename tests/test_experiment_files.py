@@ -356,7 +356,7 @@ def test_a_results_folder_cannot_make_the_report_run_code(tmp_path, monkeypatch)
         out = tmp_path / "report"
         assert cli.main(["report", str(run_dir), "--out", str(out)]) == 0
         text = (out / "report.md").read_text()
-        assert "UntrustedStudy: meta.json names the study" in text
+        assert f"UntrustedStudy: {meta_file} names the study" in text
         assert f"difflab report --study {spec}" in text and "Traceback" not in text
         assert not marker.exists(), spec
     # named on the command line, the example study builds the section from the stored run
