@@ -5,6 +5,7 @@ and the quick report's first line."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import textwrap
@@ -158,6 +159,43 @@ def test_a_config_of_a_file_is_checked_before_any_cell_runs(user_dir, change, me
     with pytest.raises(ValueError, match=message):
         run_experiment(str(path), results=user_dir / "results")
     assert not (user_dir / "results").exists()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"time_limit": -1}, "time_limit = -1 is not allowed: time_limit must be a positive finite "
+     "number of seconds"),
+    ({"time_limit": "60"}, "time_limit = '60' is not allowed: time_limit must be a positive"),
+    ({"time_limit": float("nan")}, "time_limit = nan is not allowed"),
+    ({"time_limit": True}, "time_limit = True is not allowed"),
+    ({"seeds": ["a"]}, "seeds = ['a'] is not allowed: seeds must be a list of ints >= 0"),
+    ({"seeds": [-1]}, "seeds = [-1] is not allowed: seeds must be a list of ints >= 0"),
+    ({"seeds": 3}, "seeds = 3 is not allowed: seeds must be a list of ints >= 0"),
+    ({"isolate": "no"}, "isolate = 'no' is not allowed: isolate must be True or False"),
+    ({"samples": 0}, "samples = 0 is not allowed: samples must be an int >= 1"),
+    ({"max_time": -0.5}, "max_time = -0.5 is not allowed"),
+])
+def test_a_bad_value_of_a_common_key_is_refused_before_any_cell_runs(user_dir, change,
+                                                                     message):
+    path = _write(user_dir, **change)
+    path.write_text(path.read_text().replace("NaN", "float('nan')").replace("true", "True"))
+    with pytest.raises(ValueError, match=re.escape(f"bad.py: {message}")) as caught:
+        run_experiment(str(path), results=user_dir / "results")
+    assert "\n" not in str(caught.value)
+    assert not (user_dir / "results").exists()
+
+
+def test_good_values_of_the_common_keys_pass_and_a_study_may_read_a_key_its_own_way():
+    from difflab.lab.validate import check_config
+    from difflab.studies import gradient_flow
+
+    check_config({"time_limit": np.float64(0.5), "seeds": (0, np.int64(3)), "isolate": False,
+                  "memory_limit_mib": None, "min_time": 0, "repeats": 2, "seed": 0})
+    check_config({"seeds": 5}, values=gradient_flow.CONFIG_VALUES)  # a number of seeds there
+    with pytest.raises(ValueError, match=re.escape("gf.py: seeds = [0, 1] is not allowed: "
+                                                   "seeds must be an int >= 1")):
+        check_config({"seeds": [0, 1]}, "gf.py", values=gradient_flow.CONFIG_VALUES)
+    with pytest.raises(ValueError, match="memory_limit_mib = 0 is not allowed"):
+        check_config({"memory_limit_mib": 0})
 
 
 def test_a_size_key_a_problem_does_not_take_is_refused(user_dir):
@@ -318,7 +356,7 @@ def test_a_results_folder_cannot_make_the_report_run_code(tmp_path, monkeypatch)
         out = tmp_path / "report"
         assert cli.main(["report", str(run_dir), "--out", str(out)]) == 0
         text = (out / "report.md").read_text()
-        assert "UntrustedStudy: meta.json names the study" in text
+        assert f"UntrustedStudy: {meta_file} names the study" in text
         assert f"difflab report --study {spec}" in text and "Traceback" not in text
         assert not marker.exists(), spec
     # named on the command line, the example study builds the section from the stored run

@@ -213,7 +213,7 @@ def check_experiment(name: str, config: dict, study, where: str | None = None) -
 
     where = where or f"experiments/{name}.py"
     extra = tuple(getattr(study, "EXTRA_METHODS", ()))
-    check_config(config, where, extra)
+    check_config(config, where, extra, values=getattr(study, "CONFIG_VALUES", None))
     if getattr(study, "NAME", name) != name:  # a study run from another file: typos matter
         own = experiments_dir() / f"{study.NAME}.py"
         also = getattr(load_file(own), "CONFIG", {}) if own.is_file() else {}
@@ -262,8 +262,8 @@ def check_resumable(path: str | Path, name: str, config: dict, quick: bool) -> P
         raise FileNotFoundError(f"--resume {path}: not a run directory (no {META})")
     try:
         meta = load_meta(path)
-    except ValueError:
-        raise ValueError(f"--resume {path}: its {META} is not valid JSON") from None
+    except ValueError as err:  # (not JSON, or not an object: the message names the file)
+        raise ValueError(f"--resume {path}: {err}") from None
     stored = meta.get("experiment")
     if not stored:
         raise ValueError(f"--resume {path}: its {META} names no experiment, so it is not a run "

@@ -16,6 +16,12 @@ its figures in a directory of their own, so it sits beside the study's own secti
 
 The report's first line says which sections come from quick runs (``--quick``: smoke-test
 sizes, not measurements to quote).
+
+A meta.json is data from a results folder and may be anything: one that is not a JSON object,
+or whose ``experiment`` is no name, or a rows.jsonl line nested too deeply to parse, costs that
+run's section (or that row, with a warning naming the file and line), never the report: the
+failed section names the file and what is wrong in it. Looking for the newest runs, such a run
+is left out with a warning naming its meta.json.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import html
 import importlib
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +38,7 @@ import pandas as pd
 
 from . import page
 from .page import fmt
-from .store import atomic_write, load, load_meta, writable_dir
+from .store import META, BadRun, atomic_write, experiment_of, load, load_meta, writable_dir
 from .study import builtin_studies, load_study
 
 BASE_METHODS = ("symbolic", "numeric", "forward", "reverse", "jax")
@@ -68,18 +75,24 @@ markdown_table = page.markdown_table
 
 
 def newest_runs(results: str | Path = "results") -> list[Path]:
-    """The newest run directory of each experiment under ``results`` (finished ones first)."""
+    """The newest run directory of each experiment under ``results`` (finished ones first);
+    a run whose meta.json does not load or names no experiment is left out (with a warning
+    naming the file, unless it names none at all)."""
     best: dict[str, tuple] = {}
-    for meta_file in Path(results).glob("*/meta.json"):
+    for meta_file in sorted(Path(results).glob("*/meta.json")):
         try:
             meta = load_meta(meta_file.parent)
-        except (OSError, ValueError):
+            name = experiment_of(meta, meta_file.parent)
+        except OSError:
             continue
-        name = meta.get("experiment")
-        if not name:
+        except ValueError as err:
+            warnings.warn(f"{err}; that run is left out of the report", RuntimeWarning,
+                          stacklevel=2)
+            continue
+        if name is None:
             continue
         rank = (meta.get("end_time") is not None, not meta.get("quick", False),
-                meta.get("start_time") or "")
+                str(meta.get("start_time") or ""))
         if name not in best or rank > best[name][0]:
             best[name] = (rank, meta_file.parent)
     return [path for _, path in best.values()]
@@ -95,20 +108,26 @@ def build_section(run_path: Path, figdir: Path, trusted: Mapping[str, object] | 
         trusted: studies this command loaded itself, by the name meta.json gives them (the
             experiments it ran, the ``--study`` files and modules it was given).
     """
-    meta = load_meta(run_path)
-    name = meta.get("experiment", run_path.name)
+    run_path = Path(run_path)
+    name = run_path.name
     try:
-        study = study_of_run(meta, trusted or {})
+        meta = load_meta(run_path)
+        name = experiment_of(meta, run_path) or name
+        config = meta.get("config", {})
+        if not isinstance(config, dict):
+            raise BadRun(f"{run_path / META}: \"config\" must be a JSON object, not a "
+                         f"{type(config).__name__}")
+        study = study_of_run(meta, trusted or {}, where=str(run_path / META))
         own = getattr(study, "NAME", name) == name
         if not own:  # another experiment of the same study: figures of its own
             figdir = Path(figdir) / name
             figdir.mkdir(parents=True, exist_ok=True)
-        section = study.section(load(run_path), meta.get("config", {}), figdir)
+        section = study.section(load(run_path), config, figdir)
         if not own:
             section.title = f"{section.title} ({name})"
         return section
     except Exception as err:  # one broken section must not lose the others
-        tb = "" if isinstance(err, UntrustedStudy) else \
+        tb = "" if isinstance(err, UntrustedStudy | BadRun) else \
             f"\n\n```\n{traceback.format_exc(limit=3)}```"
         return Section(name, name, "", [], pd.DataFrame(),
                        f"The section could not be built: {type(err).__name__}: {err}{tb}")
@@ -118,23 +137,27 @@ class UntrustedStudy(ValueError):
     """A run whose study is not difflab's, and was not named by this command."""
 
 
-def study_of_run(meta: dict, trusted: Mapping[str, object]):
+def study_of_run(meta: dict, trusted: Mapping[str, object], where: str = "meta.json"):
     """The study that writes a run's section: one of difflab's, named in meta.json, or one
     this command loaded itself (``trusted``). meta.json is data: a file or module it names is
     never imported, so a results folder from elsewhere cannot run code.
 
+    Args:
+        meta: the run's meta.json.
+        trusted: studies this command loaded, by the name meta.json gives them.
+        where: how messages name the meta.json (its path).
     Raises:
         UntrustedStudy: a study that is neither (the message says how to name it yourself).
-        ValueError: meta.json names no study.
+        BadRun: meta.json names no study.
     """
     spec = meta.get("study") or meta.get("experiment")
     if not isinstance(spec, str) or not spec:
-        raise ValueError(f"meta.json names no study (study = {spec!r})")
+        raise BadRun(f"{where} names no study (study = {str(spec)[:60]!r})")
     if spec in trusted:
         return trusted[spec]
     if spec.isidentifier() and spec in builtin_studies():
         return importlib.import_module(f"difflab.studies.{spec}")
-    raise UntrustedStudy(f"meta.json names the study {spec[:200]!r}, which is not one of "
+    raise UntrustedStudy(f"{where} names the study {spec[:200]!r}, which is not one of "
                      f"difflab's ({', '.join(builtin_studies())}). difflab does not run code "
                      f"that a results folder names: to build this section, name the study "
                      f"yourself: difflab report --study {spec[:200]}")
@@ -218,15 +241,26 @@ def write_report(runs: list[str | Path] | None = None, out: str | Path = "report
     runs = [Path(r) for r in (runs or newest_runs(results))]
     if not runs:
         raise FileNotFoundError(f"no runs found in {results}/: run `difflab run` first")
-    metas = [load_meta(r) for r in runs]
+    metas = [_meta_or_stand_in(r) for r in runs]
     rank = {name: i for i, name in enumerate(order or [])}
     pairs = sorted(zip(metas, runs, strict=True),
-                   key=lambda mr: rank.get(mr[0].get("experiment"), len(rank)))
+                   key=lambda mr: rank.get(str(mr[0].get("experiment")), len(rank)))
     sections = [build_section(run, figdir, trusted) for _, run in pairs]
     env = _environment([m for m, _ in pairs])
     summary = _summary(sections)
 
     return _write(out, sections, env, summary, quick_line([m for m, _ in pairs]))
+
+
+def _meta_or_stand_in(run: Path) -> dict:
+    """The run's meta.json, or a stand-in naming the run by its directory when it does not
+    load or its experiment is no name (its section says what is wrong)."""
+    try:
+        meta = load_meta(run)
+        experiment_of(meta, run)
+        return meta
+    except ValueError:
+        return {"run_id": run.name, "experiment": run.name}
 
 
 CSS = """

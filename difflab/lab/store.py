@@ -9,10 +9,12 @@ Every row carries a deterministic ``cell_id`` so a killed run can be resumed: ``
 reads the finished cells and the runner skips them. A kill mid-write leaves at most one
 partial last line; it is cut off with a warning (so the next row starts on a fresh line) and
 that cell runs again. A line that is JSON but not a row (not an object, or without the
-``cell_id`` every row carries) is skipped with a warning naming its line; it stays in the file
-(append-only: nothing is ever deleted), and its cell runs again. A lock file (flock, released by
-the kernel when the process dies; it holds the owner's pid) stops two processes appending to
-one run (``RunLocked``). ``load`` reads runs back into one pandas DataFrame.
+``cell_id`` every row carries), or is nested too deeply to parse, is skipped with a warning
+naming its line; it stays in the file (append-only: nothing is ever deleted), and its cell
+runs again. A lock file (flock, released by the kernel when the process dies; it holds the
+owner's pid) stops two processes appending to one run (``RunLocked``). ``load`` reads runs
+back into one pandas DataFrame; ``load_meta`` a run's meta.json (a ValueError naming the file
+when it is not a JSON object).
 """
 
 from __future__ import annotations
@@ -31,10 +33,38 @@ from .machine import describe_machine
 
 ROWS, META, LOCK = "rows.jsonl", "meta.json", ".lock"
 REQUIRED = ("cell_id",)  # the fields every row has (Run.append writes run_id too)
+MAX_DEPTH = 64  # nesting a row or meta.json may have (a row has 3 or 4 levels; pandas and
+#                 the studies recurse over what is read, Python's parser at about 1,000)
+
+
+def too_deep(value, limit: int = MAX_DEPTH) -> bool:
+    """Whether parsed JSON nests lists and objects more than ``limit`` levels (iteratively)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        inner = item.values() if isinstance(item, dict) else item
+        stack.extend((v, depth + 1) for v in inner if isinstance(v, dict | list))
+    return False
+
+
+def _parse(text: bytes | str):
+    """``json.loads(text)``; RecursionError also for JSON nested over ``MAX_DEPTH`` levels
+    (walked only when the text has enough brackets to be)."""
+    value = json.loads(text)
+    opening = (b"[", b"{") if isinstance(text, bytes) else ("[", "{")
+    if sum(text.count(c) for c in opening) > MAX_DEPTH and too_deep(value):
+        raise RecursionError(f"nested over {MAX_DEPTH} levels")
+    return value
 
 
 class RunLocked(RuntimeError):
     """The run is open in another process (one writer per run)."""
+
+
+class BadRun(ValueError):
+    """A run's meta.json that is not what a run writes (the message names the file)."""
 
 
 def writable_dir(path: str | os.PathLike, what: str = "directory") -> Path:
@@ -94,8 +124,9 @@ def read_rows(path: str | os.PathLike, repair: bool = False) -> list[dict]:
         path: the rows file.
         repair: also cut the partial line off the file, so appends start on a fresh line.
     Returns:
-        the parsed rows, in file order. Unreadable lines elsewhere, and JSON that is not a row
-        (not an object, or without a ``cell_id``), are skipped with a warning naming the line.
+        the parsed rows, in file order. Unreadable lines elsewhere (nested too deeply
+        included), and JSON that is not a row (not an object, or without a ``cell_id``), are
+        skipped with a warning naming the file and the line.
     """
     path = Path(path)
     if not path.exists():
@@ -107,7 +138,12 @@ def read_rows(path: str | os.PathLike, repair: bool = False) -> list[dict]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = _parse(line)
+        except RecursionError:  # whole, perhaps, but too deep: keep it, skip it
+            warnings.warn(f"{path}: line {number} is nested too deeply to read (over "
+                          f"{MAX_DEPTH} levels, {len(line)} bytes); it is left in the file "
+                          f"and ignored", RuntimeWarning, stacklevel=2)
+            continue
         except ValueError:
             last = number == len(lines)  # no newline after it: the write was cut short
             kind = "truncated last line" if last else f"unreadable line {number}"
@@ -123,7 +159,10 @@ def read_rows(path: str | os.PathLike, repair: bool = False) -> list[dict]:
     if data and not data.endswith(b"\n") and repair:
         tail = lines[-1]
         try:
-            json.loads(tail)       # a whole row missing only its newline: keep it
+            try:
+                json.loads(tail)   # a whole row missing only its newline: keep it
+            except RecursionError:
+                pass               # too deep to tell: kept (and ignored), as elsewhere
             with open(path, "ab") as f:
                 f.write(b"\n")
         except ValueError:
@@ -273,8 +312,40 @@ def _jsonable(value):
 
 
 def load_meta(path: str | os.PathLike) -> dict:
-    """The meta.json of a run directory."""
-    return json.loads((Path(path) / META).read_text(encoding="utf-8"))
+    """The meta.json of a run directory: a JSON object.
+
+    Raises:
+        BadRun: (a ValueError) naming the file, when it is not JSON (or too deeply nested to
+            read) or not an object.
+    """
+    file = Path(path) / META
+    try:
+        meta = _parse(file.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise BadRun(f"{file} is nested too deeply to read (over {MAX_DEPTH} levels)") \
+            from None
+    except ValueError as err:  # (a JSONDecodeError or a UnicodeDecodeError)
+        raise BadRun(f"{file} is not valid JSON: {err}") from None
+    if not isinstance(meta, dict):
+        raise BadRun(f"{file} is a JSON {type(meta).__name__}, not an object")
+    return meta
+
+
+def experiment_of(meta: Mapping, path: str | os.PathLike) -> str | None:
+    """The experiment the meta.json of run directory ``path`` names; None when it has no
+    ``experiment`` (a run made with ``Run.create`` alone).
+
+    Raises:
+        BadRun: naming the file, when ``experiment`` is there but is not a name (a string).
+    """
+    if "experiment" not in meta:
+        return None
+    name = meta["experiment"]
+    if not isinstance(name, str) or not name.strip():
+        shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
+        raise BadRun(f"{Path(path) / META}: \"experiment\" must be the experiment's name (a "
+                     f"non-empty string), not {shown}")
+    return name
 
 
 def load(paths: str | os.PathLike | Iterable[str | os.PathLike]):

@@ -25,6 +25,14 @@ Methods include every registered one (``difflab.register_method``, difflab's pee
   the keys a study reads are its ``CONFIG_KEYS`` if it declares them, else those its source
   reads as ``config["key"]`` or ``config.get("key")`` (in its module and the modules beside it
   that it imports), with the keys of its own experiment file.
+
+``check_config`` also checks the values of the keys many studies read alike (``VALUES``):
+``time_limit`` (a positive finite number of seconds), ``min_time`` and ``max_time``
+(non-negative finite seconds), ``samples`` and ``repeats`` (ints >= 1), ``memory_limit_mib``
+(a positive finite number or None), ``isolate`` (True or False), ``seed`` (an int >= 0) and
+``seeds`` (a list of ints >= 0, one cell seed each). A study that reads one of these keys
+otherwise says so in its module's ``CONFIG_VALUES`` (``{key: (check, what is allowed)}``, as
+``gradient_flow``'s ``seeds``, a number of seeds).
 """
 
 from __future__ import annotations
@@ -32,7 +40,9 @@ from __future__ import annotations
 import ast
 import importlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import math
+import numbers
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .. import numeric
@@ -45,6 +55,55 @@ METHOD_KEYS = ("methods", "ad")          # and every key ending in "_methods"
 METHOD_DICT_KEYS = ("max_n",)            # {method: cap}
 PROBLEM_KEYS = ("problem", "problems", "scalar", "functions")
 SCHEME_KEYS = ("schemes",)
+
+
+def number(least: float, strict: bool = False) -> Callable[[object], bool]:
+    """A check: a finite real number (not a bool) above ``least`` (or at it, unless strict)."""
+    def check(value) -> bool:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool) and \
+            math.isfinite(value) and (value > least if strict else value >= least)
+    return check
+
+
+def whole(least: int) -> Callable[[object], bool]:
+    """A check: an int (not a bool) >= ``least``."""
+    return lambda value: isinstance(value, numbers.Integral) and \
+        not isinstance(value, bool) and value >= least
+
+
+def _seeds(value) -> bool:
+    return isinstance(value, list | tuple) and all(whole(0)(seed) for seed in value)
+
+
+# key -> (check, what is allowed): the values of the keys many studies read alike
+VALUES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "time_limit": (number(0, strict=True), "a positive finite number of seconds"),
+    "min_time": (number(0), "a finite number of seconds >= 0"),
+    "max_time": (number(0), "a finite number of seconds >= 0"),
+    "samples": (whole(1), "an int >= 1"),
+    "repeats": (whole(1), "an int >= 1"),
+    "memory_limit_mib": (lambda v: v is None or number(0, strict=True)(v),
+                         "a positive finite number of MiB, or None"),
+    "isolate": (lambda v: isinstance(v, bool), "True or False"),
+    "seed": (whole(0), "an int >= 0"),
+    "seeds": (_seeds, "a list of ints >= 0"),
+}
+
+
+def value_error(key: str, value, values: Mapping | None = None) -> str | None:
+    """Why ``value`` is not allowed under ``key`` (None when it is, or ``key`` is unchecked).
+
+    Args:
+        key: the config key.
+        value: its value.
+        values: a study's own ``{key: (check, allowed)}``, over ``VALUES``.
+    """
+    check, allowed = {**VALUES, **(values or {})}.get(key, (None, ""))
+    if check is None or check(value):
+        return None
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return f"{key} = {shown} is not allowed: {key} must be {allowed}"
 
 
 def method_error(method, extra: Sequence[str] = ()) -> str | None:
@@ -93,20 +152,27 @@ def _raise(where: str, errors: list[str]) -> None:
 
 
 def check_config(config: Mapping, where: str = "config", extra_methods: Sequence[str] = (),
-                 problems: str = "difflab.lab.problems:get_problem") -> None:
-    """Check the method, problem and scheme names a config lists (see the module docstring).
+                 problems: str = "difflab.lab.problems:get_problem",
+                 values: Mapping | None = None) -> None:
+    """Check the method, problem and scheme names a config lists and the values of its common
+    keys (see the module docstring).
 
     Args:
         config: the experiment's configuration.
         where: how the message names the config (``experiments/accuracy.py``).
         extra_methods: method names the study adds to ``difflab.api``'s.
         problems: the problems hook (``module:function``) that knows the problem names.
+        values: the study's own value checks (its ``CONFIG_VALUES``), over ``VALUES``.
     Raises:
-        ValueError: naming the first bad entry, its key and the known names.
+        ValueError: naming the first bad entry, its key and the known names (or what is
+            allowed).
     """
     errors: list[str] = []
     get_problem = None
     for key in config:
+        error = value_error(key, config[key], values)
+        if error:
+            errors.append(error)
         if key in METHOD_KEYS or key.endswith("_methods") or key in METHOD_DICT_KEYS:
             if key in METHOD_DICT_KEYS and not isinstance(config[key], Mapping):
                 continue  # a plain cap, not per method

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..lab import Run, Settings
 from ..lab.problems import get_problem
+from ..lab.validate import whole
 from ..reverse import Tape
 from . import gradient_flow_arch as arch
 from . import gradient_flow_arch_report as arch_report
@@ -27,6 +28,8 @@ NAME = "gradient_flow"
 TITLE = "Vanishing and exploding gradients"
 QUESTION = ("How does the gradient norm of each layer's weights change with depth, for sigmoid, "
             "tanh and relu with naive, Xavier and He initialisation?")
+# seeds here is how many (seed, seed + 1, ...), not the list of seeds of the cell studies
+CONFIG_VALUES = {"seeds": (whole(1), "an int >= 1 (how many seeds, counting from seed)")}
 INIT_LABELS = {"naive": "naive N(0, 1)", "xavier": "Xavier N(0, 2/(in+out))",
                "he": "He N(0, 2/in)"}
 # act'(z) from the recorded a = act(z): what the backward sweep multiplies by
