@@ -33,6 +33,7 @@ from .ops import OPS, PRIMAL
 from .params import Param
 from .parser import as_expression
 from .sympy_arrays import SYMPY_ARRAY
+from .sympy_deep import deep_call, depth_of
 
 Shape = tuple[int, ...]
 
@@ -342,9 +343,12 @@ def to_sympy(expr: Expr, shapes: Mapping[str, Shape] | None = None):
     Returns:
         a SymPy expression (scalar result) or an immutable ``sympy.Array`` of that shape.
     Raises:
-        ValueError: two variables' symbols would have one name (``x_0`` and ``x[0]``).
+        ValueError: two variables' symbols would have one name (``x_0`` and ``x[0]``), or the
+            expression is deeper than SymPy's evaluation can build (``sympy_deep``; deep
+            ones are built with room for SymPy's recursion).
     """
-    out = to_sympy_arrays(as_expression(expr, "to_sympy"), shapes)
+    expr = as_expression(expr, "to_sympy")
+    out = deep_call(lambda: to_sympy_arrays(expr, shapes), depth_of(expr), "to_sympy")
     if out.ndim == 0:
         return out[()]
     return sympy.Array(out.tolist(), out.shape)
