@@ -71,7 +71,9 @@ __version__ = "0.1.0"
 
 def to_sympy(expr, shapes=None):
     """``expr`` in SymPy (see ``difflab.sympy_bridge.to_sympy``); arrays become symbols
-    ``name_i_j``. SymPy is imported on first use, not with difflab."""
+    ``name_i_j`` (a ValueError if that is another variable's name). An expression up to 2,000
+    operations deep is built with room for SymPy's recursion (``core/sympy_deep.py``), a
+    deeper one is a ValueError. SymPy is imported on first use, not with difflab."""
     from .core.sympy_bridge import to_sympy as _to_sympy
 
     return _to_sympy(expr, shapes)

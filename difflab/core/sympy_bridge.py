@@ -1,7 +1,9 @@
 """The bridge between the IR and SymPy: ``to_sympy`` and ``from_sympy``.
 
 Arrays become NumPy object arrays of scalar SymPy symbols named after their variable and
-index (``W_0_1``), so broadcasting, ``@`` and reductions work elementwise exactly as in NumPy.
+index (``W_0_1``), so broadcasting, ``@`` and reductions work elementwise exactly as in NumPy;
+a name that is also another variable's (a variable ``W_0_1`` beside the array ``W``) is refused
+with a ValueError naming both, since SymPy would merge them into one symbol.
 Some ops are defined here, with their derivative, their 50-digit evaluation (by rewriting)
 and a NumPy/mpmath implementation for ``lambdify``: ``sigmoid``, ``softplus`` and ``relu``
 (whose derivative is ``Heaviside(x, 0)``, so d relu(0) = 0 as in JAX) have no SymPy function;
@@ -31,6 +33,7 @@ from .ops import OPS, PRIMAL
 from .params import Param
 from .parser import as_expression
 from .sympy_arrays import SYMPY_ARRAY
+from .sympy_deep import deep_call, depth_of
 
 Shape = tuple[int, ...]
 
@@ -230,7 +233,8 @@ _UFUNC.update({op: np.frompyfunc(f, 2, 1) for op, f in SYMPY_MASKS.items()})
 def symbol_array(name: str, shape: Shape) -> np.ndarray:
     """The SymPy symbols standing for variable ``name`` of ``shape`` (an object array).
 
-    A scalar is the symbol ``name``; an array element is ``name_i_j``. All are real.
+    A scalar is the symbol ``name``; an array element is ``name_i_j``. All are real. (Such a
+    name can be another variable's: ``to_sympy_arrays`` refuses the expression then.)
     """
     if shape == ():
         return np.array(sympy.Symbol(name, real=True), dtype=object)
@@ -265,6 +269,7 @@ def to_sympy_arrays(expr: Expr, shapes: Mapping[str, Shape] | None = None,
         an object ndarray whose elements are SymPy expressions.
     """
     shapes = dict(shapes or {})
+    named: dict[str, tuple] = {}  # symbol name -> (variable, index): one name, one symbol
     # Keyed by the structural fingerprint: an equal subgraph built twice becomes ONE SymPy
     # node (two equal copies of a deep SymPy chain compare recursively, in exponential time).
     values: dict[tuple, np.ndarray] = {}
@@ -277,6 +282,7 @@ def to_sympy_arrays(expr: Expr, shapes: Mapping[str, Shape] | None = None,
                 out = symbols[node.attr]
             else:
                 out = symbol_array(node.attr, tuple(shapes.get(node.attr, ())))
+                _claim(named, node.attr, out)
         elif op == "const" and isinstance(node.attr, Param):  # read from the node by its user
             out = None
         elif op == "const":
@@ -311,6 +317,23 @@ def to_sympy_arrays(expr: Expr, shapes: Mapping[str, Shape] | None = None,
     return values[expr.key]
 
 
+def _claim(named: dict[str, tuple], name: str, symbols: np.ndarray) -> None:
+    """Record the names of variable ``name``'s symbols; a ValueError naming both variables if
+    one is already another's (variable ``x_0`` and element 0 of an array ``x`` would merge
+    into one SymPy symbol, and the expression would be another one)."""
+    def what(variable: str, index: tuple) -> str:
+        return f"element {variable}[{', '.join(map(str, index))}] of array variable " \
+            f"{variable!r}" if index else f"variable {variable!r}"
+
+    for index in np.ndindex(*symbols.shape):
+        symbol = symbols[index].name
+        if symbol in named:
+            raise ValueError(f"to_sympy: {what(*named[symbol])} and {what(name, index)} would "
+                             f"both be the SymPy symbol {symbol!r} (an array's elements are "
+                             f"named name_i_j); rename one of the variables")
+        named[symbol] = (name, index)
+
+
 def to_sympy(expr: Expr, shapes: Mapping[str, Shape] | None = None):
     """``expr`` in SymPy: a scalar expression, or a ``sympy.Array`` for an array result.
 
@@ -319,8 +342,13 @@ def to_sympy(expr: Expr, shapes: Mapping[str, Shape] | None = None):
         shapes: variable name -> shape; arrays become symbols ``name_i_j`` (default: scalars).
     Returns:
         a SymPy expression (scalar result) or an immutable ``sympy.Array`` of that shape.
+    Raises:
+        ValueError: two variables' symbols would have one name (``x_0`` and ``x[0]``), or the
+            expression is deeper than SymPy's evaluation can build (``sympy_deep``; deep
+            ones are built with room for SymPy's recursion).
     """
-    out = to_sympy_arrays(as_expression(expr, "to_sympy"), shapes)
+    expr = as_expression(expr, "to_sympy")
+    out = deep_call(lambda: to_sympy_arrays(expr, shapes), depth_of(expr), "to_sympy")
     if out.ndim == 0:
         return out[()]
     return sympy.Array(out.tolist(), out.shape)
