@@ -55,11 +55,16 @@ MAX_DEPTH = 150        # sympy.diff recurses over depth (a chain of 100 sin diff
 TIME_BUDGET = 60.0     # seconds for sympy.diff and CSE
 _ERRORS = (ArithmeticError, ValueError, TypeError)  # what mpmath raises outside a domain
 
-__all__ = ["TruthTooLarge", "value", "gradient", "jacobian", "hessian", "DPS"]
+__all__ = ["TruthTooLarge", "NoTruth", "value", "gradient", "jacobian", "hessian", "DPS"]
 
 
 class TruthTooLarge(SymbolicTooLarge):
     """The expression is too big for the 50-digit reference (use JAX as the reference)."""
+
+
+class NoTruth(ValueError):
+    """SymPy cannot give this derivative at 50 digits (a comparison with a complex value, a
+    derivative it leaves unevaluated)."""
 
 
 class real_abs(sympy.Function):  # noqa: N801 - lambdify prints the class name
@@ -222,14 +227,19 @@ def _prepare(kind: str, expr: Expr, wrt: tuple, shape_key: tuple, max_tree: int,
             inputs = [x for name in wrt for x in symbols[name].ravel()]
             matrix = _derivatives(kind, outputs, inputs, clock)
             components, unpack = layout(kind, matrix, wrt, shapes, out_shape)
+            left = next((c for c in components if c.has(sympy.Derivative)), None)
+            if left is not None:  # e.g. d2 |where(x >= a, x, acos(x))|: Abs of a Piecewise
+                raise NoTruth(f"truth: SymPy leaves a derivative unevaluated "
+                              f"({str(left.atoms(sympy.Derivative).pop())[:120]}), so there is "
+                              f"no 50-digit value")
         program = _Program(components, args)
     except RecursionError:
         raise TruthTooLarge(f"too deep for truth: SymPy's recursion overflowed at depth "
                             f"{size.depth} (limit {max_depth})") from None
-    except SymbolicTooLarge:  # the time budget: as it is
+    except (SymbolicTooLarge, NoTruth):  # the time budget, or said above: as it is
         raise
     except (TypeError, ValueError) as err:  # e.g. max(x, sqrt(-1)): x > I has no truth value
-        raise ValueError(f"truth: SymPy cannot differentiate this expression at 50 digits "
+        raise NoTruth(f"truth: SymPy cannot differentiate this expression at 50 digits "
                          f"({type(err).__name__}: {str(err)[:120]})") from None
     return program, names, unpack
 
