@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from jax_oracle import jax, jax_function
 from rho import rho
+from sparse_spy import spy_made
 
 import difflab as dl
 from difflab.core.plan import compile_plan
 from difflab.gradbench.newton import prepare_newton
-from difflab.reverse import onehot
 from difflab.reverse.onehot import MIN_GROUP, OneHot, matmul_parts, of_extremum
 
 TOL = 1e-12
@@ -118,15 +118,7 @@ def _point(ties: bool) -> dict:
 @pytest.mark.parametrize("ties", [False, True], ids=["no ties", "ties"])
 @pytest.mark.parametrize("text", CASES)
 def test_gradients_through_one_hots_match_jax(text, ties, monkeypatch):
-    made = []
-    real = onehot.of_extremum
-
-    def counting(*args):
-        out = real(*args)
-        made.append(out is not None)
-        return out
-
-    monkeypatch.setattr("difflab.reverse.array_rules.of_extremum", counting)
+    made = spy_made(monkeypatch, "difflab.reverse.array_rules", "of_extremum")
     expr = dl.parse(text)
     point = _point(ties)
     names = list(compile_plan(expr).variables)

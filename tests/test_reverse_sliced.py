@@ -8,12 +8,11 @@ enough (>= ``MIN_SIZE``) that the sparse path runs, and counting that it did. Ag
 component in rho = |a - b| / max(1, |a| + |b|) <= 1e-12.
 """
 
-import sys
-
 import numpy as np
 import pytest
 from jax_oracle import jax, jax_function
 from rho import rho
+from sparse_spy import spy_made
 
 import difflab as dl
 import difflab.numpy as dnp
@@ -95,16 +94,7 @@ def _point() -> dict:
 
 
 def _counting(monkeypatch) -> list:
-    made = []
-    real = sliced.of_index
-
-    def counting(*args):
-        out = real(*args)
-        made.append(out is not None)
-        return out
-
-    monkeypatch.setattr(sys.modules["difflab.reverse.sweep"], "of_index", counting)
-    return made
+    return spy_made(monkeypatch, "difflab.reverse.sweep", "of_index")
 
 
 @pytest.mark.parametrize("text", CASES)
