@@ -246,6 +246,9 @@ def test_complex_intermediates_are_nan_never_a_real_part_or_a_raw_error():
     stats = fuzz.Stats()
     assert fuzz.cross_check._jax_against_truth(fuzz.Case(e, point, "hessian"), stats) == []
     assert stats.skipped["no 50-digit truth"] == 1
+    scalar = fuzz.Case(dl.parse("abs(where(x >= -0.5, x, acos(x)))"), {"x": 0.3}, "hessian")
+    assert fuzz.check(scalar, ["reverse"], stats=stats) == []   # (its reference is the truth)
+    assert stats.skipped["no 50-digit truth"] == 2
 
 
 def test_max_at_a_tie_at_inf_and_against_nan_as_jax():
